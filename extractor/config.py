@@ -1,0 +1,78 @@
+"""Settings read from flags and the environment, and the offline defaults.
+
+tenderx must never reach the internet unless the user points it at an
+endpoint, so importing the package switches off Chroma telemetry and any hub
+downloads before those libraries are imported.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_STORE = Path(".tenderx")
+DEFAULT_OUT = Path("tenderx-out")
+
+
+def apply_offline_defaults() -> None:
+    """Turn off telemetry and hub downloads for every library we load."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("CHROMA_TELEMETRY", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@dataclass
+class LLMSettings:
+    """Where the OpenAI-compatible endpoint is; empty means 'no LLM configured'."""
+
+    base_url: str | None = None
+    api_key: str | None = None
+    model: str | None = None
+    timeout: float = 60.0
+    max_retries: int = 4
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(
+        cls,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        model: str | None = None,
+        **kw: object,
+    ) -> LLMSettings:
+        return cls(
+            base_url=base_url or os.environ.get("OPENAI_BASE_URL") or None,
+            api_key=api_key or os.environ.get("OPENAI_API_KEY") or None,
+            model=model or os.environ.get("TENDERX_MODEL") or None,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    @property
+    def configured(self) -> bool:
+        """An LLM counts as configured when a model and an endpoint or key are given."""
+        return bool(self.model and (self.base_url or self.api_key))
+
+    def __repr__(self) -> str:  # never print the key
+        return f"LLMSettings(base_url={self.base_url!r}, model={self.model!r}, api_key={'***' if self.api_key else None})"
+
+
+@dataclass
+class EmbeddingSettings:
+    """Remote embeddings when TENDERX_EMBED_BASE_URL is set, else the bundled model."""
+
+    base_url: str | None = None
+    api_key: str | None = None
+    model: str | None = None
+    engine: str = "auto"
+
+    @classmethod
+    def from_env(cls) -> EmbeddingSettings:
+        return cls(
+            base_url=os.environ.get("TENDERX_EMBED_BASE_URL") or None,
+            api_key=os.environ.get("TENDERX_EMBED_API_KEY") or os.environ.get("OPENAI_API_KEY") or None,
+            model=os.environ.get("TENDERX_EMBED_MODEL") or None,
+            engine=os.environ.get("TENDERX_EMBED_ENGINE", "auto"),
+        )

@@ -1,0 +1,86 @@
+"""The data every stage passes on: pages, documents, chunks and field values.
+
+Kept in one small module so the stages (pdf, chunking, store, rules, llm,
+evaluate) share types without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Page:
+    """One PDF page. ``text`` is pypdf's text verbatim (evidence quotes come from it);
+    ``clean`` is the view used for chunking/search/rules; ``clean_map[i]`` is the
+    offset in ``text`` of ``clean[i]``."""
+
+    number: int  # 1-based
+    text: str
+    clean: str = ""
+    clean_map: list[int] = field(default_factory=list, repr=False)
+    needs_ocr: bool = False
+
+
+@dataclass
+class Document:
+    path: str
+    sha256: str
+    pages: list[Page]
+    title: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        from pathlib import Path
+
+        return Path(self.path).name
+
+    @property
+    def text(self) -> str:
+        """Whole document raw text, pages separated by form feeds."""
+        return "\f".join(p.text for p in self.pages)
+
+    @property
+    def needs_ocr(self) -> bool:
+        return bool(self.pages) and all(p.needs_ocr for p in self.pages)
+
+
+@dataclass
+class Chunk:
+    """A piece of cleaned page text with the way back to its page and offsets."""
+
+    id: str
+    doc_sha256: str
+    file: str
+    text: str
+    page_start: int
+    page_end: int
+    char_start: int  # offset in the first page's clean text
+    char_end: int  # offset in the last page's clean text (exclusive)
+    index: int
+    tokens: int = 0
+
+    def metadata(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("text")
+        d.pop("id")
+        return d
+
+
+@dataclass
+class FieldValue:
+    """An extracted value with its evidence. ``verified`` is True only when the
+    quote was found on that page's text (whitespace-insensitive)."""
+
+    value: Any
+    page: int | None = None
+    quote: str | None = None
+    verified: bool | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"value": self.value, "page": self.page, "quote": self.quote}
+        if self.verified is not None:
+            d["verified"] = self.verified
+        return d
