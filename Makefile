@@ -13,9 +13,11 @@ $(BIN)/tenderx: pyproject.toml
 
 install: $(BIN)/tenderx
 
-# Ingest + extract + summary on the bundled samples, offline, into ./tenderx-out/
+# Ingest + extract + summary on the bundled samples, offline, into ./tenderx-out/.
+# samples/ holds one deliberately broken PDF, so tenderx exits 1 ("done, some files failed"): accepted here;
+# any other non-zero status fails the target.
 run: install
-	$(BIN)/tenderx run samples/
+	$(BIN)/tenderx run samples/ || test $$? -eq 1
 
 # Lint, then the whole test suite (real PDFs, real ChromaDB, a real local OpenAI-protocol server).
 test: install

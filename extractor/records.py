@@ -1,0 +1,154 @@
+"""Durable output: JSONL records written whole-line, CSV views, resume.
+
+A batch of thousands of PDFs must never lose finished work. Records are
+appended one complete line at a time and fsynced at checkpoints; a line cut
+short by a crash is dropped on the next run; when a run completes the file
+is compacted (one line per document) and replaced atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+LIST_JOIN = ";"
+
+
+def record_key(rec: dict[str, Any]) -> str:
+    """One record per file path: a newer record for the same path replaces the old one."""
+    return str(rec.get("file", ""))
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """All complete, parseable records of a JSONL file (a torn last line is skipped)."""
+    if not path.exists():
+        return []
+    out = []
+    with path.open("rb") as fh:
+        for raw in fh:
+            if not raw.endswith(b"\n"):
+                break  # torn write from an interrupted run
+            try:
+                rec = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(rec, dict):
+                out.append(rec)
+    return out
+
+
+def drop_torn_tail(path: Path) -> None:
+    """Truncate a JSONL file after its last newline (a crash can leave half a line)."""
+    if not path.exists():
+        return
+    with path.open("r+b") as fh:
+        data = fh.read()
+        cut = data.rfind(b"\n") + 1
+        if cut != len(data):
+            fh.truncate(cut)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a whole file via a temp file in the same folder, then rename over."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class JsonlWriter:
+    """Thread-safe append-only JSONL writer; fsync every ``checkpoint`` lines."""
+
+    def __init__(self, path: Path, checkpoint: int = 20) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        drop_torn_tail(path)
+        self._fh = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+        self._since_sync = 0
+        self.checkpoint = checkpoint
+
+    def write(self, rec: dict[str, Any]) -> None:
+        line = json.dumps(rec, ensure_ascii=False, sort_keys=False) + "\n"
+        with self._lock:
+            self._fh.write(line)
+            self._fh.flush()
+            self._since_sync += 1
+            if self._since_sync >= self.checkpoint:
+                os.fsync(self._fh.fileno())
+                self._since_sync = 0
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._fh.closed:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+                self._fh.close()
+
+    def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def compact(path: Path, order: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Keep the last record per document and rewrite the file atomically."""
+    latest: dict[str, dict[str, Any]] = {}
+    for rec in read_records(path):
+        latest[record_key(rec)] = rec
+    keys = list(latest)
+    if order is not None:
+        rank = {k: i for i, k in enumerate(order)}
+        keys.sort(key=lambda k: rank.get(k, len(rank)))
+    recs = [latest[k] for k in keys]
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs))
+    return recs
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return LIST_JOIN.join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def to_csv(records: list[dict[str, Any]], field_names: list[str]) -> str:
+    """One row per document; list fields joined with ';'."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["file", "sha256", "backend", *field_names, "flags", "errors"])
+    for rec in records:
+        fields = rec.get("fields") or {}
+        w.writerow(
+            [
+                rec.get("file", ""),
+                rec.get("sha256", ""),
+                rec.get("backend", ""),
+                *[_cell((fields.get(n) or {}).get("value")) for n in field_names],
+                _cell(rec.get("flags") or []),
+                _cell(rec.get("errors") or []),
+            ]
+        )
+    return buf.getvalue()
