@@ -1,0 +1,81 @@
+"""Checking that an evidence quote really is in the document.
+
+pypdf breaks lines and inserts spaces where the PDF placed glyphs apart, and LLMs quote
+full-width digits as half-width, so a quote counts as found when it occurs after both sides
+are NFKC-normalised and stripped of whitespace. Used by both extraction backends and by the
+evaluator's grounding rate.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+from extractor.document import Document, FieldValue
+
+__all__ = ["squash", "verify_quote", "find_page", "locate", "verify"]
+
+
+def _squash_char(ch: str) -> str:
+    return "" if ch.isspace() else unicodedata.normalize("NFKC", ch)
+
+
+@lru_cache(maxsize=512)
+def _squash_with_map(text: str) -> tuple[str, tuple[int, ...]]:
+    """``text`` NFKC-normalised without whitespace, and for each output char its input offset."""
+    out: list[str] = []
+    offsets: list[int] = []
+    for i, ch in enumerate(text):
+        if ch.isascii() and not ch.isspace():
+            out.append(ch)
+            offsets.append(i)
+            continue
+        for c in _squash_char(ch):
+            if not c.isspace():
+                out.append(c)
+                offsets.append(i)
+    return "".join(out), tuple(offsets)
+
+
+def squash(text: str) -> str:
+    """The comparison form of a text: NFKC, no whitespace."""
+    return _squash_with_map(text)[0]
+
+
+def verify_quote(page_text: str | None, quote: str | None) -> bool:
+    """True when ``quote`` occurs in ``page_text`` ignoring whitespace and width (NFKC)."""
+    if not page_text or not quote:
+        return False
+    q = squash(quote)
+    return bool(q) and q in squash(page_text)
+
+
+def locate(doc: Document, quote: str | None) -> tuple[int, int, int] | None:
+    """Where ``quote`` is in the raw page text: (page number, start, end), first page first."""
+    if not quote:
+        return None
+    q = squash(quote)
+    if not q:
+        return None
+    for page in doc.pages:
+        text, offsets = _squash_with_map(page.text)
+        i = text.find(q)
+        if i >= 0:
+            return page.number, offsets[i], offsets[i + len(q) - 1] + 1
+    return None
+
+
+def find_page(doc: Document, quote: str | None) -> int | None:
+    """The first page (1-based) whose raw text contains ``quote``."""
+    hit = locate(doc, quote)
+    return hit[0] if hit else None
+
+
+def verify(doc: Document, fv: FieldValue) -> bool:
+    """True when ``fv.quote`` occurs on page ``fv.page`` of the document's raw text."""
+    if fv.page is None or not fv.quote:
+        return False
+    for page in doc.pages:
+        if page.number == fv.page:
+            return verify_quote(page.text, fv.quote)
+    return False

@@ -1,0 +1,639 @@
+"""The offline rules engine: labelled fields of the national notice format, the watchlist, and
+the AI-compute counts, each value with its page and a verbatim quote from the raw page text.
+
+Works on each page's cleaned view (spaced labels joined, full-width digits folded) and maps
+every span back to pypdf's raw text through ``clean_map``, so quotes verify against the
+document as printed. All patterns are compiled once; a notice is scanned a few times in
+total, not once per field label, so thousands of notices per second are possible.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from extractor.document import Document, FieldValue, Page
+from extractor.normalize import cn_to_int, iter_amounts, iter_dates, parse_amount, parse_count, to_halfwidth
+from extractor.watchlist import Mention, default_watchlist
+
+__all__ = ["extract_rules", "FIELD_NAMES"]
+
+FIELD_NAMES = (
+    "notice_type", "procurement_method", "project_name", "project_code", "buyer", "agency",
+    "publish_date", "budget_cny", "award_amount_cny", "suppliers", "chips", "cloud_providers",
+    "ai_models", "gpu_count", "server_count", "token_count", "restricted_us_tech",
+)
+_LIST_FIELDS = {"suppliers", "chips", "cloud_providers", "ai_models"}
+
+_CN_NUM = "零〇一二两三四五六七八九十"
+_NUM = rf"(\d+|[{_CN_NUM}]+)"
+
+
+# --------------------------------------------------------------------------- page views
+
+@dataclass
+class _View:
+    """One page's cleaned text, its flat form (no newlines) and the maps back to raw text."""
+
+    number: int
+    raw: str
+    clean: str
+    cmap: list[int]
+    flat: str
+    fmap: list[int]  # flat index -> clean index
+
+    @classmethod
+    def of(cls, page: Page) -> _View:
+        if page.clean and len(page.clean_map) == len(page.clean):
+            clean, cmap = page.clean, list(page.clean_map)
+        else:  # no cleaned view: the raw text, width-folded one char for one char
+            clean, cmap = to_halfwidth(page.text), list(range(len(page.text)))
+        keep = [i for i, ch in enumerate(clean) if ch != "\n"]
+        return cls(page.number, page.text, clean, cmap, "".join(clean[i] for i in keep), keep)
+
+    def quote(self, start: int, end: int, limit: int = 160) -> str:
+        """The raw text behind clean[start:end] (verbatim, may include line breaks)."""
+        end = max(start + 1, min(end, start + limit, len(self.clean)))
+        if start >= len(self.cmap):
+            return ""
+        return self.raw[self.cmap[start]: self.cmap[end - 1] + 1]
+
+    def flat_quote(self, start: int, end: int) -> str:
+        end = max(start + 1, min(end, len(self.fmap)))
+        return self.quote(self.fmap[start], self.fmap[end - 1] + 1)
+
+    def fv(self, value: Any, start: int, end: int, flat: bool = False) -> FieldValue:
+        q = self.flat_quote(start, end) if flat else self.quote(start, end)
+        return FieldValue(value=value, page=self.number, quote=q.strip() or None)
+
+
+# --------------------------------------------------------------------------- patterns
+
+_COLON = r"\s*[:：]\s*"
+# "一、项目编号" alone on a heading line with the value on the next line.
+_COLON_OR_HEADING_NL = r"(?:\s*[:：]\s*|(?<=[号称码])(?:(?<=^[一二三四五六七八九十]、....)|(?<=^[一二三四五六七八九十]、......))[ \t]*\n\s*)"
+_HEADING = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.．]|\d+[、.．](?!\d)|第[一二三四五六七八九十\d]+[章节条]|[（(][一二三四五六七八九十\d]+[)）])")
+
+_LABELS = {
+    "project_code": re.compile(r"(?<!原公告的)(?:采购项目编号|项目编号|采购编号|招标编号|采购计划编号|项目代码)" + _COLON_OR_HEADING_NL + r"([^\n]+)", re.M),
+    "project_name": re.compile(r"(?<![包标分])(?:采购项目名称|项目名称|招标项目名称)" + _COLON_OR_HEADING_NL + r"([^\n]+)", re.M),
+    "buyer": re.compile(r"(?:采购人名称|采购单位名称|招标人名称|采购人|采购单位|招标人|采购方)(?!代表|信息|联系)" + _COLON + r"([^\n]+)"),
+    "agency": re.compile(r"(?:采购代理机构名称|招标代理机构名称|代理机构名称|采购代理机构|招标代理机构|集中采购机构名称|集中采购机构|代理机构)" + _COLON + r"([^\n]+)"),
+    "publish_date": re.compile(r"(?<!原)(?<!原公告)(?<!原公告发布)(?<!首次)(?<!首次公告)(?<!开标)(?:公告日期|发布日期|发布时间|公示日期|公告时间|更正日期|合同公告日期|公告发布日期)" + _COLON + r"([^\n]+)"),
+}
+_BLOCKS = {
+    "buyer": re.compile(r"采购人信息[^\n]*\n(?:[^\n:：]*\n)?\s*名\s*称" + _COLON + r"([^\n]+)"),
+    "agency": re.compile(r"(?:采购代理机构|代理机构|集中采购机构)(?:信息)?[ \t]*\n(?:[^\n:：]*\n)?\s*名\s*称" + _COLON + r"([^\n]+)"),
+    "suppliers": re.compile(r"(?:拟定供应商|中标供应商|成交供应商|中标人|供应商)信息[ \t]*\n(?:[^\n:：]*\n)?\s*名\s*称" + _COLON + r"([^\n]+)"),
+}
+_BUDGET = re.compile(r"(?:项目预算金额|采购预算金额|预算总金额|预算金额|采购预算|项目预算|预算资金|最高限价|控制价)")
+_BUDGET_PRIMARY = ("项目预算金额", "采购预算金额", "预算总金额", "预算金额", "采购预算", "项目预算", "预算资金")
+_AWARD = re.compile(r"(?:中标（成交）金额|中标\(成交\)金额|中标金额|成交金额|合同金额|中标价格?|成交价格?|中标（成交）价)")
+_LOT = re.compile(r"分包|[包标]段?[一二三四五六七八九十\d]|第[一二三四五六七八九十\d]+[包标]|包号|标段")
+_SUPPLIER_LABEL = re.compile(
+    r"(?:中标（成交）供应商名称|中标（成交）供应商|中标供应商名称|成交供应商名称|中标供应商|成交供应商|"
+    r"供应商名称|中标人名称|中标人|成交人|拟定供应商名称|拟定供应商|拟定的供应商|乙方名称|供应商（乙方）|乙方)" + _COLON + r"([^\n]+)")
+_ORG_SUFFIX = r"(?:有限责任公司|股份有限公司|有限公司|集团公司|公司|研究院|研究所|大学|学院|医院|中心|事务所)"
+_ORG_LINE = re.compile(rf"^[\u4e00-\u9fff（）()A-Za-z0-9·]{{3,50}}{_ORG_SUFFIX}$")
+_SUPPLIER_TABLE = re.compile(r"中标供应商|成交供应商|供应商名称|中标人名称|中标（成交）供应商")
+
+_NOTICE_TYPES = [
+    ("termination", re.compile(r"终止公告|废标公告|流标公告|终止公示|采购终止|项目终止|废标")),
+    ("correction", re.compile(r"更正公告|变更公告|澄清公告|更正公示|澄清.{0,3}更正|补充公告")),
+    ("intention", re.compile(r"采购意向")),
+    ("single_source", re.compile(r"单一来源.{0,6}公示|单一来源采购.{0,4}公告")),
+    ("contract", re.compile(r"合同公告|合同公示")),
+    ("award", re.compile(r"中标.{0,4}公告|成交.{0,4}公告|结果公告|中标.{0,4}公示|成交.{0,4}公示|结果公示")),
+    ("tender", re.compile(r"招标公告|采购公告|磋商公告|谈判公告|询价公告|询价通知|邀请书|招标文件|磋商文件|谈判文件|询价文件|采购文件|比选公告|遴选公告")),
+]
+_METHODS = [
+    ("competitive_consultation", "竞争性磋商"), ("competitive_negotiation", "竞争性谈判"),
+    ("invited_tender", "邀请招标"), ("public_tender", "公开招标"), ("single_source", "单一来源"),
+    ("framework", "框架协议"), ("inquiry", "询价"),
+]
+_METHOD_RE = re.compile("|".join(k for _, k in _METHODS))
+_METHOD_OF = {k: v for v, k in _METHODS}
+_METHOD_LABEL = re.compile(r"(?:采购方式|招标方式|采购形式)\s*(?:[:：]|为|拟为|拟采用|采用)\s*([^\n]{0,20})")
+
+_DATE_LINE = re.compile(r"^\s*(?:(?:日期|时间)[:：])?\s*([0-9]{4}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日|[〇○零一二三四五六七八九十]{4}年[〇○零一二三四五六七八九十]{1,2}月[〇○零一二三四五六七八九十]{1,3}日|[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2})\s*$", re.M)
+_BAD_VALUE = re.compile(r"^[\s/_＿\-—无见详略（(]*$|盖章|签字|签章|^详见|^见")
+
+_GPU_WORDS = r"(?:GPU|gpu|显卡|加速卡|算力卡|计算卡|NPU|AI处理器|DCU|加速器|训练卡|推理卡|Tensor\s*Core)"
+_PER_SERVER = re.compile(rf"(?:每台|单台|单机|每节点|每个节点|每套|每台服务器|每台实例|每台工作站)[^。；;，,]{{0,12}}?{_NUM}\s*(?:块|张|片|颗|个|卡)")
+_N_CARD = re.compile(rf"{_NUM}\s*卡(?:GPU|AI|智算|训练|推理)?(?:服务器|主机|机型|节点)")
+_TOTAL_GPU = re.compile(rf"(?:共计|合计|总计|共|总共|累计)\s*(?:配置|配备|含|包含|采购|部署)?\s*{_NUM}\s*(?:块|张|片|颗|个)[^。；;，,]{{0,16}}?{_GPU_WORDS}")
+_QTY = re.compile(rf"{_NUM}\s*(?:台|个节点|节点|套)")
+_SERVER_WORD = re.compile(r"服务器|实例|节点|主机|云主机|ECS|DGX|HGX|整机柜|计算系统|Atlas")
+_NOT_SERVER = re.compile(r"工作站|计算机|台式|笔记本|一体机|终端|交换机|存储")
+_SERVER_QTY = re.compile(rf"(?:服务器|实例|云主机|节点|主机|ECS)[^。；;，,\d]{{0,12}}?{_NUM}\s*(?:台|个)|{_NUM}\s*(?:台|个)[^。；;，,\d]{{0,16}}?(?:服务器|实例|云主机|主机|DGX|HGX)")
+_TOKENS = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(亿|千万|百万|万|[kKmMbB])?\s*(?:个)?\s*(?:tokens?|Tokens?|TOKENS?|令牌)")
+
+_CORRECTION_AFTER = re.compile(r"更正后|变更后|修改后|调整为|变更为|更改为|修改为|更正为|现内容|更正内容")
+_CORRECTION_BEFORE = re.compile(r"更正前|变更前|修改前|原内容|原公告|原招标|原采购|原要求")
+
+
+def _num(s: str) -> int | None:
+    return int(s) if s.isdigit() else cn_to_int(s)
+
+
+def _clean_value(v: str) -> str:
+    """A label's value as printed, without trailing notes in brackets or list punctuation."""
+    v = v.strip()
+    v = re.split(r"[；;，,。]|\s{2,}|（(?=[^）]*(?:编号|简称|以下|盖章|采购|招标|代理|联系))", v, maxsplit=1)[0]
+    return v.strip(" ：:\t")
+
+
+# --------------------------------------------------------------------------- the engine
+
+def extract_rules(doc: Document, schema: Any = None) -> dict[str, FieldValue]:
+    """Every field of the schema (default: tender v1) from the document, offline.
+
+    Non-null values carry the 1-based page and a verbatim quote from that page's raw text.
+    Fields the rules cannot find are ``FieldValue(None)`` (or ``[]`` for lists)."""
+    views = [_View.of(p) for p in doc.pages if (p.clean or p.text)]
+    out: dict[str, FieldValue] = {}
+    out["notice_type"] = _notice_type(doc, views)
+    notice = out["notice_type"].value
+    out["procurement_method"] = _method(views, notice)
+    out["project_code"] = _labelled(views, "project_code", _code_value) or FieldValue(None)
+    out["project_name"] = _labelled(views, "project_name", _name_value) or _title_field(doc, views)
+    out["buyer"] = _labelled(views, "buyer", _org_value) or _block(views, "buyer") or _buyer_from_title(views)
+    out["agency"] = _block(views, "agency") or _labelled(views, "agency", _org_value) or FieldValue(None)
+    out["publish_date"] = _publish_date(views)
+    out["budget_cny"] = _money(views, _BUDGET, primary=_BUDGET_PRIMARY) or _table_column_sum(views, r"预算金额|预算（|采购预算") or FieldValue(None)
+    if notice in ("award", "contract"):
+        out["award_amount_cny"] = _money(views, _AWARD) or _table_column_sum(views, r"中标金额|成交金额|中标（成交）金额") or FieldValue(None)
+    else:
+        out["award_amount_cny"] = FieldValue(None)
+    out["suppliers"] = _suppliers(views) if notice in ("award", "contract", "single_source") else FieldValue([])
+    mentions = _mentions(views, notice)
+    names = default_watchlist().canonicals([m for _, m in mentions])
+    for fname, kind in (("chips", "chip"), ("cloud_providers", "cloud"), ("ai_models", "model")):
+        out[fname] = _list_with_evidence(views, mentions, names[kind])
+    ai = bool(names["chip"] or names["model"]) or _has_ai_words(views)
+    out["gpu_count"], out["server_count"] = _compute_counts(views, ai)
+    out["token_count"] = _token_count(views)
+    out["restricted_us_tech"] = _restricted(views, mentions, names, notice, out["publish_date"].value, ai)
+    for fv in out.values():
+        if fv.value is None or (isinstance(fv.value, list) and not fv.value):
+            fv.page, fv.quote = None, None
+    if schema is not None and getattr(schema, "fields", None):
+        wanted = [f.name for f in schema.fields]
+        return {n: out.get(n, FieldValue([] if n in _LIST_FIELDS else None)) for n in wanted}
+    return out
+
+
+# --------------------------------------------------------------------------- basics
+
+def _title_span(views: list[_View]) -> tuple[_View, int, int] | None:
+    """The notice's title: the first lines of page 1 up to the first labelled/numbered line."""
+    if not views:
+        return None
+    v = views[0]
+    start = end = None
+    pos = 0
+    for line in v.clean.split("\n"):
+        s = line.strip()
+        if s and start is None and len(s) > 1:
+            start = pos + line.index(s[0])
+        if start is not None and (_HEADING.match(line) or re.search(r"[:：，,。]", s) or len(s) > 60
+                                  or _DATE_LINE.match(line)):
+            break
+        if start is not None and s:
+            end = pos + len(line)
+            if pos + len(line) - start > 120:
+                break
+        pos += len(line) + 1
+    if start is None or end is None:
+        return None
+    return v, start, end
+
+
+def _title_text(views: list[_View]) -> tuple[str, _View | None, int, int]:
+    span = _title_span(views)
+    if not span:
+        return "", None, 0, 0
+    v, s, e = span
+    return re.sub(r"\s+", "", v.clean[s:e]), v, s, e
+
+
+def _notice_type(doc: Document, views: list[_View]) -> FieldValue:
+    title, v, s, e = _title_text(views)
+    sources = [(title, v, s, e)]
+    if doc.title:
+        sources.append((re.sub(r"\s+", "", doc.title), None, 0, 0))
+    if views:
+        head = views[0].flat[:400]
+        sources.append((head, None, 0, 0))
+    for text, view, s, e in sources:
+        for kind, pattern in _NOTICE_TYPES:
+            if pattern.search(text):
+                if view is not None:
+                    return view.fv(kind, s, e)
+                return _fv_for_text(views, pattern) or FieldValue(kind)
+    return FieldValue("other")
+
+
+def _fv_for_text(views: list[_View], pattern: re.Pattern[str]) -> FieldValue | None:
+    for v in views[:2]:
+        m = pattern.search(v.flat)
+        if m:
+            kind = next(k for k, p in _NOTICE_TYPES if p is pattern)
+            return v.fv(kind, m.start(), m.end(), flat=True)
+    return None
+
+
+def _method(views: list[_View], notice: str) -> FieldValue:
+    for v in views:
+        for m in _METHOD_LABEL.finditer(v.clean):
+            k = _METHOD_RE.search(m.group(1))
+            if k:
+                return v.fv(_METHOD_OF[k.group()], m.start(), m.end())
+    title, tv, s, e = _title_text(views)
+    k = _METHOD_RE.search(title)
+    if k and tv is not None:
+        return tv.fv(_METHOD_OF[k.group()], s, e)
+    if notice == "intention":
+        return FieldValue(None)
+    for v in views[:3]:
+        for k in _METHOD_RE.finditer(v.flat):
+            if k.group() == "单一来源" and notice not in ("single_source",):
+                continue
+            return v.fv(_METHOD_OF[k.group()], max(0, k.start() - 8), k.end() + 4, flat=True)
+    return FieldValue(None)
+
+
+def _labelled(views: list[_View], field: str, clean: Any) -> FieldValue | None:
+    pattern = _LABELS[field]
+    for v in views:
+        for m in pattern.finditer(v.clean):
+            value = clean(m.group(1), v, m)
+            if value:
+                return v.fv(value, m.start(), m.end(1))
+    return None
+
+
+def _block(views: list[_View], field: str) -> FieldValue | None:
+    for v in views:
+        for m in _BLOCKS[field].finditer(v.clean):
+            value = _org_value(m.group(1), v, m)
+            if value:
+                return v.fv(value, m.start(1) - 3, m.end(1))
+    return None
+
+
+def _code_value(raw: str, v: _View, m: re.Match[str]) -> str | None:
+    value = re.split(r"[（；;，,。\s]|\((?=[\u4e00-\u9fff])", raw.strip(), maxsplit=1)[0].strip(" ：:")
+    if not value or _BAD_VALUE.search(value) or not re.search(r"[A-Za-z0-9]", value):
+        return None
+    return value
+
+
+def _continued(v: _View, m: re.Match[str], value: str) -> str:
+    """Join a value wrapped onto the next line (long names in narrow columns/pages)."""
+    line_start = v.clean.rfind("\n", 0, m.start()) + 1
+    if m.end(1) - line_start < 30:
+        return value
+    nxt_end = v.clean.find("\n", m.end(1) + 1)
+    nxt = v.clean[m.end(1) + 1: nxt_end if nxt_end >= 0 else len(v.clean)].strip()
+    if not nxt or _HEADING.match(nxt) or re.search(r"[:：]", nxt[:14]) or len(nxt) > 30:
+        return value
+    return value + _clean_value(nxt)
+
+
+def _name_value(raw: str, v: _View, m: re.Match[str]) -> str | None:
+    value = raw.strip()
+    value = re.split(r"[；;。]|\s{2,}", value, maxsplit=1)[0].strip(" ：:，,")
+    if not value or _BAD_VALUE.search(value):
+        return None
+    return _continued(v, m, value) if value == raw.strip() else value
+
+
+def _org_value(raw: str, v: _View, m: re.Match[str]) -> str | None:
+    value = _clean_value(raw)
+    value = re.split(r"\s*(?:地址|联系人|联系方式|电话)[:：]", value, maxsplit=1)[0].strip()
+    if not value or _BAD_VALUE.search(value) or len(value) < 2 or len(value) > 60:
+        return None
+    return value
+
+
+def _title_field(doc: Document, views: list[_View]) -> FieldValue:
+    title, v, s, e = _title_text(views)
+    if v is None:
+        return FieldValue(doc.title)
+    return v.fv(title, s, e)
+
+
+def _buyer_from_title(views: list[_View]) -> FieldValue:
+    """Intention notices often name the buyer only in the title (``江州大学2025年…采购意向``)."""
+    title, v, s, e = _title_text(views)
+    m = re.match(rf"^([\u4e00-\u9fff（）()]{{2,40}}?{_ORG_SUFFIX}|[\u4e00-\u9fff]{{2,30}}?(?:局|委员会|政府|办公室|馆|所|院|站|队|厅))", title)
+    if m and v is not None:
+        return v.fv(m.group(1), s, e)
+    return FieldValue(None)
+
+
+def _publish_date(views: list[_View]) -> FieldValue:
+    for v in views:
+        for m in _LABELS["publish_date"].finditer(v.clean):
+            hits = iter_dates(m.group(1))
+            if hits:
+                return v.fv(hits[0].iso, m.start(), m.start(1) + hits[0].end)
+    for v in reversed(views):
+        lines = list(_DATE_LINE.finditer(v.clean))
+        for m in reversed(lines):
+            hits = iter_dates(m.group(1))
+            if hits:
+                return v.fv(hits[0].iso, m.start(1), m.end(1))
+    return FieldValue(None)
+
+
+# --------------------------------------------------------------------------- money
+
+def _money(views: list[_View], label: re.Pattern[str], primary: Iterable[str] = ()) -> FieldValue | None:
+    """The amount after a money label. Several labelled amounts that belong to lots are summed;
+    a primary label (预算金额) wins over a secondary one (最高限价)."""
+    hits: list[tuple[int, float, _View, int, int, bool]] = []  # (rank, value, view, start, end, lot)
+    primary = tuple(primary)
+    for v in views:
+        for m in label.finditer(v.clean):
+            window_end = v.clean.find("\n", m.end())
+            window_end = len(v.clean) if window_end < 0 else window_end
+            window = v.clean[m.end(): min(window_end, m.end() + 120)]
+            if not re.match(r"\s*(?:[（(][^）)]{0,6}[)）])?\s*(?:[:：]|为|是|人民币|共计|合计|总计|约|[¥￥\d])", window):
+                continue
+            amounts = [a for a in iter_amounts(window) if a.explicit_unit or a.value >= 1000]
+            if not amounts and re.search(r"[（(]\s*(?:万元|元)\s*[)）]", window[:10]):
+                amounts = [a for a in iter_amounts(window)]
+            if not amounts:
+                continue
+            line_start = v.clean.rfind("\n", 0, m.start()) + 1
+            lot_before = bool(_LOT.search(v.clean[line_start: m.start()]))
+            rank = 0 if (not primary or m.group() in primary) else 1
+            arabic = [a for a in amounts if not a.capital] or amounts
+            lots_inside = [a for a in arabic if a.explicit_unit]
+            if len(lots_inside) >= 2 and _LOT.search(window):
+                total = sum(a.value for a in lots_inside)
+                hits.append((rank, total, v, m.start(), m.end() + lots_inside[-1].end, False))
+                continue
+            value = parse_amount(window) or arabic[0].value
+            a0 = arabic[0]
+            hits.append((rank, value, v, m.start(), m.end() + a0.end, lot_before))
+    if not hits:
+        return None
+    best_rank = min(h[0] for h in hits)
+    hits = [h for h in hits if h[0] == best_rank]
+    lot_hits = [h for h in hits if h[5]]
+    if len(lot_hits) >= 2:
+        seen: list[float] = []
+        for h in lot_hits:
+            seen.append(h[1])
+        h = lot_hits[0]
+        return h[2].fv(round(sum(seen), 2), h[3], h[4])
+    h = hits[0]
+    return h[2].fv(h[1], h[3], h[4])
+
+
+def _table_column_sum(views: list[_View], header: str) -> FieldValue | None:
+    """Sum of a money column in a table pypdf flattened (header cells, then one cell per line).
+    The unit comes from the header (``预算金额（万元）``); figures are lines holding only a
+    decimal/grouped number, up to a ``合计`` row (which is used directly when present)."""
+    head = re.compile(rf"(?:{header})")
+    for v in views:
+        for m in head.finditer(v.clean):
+            after = v.clean[m.end(): m.end() + 16]
+            squashed = re.sub(r"\s", "", after)
+            if not re.match(r"[（(]?(?:万元|元)", squashed):
+                continue
+            unit = "万元" if squashed.lstrip("（(").startswith("万元") else "元"
+            total, first, last = 0.0, None, None
+            pos = m.end()
+            for line_m in re.finditer(r"^[^\n]*$", v.clean[pos:], re.M):
+                line = line_m.group().strip()
+                s = pos + line_m.start()
+                if _HEADING.match(line) and not re.match(r"^\d+$", line):
+                    break
+                if re.match(r"^合\s*计", line):
+                    a = parse_amount(line.replace("合计", ""), default_unit=unit)
+                    if a:
+                        return v.fv(a, s, s + len(line_m.group()))
+                if re.fullmatch(r"[¥￥]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[¥￥]?\d+\.\d+", line):
+                    a = parse_amount(line, default_unit=unit)
+                    if a:
+                        total += a
+                        first = s if first is None else first
+                        last = s + len(line_m.group())
+            if first is not None and last is not None:
+                return v.fv(round(total, 2), first, last)
+    return None
+
+
+# --------------------------------------------------------------------------- suppliers
+
+def _suppliers(views: list[_View]) -> FieldValue:
+    names: list[str] = []
+    first: tuple[_View, int, int] | None = None
+    for v in views:
+        for m in _SUPPLIER_LABEL.finditer(v.clean):
+            value = _org_value(m.group(1), v, m)
+            if value and value not in names and not re.search(r"地址|电话|联系", value):
+                names.append(value)
+                first = first or (v, m.start(), m.end(1))
+    if not names:
+        for v in views:
+            for m in _BLOCKS["suppliers"].finditer(v.clean):
+                value = _org_value(m.group(1), v, m)
+                if value and value not in names:
+                    names.append(value)
+                    first = first or (v, m.start(1) - 3, m.end(1))
+    if not names:
+        for v in views:
+            for m in _SUPPLIER_TABLE.finditer(v.clean):
+                line_end = v.clean.find("\n", m.end())
+                if line_end < 0 or ":" in v.clean[m.end(): line_end] or "：" in v.clean[m.end(): line_end]:
+                    continue
+                for value, s, e in _table_orgs(v, line_end):
+                    if value not in names:
+                        names.append(value)
+                        first = first or (v, s, e)
+            if names:
+                break
+    if not names or first is None:
+        return FieldValue([])
+    v, s, e = first
+    return v.fv(names, s, e)
+
+
+def _table_orgs(v: _View, start: int) -> list[tuple[str, int, int]]:
+    """Organisation names in the table cells after a header, joining a name wrapped in its cell."""
+    lines: list[tuple[str, int]] = []
+    pos = start + 1
+    for raw_line in v.clean[pos:].split("\n"):
+        lines.append((raw_line.strip(), pos))
+        pos += len(raw_line) + 1
+    out = []
+    i = 0
+    while i < len(lines):
+        line, s = lines[i]
+        if _HEADING.match(line) and not re.match(r"^\d+$", line):
+            break
+        joined, end_i = line, i
+        j = i + 1
+        if not _ORG_LINE.match(joined) and j < len(lines):
+            nxt = lines[j][0]  # only the very next line: the rest of a name wrapped in its cell
+            if len(nxt) <= 6 and re.search(_ORG_SUFFIX + "$", joined + nxt):
+                joined, end_i = joined + nxt, j
+        if _ORG_LINE.match(joined) and not re.search(r"[省市区县路号]\S*[路号街]", joined):
+            out.append((joined, s, lines[end_i][1] + len(lines[end_i][0])))
+            i = end_i
+        i += 1
+    return out
+
+
+# --------------------------------------------------------------------------- AI compute
+
+def _mentions(views: list[_View], notice: str) -> list[tuple[_View, Mention]]:
+    """Watchlist mentions per page. In a correction notice, items named only in the
+    'before' part (原内容/更正前) are what the tender no longer seeks and are left out
+    when an 'after' part names something."""
+    wl = default_watchlist()
+    found = [(v, m) for v in views for m in wl.find_mentions(v.clean)]
+    if notice != "correction" or not found:
+        return found
+    kept = []
+    for v, m in found:
+        before = v.clean[max(0, m.start - 80): m.start]
+        b = max((x.end() for x in _CORRECTION_BEFORE.finditer(before)), default=-1)
+        a = max((x.end() for x in _CORRECTION_AFTER.finditer(before)), default=-1)
+        if b > a:
+            continue
+        kept.append((v, m))
+    return kept or found
+
+
+def _list_with_evidence(views: list[_View], mentions: list[tuple[_View, Mention]], names: list[str]) -> FieldValue:
+    if not names:
+        return FieldValue([])
+    wl = default_watchlist()
+    for v, m in mentions:
+        e = wl.by_canonical[m.canonical]
+        if m.canonical in names or any(i in names for i in e.implies):
+            return v.fv(list(names), m.start, m.end)
+    return FieldValue(list(names))
+
+
+_AI_WORDS = re.compile(r"人工智能|大模型|GPU|算力|深度学习|模型训练|推理服务|智算|AI|tokens?", re.I)
+
+
+def _has_ai_words(views: list[_View]) -> bool:
+    return any(_AI_WORDS.search(v.flat) for v in views)
+
+
+def _compute_counts(views: list[_View], ai: bool) -> tuple[FieldValue, FieldValue]:
+    if not ai:
+        return FieldValue(None), FieldValue(None)
+    gpu: FieldValue | None = None
+    server: FieldValue | None = None
+    for v in views:
+        text = v.flat
+        for m in _PER_SERVER.finditer(text):
+            tail = text[m.end(): m.end() + 40]
+            if not (re.search(_GPU_WORDS, tail) or default_watchlist().find_mentions(tail)):
+                continue
+            per = _num(m.group(1))
+            qty, qs, qe, is_server = _nearby_quantity(text, m.start(), m.end())
+            if per and qty:
+                if gpu is None:
+                    gpu = v.fv(per * qty, min(qs, m.start()), max(qe, m.end()), flat=True)
+                if server is None and is_server:
+                    server = v.fv(qty, qs, qe, flat=True)
+            if gpu is not None:
+                break
+        if gpu is None:
+            m = _N_CARD.search(text)
+            if m:
+                qty, qs, qe, is_server = _nearby_quantity(text, m.start(), m.end())
+                per = _num(m.group(1))
+                if per and qty:
+                    gpu = v.fv(per * qty, min(qs, m.start()), max(qe, m.end()), flat=True)
+                    if server is None and is_server:
+                        server = v.fv(qty, qs, qe, flat=True)
+        if gpu is not None and server is not None:
+            break
+    if gpu is None:
+        for v in views:
+            m = _TOTAL_GPU.search(v.flat)
+            if m and _num(m.group(1)):
+                gpu = v.fv(_num(m.group(1)), m.start(), m.end(), flat=True)
+                break
+    if server is None:
+        for v in views:
+            for m in _SERVER_QTY.finditer(v.flat):
+                n = _num(m.group(1) or m.group(2))
+                if n and not _NOT_SERVER.search(m.group()):
+                    server = v.fv(n, m.start(), m.end(), flat=True)
+                    break
+            if server is not None:
+                break
+    return gpu or FieldValue(None), server or FieldValue(None)
+
+
+def _nearby_quantity(text: str, start: int, end: int) -> tuple[int | None, int, int, bool]:
+    """How many machines a per-machine spec applies to: ``N台`` just before it (``服务器4台，
+    每台配置…``) or, in a flattened table row, the first ``N台`` after it."""
+    before = text[max(0, start - 40): start]
+    cands = list(_QTY.finditer(before))
+    if cands:
+        q = cands[-1]
+        s = max(0, start - 40) + q.start()
+        ctx = text[max(0, s - 20): start]
+        return _num(q.group(1)), s, s + len(q.group()), _is_server_ctx(ctx)
+    after = _QTY.search(text, end, min(len(text), end + 160))
+    if after:
+        ctx = text[max(0, start - 60): after.end()]
+        return _num(after.group(1)), after.start(), after.end(), _is_server_ctx(ctx)
+    return None, start, end, False
+
+
+def _is_server_ctx(ctx: str) -> bool:
+    return bool(_SERVER_WORD.search(ctx)) and not _NOT_SERVER.search(ctx)
+
+
+def _token_count(views: list[_View]) -> FieldValue:
+    best: tuple[int, _View, int, int] | None = None
+    for v in views:
+        for m in _TOKENS.finditer(v.flat):
+            n = parse_count(m.group(1) + (m.group(2) or ""))
+            if not n:
+                continue
+            before = v.flat[max(0, m.start() - 6): m.start()]
+            if re.search(r"合计|共计|总计|总量", before) or re.search(r"合计|共计|总计|总量", v.flat[max(0, m.start() - 14): m.start()]):
+                return v.fv(n, m.start(), m.end(), flat=True)
+            if best is None:
+                best = (n, v, m.start(), m.end())
+    if best is None:
+        return FieldValue(None)
+    n, v, s, e = best
+    return v.fv(n, s, e, flat=True)
+
+
+def _restricted(views: list[_View], mentions: list[tuple[_View, Mention]], names: dict[str, list[str]],
+                notice: str, publish_date: str | None, ai: bool) -> FieldValue:
+    """``restricted_us_tech`` per the contract: a termination seeks nothing; otherwise any
+    restricted chip/model (dated rules applied) or a US cloud used for AI compute."""
+    wl = default_watchlist()
+    flag = notice != "termination" and wl.is_restricted(
+        names["chip"], names["cloud"], names["model"], publish_date, ai_context=ai)
+    if not flag:  # evidence for "no": the title saying what the notice is about
+        _, tv, s, e = _title_text(views)
+        if tv is not None:
+            return tv.fv(False, s, e)
+        first = next((m for m in re.finditer(r"\S[^\n]*", views[0].clean)), None) if views else None
+        return views[0].fv(False, first.start(), first.end()) if first else FieldValue(False)
+    for v, m in mentions:
+        e = wl.by_canonical[m.canonical]
+        if e.restricted_on(publish_date) and (e.kind != "cloud" or ai):
+            return v.fv(True, m.start, m.end)
+    return FieldValue(True)
