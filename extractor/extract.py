@@ -1,0 +1,319 @@
+"""Per-document extraction: choose a backend, attach evidence, write records.
+
+This is the library call behind `tenderx extract` and `tenderx run`. It reads
+each PDF, runs the rules engine or the LLM, checks every quote against the
+page it names, and appends one JSONL record per document as soon as it is
+done, so an interrupted batch resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from extractor.config import DEFAULT_STORE, LLMSettings
+from extractor.document import Chunk, Document, FieldValue
+from extractor.records import JsonlWriter, atomic_write_text, compact, read_records, record_key, to_csv
+from extractor.schema import Schema, load_schema
+
+BACKENDS = ("auto", "rules", "llm")
+
+
+class ExtractProgress(Protocol):
+    def start(self, total: int) -> None: ...
+    def advance(self, file: str, record: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class ExtractReport:
+    backend: str
+    backend_reason: str
+    model: str | None
+    records: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0  # already in the output from an earlier (interrupted) run
+    seconds: float = 0.0
+    out: Path | None = None
+    csv: Path | None = None
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        return [r for r in self.records if r.get("errors")]
+
+    @property
+    def flagged(self) -> list[dict[str, Any]]:
+        return [r for r in self.records if "restricted_us_tech" in (r.get("flags") or [])]
+
+    def totals(self) -> dict[str, Any]:
+        keys = ("calls", "cached_calls", "prompt_tokens", "completion_tokens", "retries")
+        tot: dict[str, Any] = {k: 0 for k in keys}
+        cost: float | None = 0.0
+        for r in self.records:
+            u = r.get("usage") or {}
+            for k in keys:
+                tot[k] += int(u.get(k) or 0)
+            c = u.get("cost_usd")
+            if u.get("calls") and c is None:
+                cost = None
+            elif cost is not None and c:
+                cost += float(c)
+        tot["cost_usd"] = cost
+        tot["documents"] = len(self.records)
+        tot["failures"] = len(self.failures)
+        return tot
+
+
+def resolve_backend(backend: str, settings: LLMSettings) -> tuple[str, str]:
+    """`auto` means the LLM when one is configured, else the rules engine."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "rules":
+        return "rules", "rules engine requested"
+    if backend == "llm":
+        if not settings.model:
+            raise ValueError("--backend llm needs a model: set TENDERX_MODEL or pass --model")
+        return "llm", f"LLM {settings.model} requested"
+    if settings.configured:
+        return "llm", f"LLM configured ({settings.model})"
+    return "rules", "no LLM configured (set OPENAI_BASE_URL/OPENAI_API_KEY and TENDERX_MODEL to use one)"
+
+
+def _flags(fields: dict[str, FieldValue]) -> list[str]:
+    flags = []
+    r = fields.get("restricted_us_tech")
+    if r is not None and r.value is True:
+        flags.append("restricted_us_tech")
+    for name, fv in fields.items():
+        if fv.value not in (None, [], "") and fv.verified is False:
+            flags.append(f"unverified:{name}")
+    return flags
+
+
+def _verify_all(doc: Document, fields: dict[str, FieldValue]) -> None:
+    """Check every quote on its page; never keep an unchecked value as verified."""
+    from extractor.evidence import verify
+
+    for fv in fields.values():
+        if fv.value in (None, [], ""):
+            continue
+        fv.verified = bool(fv.quote) and fv.page is not None and verify(doc, fv)
+
+
+def make_record(
+    doc_file: str,
+    sha256: str,
+    schema: Schema,
+    backend: str,
+    model: str | None,
+    fields: dict[str, FieldValue] | None,
+    errors: list[str],
+    usage: dict[str, Any] | None = None,
+    extra_flags: Sequence[str] = (),
+) -> dict[str, Any]:
+    fields = fields or {}
+    full = {f.name: fields.get(f.name, FieldValue(None)) for f in schema.fields}
+    return {
+        "file": doc_file,
+        "sha256": sha256,
+        "schema": schema.name,
+        "schema_version": schema.version,
+        "backend": backend,
+        "model": model,
+        "fields": {n: fv.to_json() for n, fv in full.items()},
+        "flags": [*_flags(full), *extra_flags],
+        "errors": errors,
+        "usage": usage or {},
+    }
+
+
+Retriever = Callable[[str, int], list[Chunk]]
+
+
+def document_retriever(doc: Document, store_dir: Path | None) -> Retriever:
+    """Chunks of this document most relevant to a query.
+
+    Uses the store's hybrid search (filtered to this document) when the
+    document was ingested; otherwise BM25 over the document's own chunks, so
+    `extract` works without an ingest and without embedding anything.
+    """
+    from extractor.chunking import chunk_document
+
+    if store_dir is not None and (Path(store_dir) / "documents.sqlite").exists():
+        try:
+            from extractor.search import search
+            from extractor.store import Store
+
+            store = Store(Path(store_dir))
+            if store.has_document(doc.sha256):
+                by_id = {c.id: c for c in store.chunks_for(doc.sha256)}
+
+                def from_store(query: str, k: int) -> list[Chunk]:
+                    hits = search(store, query, k=k, where={"doc_sha256": doc.sha256})
+                    return [by_id[h.chunk_id] for h in hits if h.chunk_id in by_id]
+
+                return from_store
+        except Exception:  # noqa: BLE001 — a broken store must not stop extraction
+            pass
+
+    from extractor.lexical import BM25Index
+
+    chunks = chunk_document(doc)
+    index = BM25Index.build(chunks)
+
+    def lexical(query: str, k: int) -> list[Chunk]:
+        return [chunks[i] for i, _ in index.search(query, k)]
+
+    return lexical
+
+
+class _Runner:
+    """Holds what every document of one run shares (backend, cache, client)."""
+
+    def __init__(self, schema: Schema, backend: str, settings: LLMSettings, store_dir: Path | None,
+                 cache_path: Path | None) -> None:
+        self.schema = schema
+        self.backend = backend
+        self.settings = settings
+        self.store_dir = store_dir
+        self.llm = None
+        if backend == "llm":
+            from extractor.cache import ResponseCache
+            from extractor.llm import LLMExtractor
+
+            cache = ResponseCache(cache_path) if cache_path else None
+            self.llm = LLMExtractor(settings, cache)
+
+    def one(self, path: Path) -> dict[str, Any]:
+        from extractor.pdf import PdfError, file_sha256, read_pdf
+
+        model = self.settings.model if self.backend == "llm" else None
+        try:
+            doc = read_pdf(path)
+        except PdfError as e:
+            sha = ""
+            with contextlib.suppress(OSError):
+                sha = file_sha256(path)
+            return make_record(str(path), sha, self.schema, self.backend, model, None, [f"{e.kind}: {e}"])
+        if doc.needs_ocr:
+            return make_record(str(path), doc.sha256, self.schema, self.backend, model, None,
+                               ["needs_ocr: no text layer (scanned); run OCR first"], extra_flags=["needs_ocr"])
+        usage: dict[str, Any] = {}
+        try:
+            if self.backend == "rules":
+                from extractor.rules import extract_rules
+
+                fields = extract_rules(doc, self.schema)
+            else:
+                assert self.llm is not None
+                fields, u = self.llm.extract(doc, self.schema, retriever=document_retriever(doc, self.store_dir))
+                usage = asdict(u) if hasattr(u, "__dataclass_fields__") else dict(u)
+            _verify_all(doc, fields)
+        except Exception as e:  # noqa: BLE001 — one document's failure is recorded, the batch goes on
+            from extractor.llm import LLMAuthError, LLMConfigError
+
+            if isinstance(e, (LLMAuthError, LLMConfigError)):
+                raise
+            return make_record(str(path), doc.sha256, self.schema, self.backend, model, None,
+                               [f"{type(e).__name__}: {_one_line(e)}"], usage)
+        return make_record(str(path), doc.sha256, self.schema, self.backend, model, fields, [], usage)
+
+
+def _one_line(e: BaseException) -> str:
+    s = str(e).strip().splitlines()
+    return s[0][:300] if s else type(e).__name__
+
+
+def extract_documents(
+    paths: Sequence[str | Path],
+    backend: str = "auto",
+    schema: str | Path | Schema = "tender",
+    out: Path | None = None,
+    csv: Path | None = None,
+    jobs: int = 4,
+    settings: LLMSettings | None = None,
+    store_dir: Path | None = DEFAULT_STORE,
+    cache_path: Path | None = None,
+    progress: ExtractProgress | None = None,
+    resume: bool = True,
+) -> ExtractReport:
+    """Extract every PDF under ``paths``; returns the records (also written to ``out``).
+
+    With ``resume`` (the default) documents already recorded in ``out`` without
+    errors are not extracted again; documents that failed are retried.
+    """
+    from extractor.pdf import PdfError, file_sha256, iter_pdf_paths
+
+    t0 = time.monotonic()
+    settings = settings or LLMSettings.from_env()
+    sch = schema if isinstance(schema, Schema) else load_schema(schema)
+    used, reason = resolve_backend(backend, settings)
+    if cache_path is None and used == "llm":
+        cache_path = Path(store_dir or DEFAULT_STORE) / "llm-cache.sqlite"
+    report = ExtractReport(backend=used, backend_reason=reason,
+                           model=settings.model if used == "llm" else None, out=out, csv=csv)
+
+    files, path_errors = iter_pdf_paths([Path(p) for p in paths])
+    done: dict[str, dict[str, Any]] = {}
+    if out is not None and resume:
+        for rec in read_records(out):
+            if not rec.get("errors") and rec.get("backend") == used and rec.get("schema") == sch.name:
+                done[record_key(rec)] = rec
+
+    runner = _Runner(sch, used, settings, store_dir, cache_path)
+    writer = JsonlWriter(out) if out is not None else None
+    results: dict[str, dict[str, Any]] = {}
+    order: list[str] = []
+
+    def emit(path_str: str, rec: dict[str, Any]) -> None:
+        results[path_str] = rec
+        if writer is not None:
+            writer.write(rec)
+        if progress is not None:
+            progress.advance(path_str, rec)
+
+    todo: list[Path] = []
+    for f in files:
+        order.append(str(f))
+        prev = done.get(str(f))
+        try:
+            unchanged = prev is not None and prev.get("sha256") == file_sha256(f)
+        except OSError:
+            unchanged = False
+        if unchanged:
+            results[str(f)] = prev
+            report.skipped += 1
+        else:
+            todo.append(f)
+
+    if progress is not None:
+        progress.start(len(todo) + len(path_errors))
+    try:
+        for p, err in path_errors:
+            kind = err.kind if isinstance(err, PdfError) else "error"
+            emit(str(p), make_record(str(p), "", sch, used, report.model, None, [f"{kind}: {err}"]))
+            order.append(str(p))
+        if jobs <= 1 or len(todo) <= 1:
+            for f in todo:
+                emit(str(f), runner.one(f))
+        else:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                futs = {pool.submit(runner.one, f): f for f in todo}
+                for fut in as_completed(futs):
+                    emit(str(futs[fut]), fut.result())
+    finally:
+        if writer is not None:
+            writer.close()
+
+    if out is not None:
+        wanted = set(order)
+        report.records = [r for r in compact(out, order) if record_key(r) in wanted]
+    else:
+        report.records = [results[k] for k in order if k in results]
+    if csv is not None:
+        atomic_write_text(csv, to_csv(report.records, [f.name for f in sch.fields]))
+    report.seconds = time.monotonic() - t0
+    return report
