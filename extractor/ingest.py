@@ -1,0 +1,196 @@
+"""Files → PDF text → chunks → embeddings → store, one file at a time.
+
+A bad file never stops the batch: it lands in ``IngestReport.failed`` with a
+one-line reason. Files whose content (sha256) is unchanged are skipped; a
+changed file has its old chunks replaced. The library stays quiet and reports
+through an ``IngestProgress`` callback object; the CLI renders it with rich.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from extractor.config import DEFAULT_STORE
+from extractor.document import Chunk, Document
+from extractor.embeddings import Embedder, get_embedder
+from extractor.store import Store, path_key
+
+EMBED_BATCH = 16
+
+
+class IngestProgress(Protocol):
+    """What ingest tells its caller while it works (all sizes known up front are bytes)."""
+
+    def started(self, files: list[Path], total_bytes: int) -> None: ...
+
+    def file_started(self, path: Path, size: int) -> None: ...
+
+    def file_read(self, path: Path, pages: int, chunks: int) -> None: ...
+
+    def embedded(self, path: Path, done: int, total: int) -> None: ...
+
+    def file_finished(self, path: Path, status: str, message: str = "") -> None: ...
+
+
+class QuietProgress:
+    """An IngestProgress that ignores everything (subclass it to watch some events)."""
+
+    def started(self, files: list[Path], total_bytes: int) -> None:
+        pass
+
+    def file_started(self, path: Path, size: int) -> None:
+        pass
+
+    def file_read(self, path: Path, pages: int, chunks: int) -> None:
+        pass
+
+    def embedded(self, path: Path, done: int, total: int) -> None:
+        pass
+
+    def file_finished(self, path: Path, status: str, message: str = "") -> None:
+        pass
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did. Paths are as given by the user (or found in folders)."""
+
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    needs_ocr: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)  # (path, kind, message)
+    pages: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    store: str = ""
+    embedder: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def files(self) -> int:
+        return len(self.added) + len(self.replaced) + len(self.unchanged) + len(self.failed)
+
+
+def _error_parts(error: object) -> tuple[str, str]:
+    kind = getattr(error, "kind", None) or type(error).__name__
+    message = getattr(error, "message", None) or str(error) or kind
+    return str(kind), " ".join(str(message).split())
+
+
+def _reuse_vectors(store: Store, sha256: str, chunks: list[Chunk]) -> np.ndarray | None:
+    """Vectors of an identical copy already in the store (same texts in the same order)."""
+    if not store.has_document(sha256):
+        return None
+    found = store.vectors_for(sha256)
+    if found is None:
+        return None
+    stored, vectors = found
+    if [c.text for c in stored] != [c.text for c in chunks]:
+        return None
+    return vectors
+
+
+def _embed(embedder: Embedder, path: Path, chunks: list[Chunk], progress: IngestProgress) -> np.ndarray:
+    parts = []
+    progress.embedded(path, 0, len(chunks))
+    for start in range(0, len(chunks), EMBED_BATCH):
+        batch = [c.text for c in chunks[start : start + EMBED_BATCH]]
+        parts.append(np.asarray(embedder.embed_passages(batch), dtype=np.float32))
+        progress.embedded(path, start + len(batch), len(chunks))
+    return np.concatenate(parts) if parts else np.empty((0, embedder.dim), dtype=np.float32)
+
+
+def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, embedder: Embedder | None = None,
+           progress: IngestProgress | None = None, chunk_tokens: int = 400, store: Store | None = None
+           ) -> IngestReport:
+    """Add PDFs (files or folders, searched recursively) to the store at ``store_dir``.
+
+    Raises ``StoreLocked`` when another process is writing the store and
+    ``EmbedderMismatch`` when the store was built with another embedder;
+    per-file problems go to the report instead.
+    """
+    from extractor.chunking import chunk_document
+    from extractor.pdf import file_sha256, iter_pdf_paths
+
+    began = time.monotonic()
+    progress = progress or QuietProgress()
+    store = store or Store(store_dir)
+    report = IngestReport(store=str(store.path))
+    pdfs, errors = iter_pdf_paths([Path(p) for p in paths])
+    for bad, error in errors:
+        report.failed.append((str(bad), *_error_parts(error)))
+
+    from extractor.guard import GuardedReader
+
+    with store.writing(), GuardedReader.from_env() as reader:
+        embedder = embedder or get_embedder()
+        store.check_embedder(embedder.name)
+        report.embedder = embedder.name
+        sizes = {p: _size(p) for p in pdfs}
+        progress.started(list(pdfs), sum(sizes.values()))
+        for path in pdfs:
+            progress.file_started(path, sizes[path])
+            status, message = _ingest_one(path, store, embedder, progress, chunk_tokens, report,
+                                          reader.read, chunk_document, file_sha256)
+            progress.file_finished(path, status, message)
+    report.seconds = time.monotonic() - began
+    return report
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestProgress, chunk_tokens: int,
+                report: IngestReport, read_pdf, chunk_document, file_sha256) -> tuple[str, str]:
+    """Ingest one file, record the outcome in ``report`` and return (status, message)."""
+    name = str(path)
+    try:
+        sha = file_sha256(path)
+        previous = store.document_for_path(path)
+        if previous is not None and previous.sha256 == sha:
+            report.unchanged.append(name)
+            if previous.needs_ocr:
+                report.needs_ocr.append(name)
+            return "unchanged", ""
+        doc: Document = read_pdf(path)
+        doc.path = path_key(path)
+        doc.sha256 = doc.sha256 or sha
+        chunks = [] if doc.needs_ocr else list(chunk_document(doc, chunk_tokens=chunk_tokens))
+        progress.file_read(path, len(doc.pages), len(chunks))
+        vectors = _reuse_vectors(store, doc.sha256, chunks) if chunks else None
+        if chunks and vectors is None:
+            if store.embedder_name is None:
+                store.use_embedder(embedder.name, embedder.dim)
+            vectors = _embed(embedder, path, chunks, progress)
+        elif chunks:
+            progress.embedded(path, len(chunks), len(chunks))
+        store.replace_document(doc, chunks, vectors)
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+        from extractor.store import StoreError
+
+        if isinstance(exc, StoreError):
+            raise
+        kind, message = _error_parts(exc)
+        report.failed.append((name, kind, message))
+        return "failed", message
+    report.pages += len(doc.pages)
+    report.chunks += len(chunks)
+    (report.replaced if previous is not None else report.added).append(name)
+    if doc.needs_ocr:
+        report.needs_ocr.append(name)
+        return "needs_ocr", "no text layer (scanned?) — run OCR first"
+    return ("replaced" if previous is not None else "added"), ""
