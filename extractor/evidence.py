@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from extractor.document import Document, FieldValue
 
-__all__ = ["squash", "verify_quote", "find_page", "locate", "verify"]
+__all__ = ["squash", "verify_quote", "find_page", "locate", "verify", "value_grounded"]
 
 
 def _squash_char(ch: str) -> str:
@@ -79,3 +79,58 @@ def verify(doc: Document, fv: FieldValue) -> bool:
         if page.number == fv.page:
             return verify_quote(page.text, fv.quote)
     return False
+
+
+def value_grounded(doc: Document, fv: FieldValue, field_type: str) -> bool:
+    """True when the value itself is backed by the document, not only its quote.
+
+    A model steered by text inside the document can return an invented value
+    next to a genuine quote; such a value must not pass as verified. Strings
+    and list items must occur in the text (list items may also be a watchlist
+    canonical name whose alias occurs), dates and amounts must be among those
+    the text states (an amount may also be the sum of those in its quote).
+    Enums, booleans and integers (often computed, e.g. servers × GPUs) are not
+    checked here.
+    """
+    from extractor.normalize import iter_amounts, iter_dates
+
+    value = fv.value
+    if value is None or value == [] or value == "":
+        return True
+    text = doc.text
+    if field_type == "string":
+        return _text_in(str(value), text)
+    if field_type == "list":
+        items = value if isinstance(value, list) else [value]
+        canon: set[str] | None = None
+        for item in items:
+            if _text_in(str(item), text):
+                continue
+            if canon is None:
+                from extractor.watchlist import find_mentions
+
+                canon = {m.canonical.upper() for m in find_mentions(text)}
+            if str(item).strip().upper() not in canon:
+                return False
+        return True
+    if field_type == "date":
+        return str(value) in {h.iso for h in iter_dates(text)}
+    if field_type == "number":
+        try:
+            target = float(value)
+        except (TypeError, ValueError):
+            return False
+
+        def close(x: float) -> bool:
+            return abs(x - target) <= max(1.0, 0.001 * abs(target))
+
+        if any(close(a.value) for a in iter_amounts(text)):
+            return True
+        in_quote = [a.value for a in iter_amounts(fv.quote or "")]
+        return len(in_quote) > 1 and close(sum(in_quote))
+    return True
+
+
+def _text_in(value: str, text: str) -> bool:
+    v = squash(value).strip("\"'“”‘’「」『』《》()（）[]【】.,，。;；:：").upper()
+    return bool(v) and v in squash(text).upper()

@@ -103,6 +103,17 @@ def _verify_all(doc: Document, fields: dict[str, FieldValue]) -> None:
         fv.verified = bool(fv.quote) and fv.page is not None and verify(doc, fv)
 
 
+def _check_grounding(doc: Document, fields: dict[str, FieldValue], schema: Schema) -> None:
+    """An LLM value the document does not state is unverified even when its quote is real
+    (text in a PDF can steer the model into inventing a value beside a genuine quote)."""
+    from extractor.evidence import value_grounded
+
+    types = {f.name: f.type for f in schema.fields}
+    for name, fv in fields.items():
+        if fv.verified and not value_grounded(doc, fv, types.get(name, "")):
+            fv.verified = False
+
+
 def make_record(
     doc_file: str,
     sha256: str,
@@ -180,6 +191,7 @@ class _Runner:
         self.settings = settings
         self.store_dir = store_dir
         self.llm = None
+        self.reader = None  # a GuardedReader (bounded pypdf workers) while a run is on
         if backend == "llm":
             from extractor.cache import ResponseCache
             from extractor.llm import LLMExtractor
@@ -192,7 +204,7 @@ class _Runner:
 
         model = self.settings.model if self.backend == "llm" else None
         try:
-            doc = read_pdf(path)
+            doc = self.reader.read(path) if self.reader is not None else read_pdf(path)
         except PdfError as e:
             sha = ""
             with contextlib.suppress(OSError):
@@ -212,6 +224,8 @@ class _Runner:
                 fields, u = self.llm.extract(doc, self.schema, retriever=document_retriever(doc, self.store_dir))
                 usage = asdict(u) if hasattr(u, "__dataclass_fields__") else dict(u)
             _verify_all(doc, fields)
+            if self.backend == "llm":
+                _check_grounding(doc, fields, self.schema)
         except Exception as e:  # noqa: BLE001 — one document's failure is recorded, the batch goes on
             from extractor.llm import LLMAuthError, LLMConfigError
 
@@ -263,7 +277,10 @@ def extract_documents(
             if not rec.get("errors") and rec.get("backend") == used and rec.get("schema") == sch.name:
                 done[record_key(rec)] = rec
 
+    from extractor.guard import GuardedReader
+
     runner = _Runner(sch, used, settings, store_dir, cache_path)
+    runner.reader = GuardedReader.from_env(workers=min(max(1, jobs), 4))
     writer = JsonlWriter(out) if out is not None else None
     results: dict[str, dict[str, Any]] = {}
     order: list[str] = []
@@ -305,6 +322,7 @@ def extract_documents(
                 for fut in as_completed(futs):
                     emit(str(futs[fut]), fut.result())
     finally:
+        runner.reader.close()
         if writer is not None:
             writer.close()
 

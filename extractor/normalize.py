@@ -8,6 +8,7 @@ the LLM backend and the evaluator agree on what a value means.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -111,6 +112,8 @@ def iter_amounts(text: str, default_unit: str = "元") -> list[Amount]:
         if not unit and sign:
             unit = "元"  # ￥ written before the figure says yuan
         value = float(num.replace(",", "")) * _UNIT_FACTORS[unit or default_unit]
+        if not math.isfinite(value):  # hundreds of digits: not an amount
+            continue
         found.append(Amount(round(value, 2), m.start(), m.end(), explicit_unit=bool(unit)))
     for m in _CAPITAL_AMOUNT.finditer(t):
         value = _capital_value(m)
@@ -238,6 +241,8 @@ def parse_count(text: str | None) -> int | None:
         value = float(n)
     if unit:
         value *= _COUNT_FACTORS[unit.lower()]
+    if not math.isfinite(value):
+        return None
     return int(round(value))
 
 
@@ -256,7 +261,17 @@ def norm_text(s: Any) -> str:
     punctuation and brackets stripped, Latin letters upper-cased. None → ``""``."""
     if s is None:
         return ""
-    text = _WHITESPACE.sub("", unicodedata.normalize("NFKC", str(s)))
+    text = str(s)
+    for _ in range(4):  # removing spaces / upper-casing can expose new NFKC compositions: to a fixed point
+        again = _norm_once(text)
+        if again == text:
+            break
+        text = again
+    return text
+
+
+def _norm_once(s: str) -> str:
+    text = _WHITESPACE.sub("", unicodedata.normalize("NFKC", s))
     start, end = 0, len(text)
     while start < end and _is_punct(text[start]):
         start += 1

@@ -24,7 +24,8 @@ from extractor.document import Document, Page
 # pypdf logs every odd xref or font at WARNING; those are noise for a user, so keep them out.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
-ERROR_KINDS = ("missing", "empty", "not_pdf", "html_not_pdf", "encrypted", "truncated", "corrupt", "unreadable")
+ERROR_KINDS = ("missing", "empty", "not_pdf", "html_not_pdf", "encrypted", "truncated", "corrupt", "unreadable",
+               "timeout", "memory", "too_large")  # the last three come from extractor.guard
 
 _OCR_MAX_CHARS = 10  # a page with fewer non-space chars than this and an image is a scan
 _TITLE_MAX = 120

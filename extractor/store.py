@@ -148,6 +148,18 @@ def _client_from_env(path: Path) -> Any:
     return chromadb.PersistentClient(path=str(path / "chroma"), settings=settings)
 
 
+@contextlib.contextmanager
+def _opening(path: Path) -> Iterator[None]:
+    """Serialise store opening across processes (a short blocking lock, not the writer lock)."""
+    fd = os.open(path / ".open.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     path TEXT PRIMARY KEY,
@@ -175,10 +187,11 @@ class Store:
     def __init__(self, path: str | Path = _config.DEFAULT_STORE, client: Any | None = None) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
-        self._client = client if client is not None else _client_from_env(self.path)
-        self._db = sqlite3.connect(self.path / "documents.sqlite", timeout=30)
-        self._db.executescript(_SCHEMA)
-        self._db.commit()
+        with _opening(self.path):  # two processes creating one new store race in Chroma's schema setup
+            self._client = client if client is not None else _client_from_env(self.path)
+            self._db = sqlite3.connect(self.path / "documents.sqlite", timeout=30)
+            self._db.executescript(_SCHEMA)
+            self._db.commit()
         self._collection: Any | None = None
         self._lock_fd: int | None = None
 
