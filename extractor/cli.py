@@ -196,6 +196,10 @@ def search(
     mode: str = typer.Option("hybrid", "--mode", help="hybrid (vectors + BM25, fused) | dense | lexical."),
     file: str | None = typer.Option(None, "--file", "-f", help="Only this document (exact path or part of it)."),
     as_json: bool = typer.Option(False, "--json", help="Print only a JSON list of {rank,file,page,score,text}."),
+    where: list[str] = typer.Option([], "--where", "-w",
+                                    help="Chunk metadata filter KEY=VALUE (page, page_start, page_end, doc_sha256, "
+                                         "file, tokens); repeat to combine."),
+    title: str | None = typer.Option(None, "--title", help="Only documents whose ingested title contains this text."),
 ) -> None:
     """Search ingested tenders by meaning and by exact words (chip names, codes).
 
@@ -206,6 +210,8 @@ def search(
       tenderx search '大模型 API tokens' -k 5 --mode lexical
 
       tenderx search '预算金额' --file award-univ-aws-a100-cloud --json | jq '.[0].text'
+
+      tenderx search '技术参数' --title 人工智能计算平台 --where page_start=12
 
     Lexical matching also tries the watchlist aliases of named chips/clouds/models
     (英伟达 → NVIDIA, 亚马逊云服务 → AWS, ...).
@@ -224,7 +230,9 @@ def search(
         err_console.print(f"[red]error:[/] no store at {escape(str(store))} — run `tenderx ingest PATH --store {escape(str(store))}` first")
         raise typer.Exit(2)
     try:
-        hits = run_search(Store(store), query, k=k, mode=mode, file=file)
+        opened = Store(store)
+        filt = _where_filter(where, title, opened)
+        hits = run_search(opened, query, k=k, mode=mode, file=file, where=filt) if filt != {"$in": []} else []
     except StoreError as e:
         err_console.print(f"[red]fatal:[/] {escape(str(e))}")
         raise typer.Exit(3) from None
@@ -247,6 +255,28 @@ def search(
     for h in hits:
         table.add_row(str(h.rank), escape(Path(h.file).name), str(h.page), f"{h.score:.4f}", _snippet(h.text, terms))
     console.print(table)
+
+
+def _where_filter(pairs: list[str], title: str | None, store) -> dict | None:  # noqa: ANN001
+    """KEY=VALUE pairs (numbers as numbers) and a title substring → one Chroma `where` filter."""
+    conds: list[dict] = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            err_console.print(f"[red]error:[/] --where takes KEY=VALUE, got {escape(pair)!r}")
+            raise typer.Exit(2)
+        v: object = value.strip()
+        if str(v).lstrip("-").isdigit():
+            v = int(str(v))
+        conds.append({key.strip(): v})
+    if title:
+        shas = sorted({d.sha256 for d in store.documents() if title in (d.title or "")})
+        if not shas:
+            return {"$in": []}  # no document has that title: nothing can match
+        conds.append({"doc_sha256": {"$in": shas}})
+    if not conds:
+        return None
+    return conds[0] if len(conds) == 1 else {"$and": conds}
 
 
 # --- extraction (extract, run) ---

@@ -135,3 +135,11 @@ def test_run_is_the_main_job_and_reports_failures(folder: Path, tmp_path: Path) 
     assert s.returncode == 0, s.stderr
     hits = json.loads(s.stdout)
     assert Path(hits[0]["file"]).name == "award-univ-aws-a100-cloud.pdf"
+    # filters by ingest metadata: page, and the document title recorded at ingest
+    s = run_cli("search", "采购", "--store", str(tmp_path / "st"), "--where", "page=1", "--json")
+    assert s.returncode == 0 and {h["page"] for h in json.loads(s.stdout)} == {1}
+    s = run_cli("search", "采购", "--store", str(tmp_path / "st"), "--title", "热线智能问答", "--json")
+    assert s.returncode == 0, s.stderr
+    assert {Path(h["file"]).name for h in json.loads(s.stdout)} == {"tender-qwen-api-hotline.pdf"}
+    s = run_cli("search", "采购", "--store", str(tmp_path / "st"), "--where", "nonsense")
+    assert s.returncode == 2 and "KEY=VALUE" in s.stderr
