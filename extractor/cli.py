@@ -12,6 +12,16 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from extractor.display import (
+    ExtractBar,
+    IngestBar,
+    failures_table,
+    flagged_table,
+    print_ingest_summary,
+    snippet,
+    totals_line,
+)
+
 app = typer.Typer(
     name="tenderx",
     help="Turn Chinese tender PDFs into structured, verifiable data — offline by default.",
@@ -65,78 +75,6 @@ def _mask_secrets_filter(record) -> bool:  # noqa: ANN001 — a logging filter
 
 # --- store (ingest, search) ---
 
-class _IngestBar:
-    """Renders ingest's progress callbacks: bytes-weighted bar (for a fair ETA), files, pages, chunks."""
-
-    def __init__(self, console: Console) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        self.progress = Progress(
-            TextColumn("[bold]ingest"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-            TextColumn("{task.fields[files]} files"), TextColumn("{task.fields[pages]} pages"),
-            TextColumn("{task.fields[chunks]} chunks"), TimeElapsedColumn(), TextColumn("ETA"),
-            TimeRemainingColumn(), TextColumn("{task.fields[current]}", style="dim"),
-            console=console, transient=False,
-        )
-        self.task = self.progress.add_task("ingest", total=None, files="0/0", pages=0, chunks=0, current="")
-        self.n_files = self.done_files = self.pages = self.chunks = 0
-        self.bytes_done = self.size = 0
-
-    def __enter__(self) -> _IngestBar:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def started(self, files: list[Path], total_bytes: int) -> None:
-        self.n_files = len(files)
-        self.progress.update(self.task, total=max(total_bytes, 1), files=f"0/{self.n_files}")
-
-    def file_started(self, path: Path, size: int) -> None:
-        self.size = size
-        self.progress.update(self.task, current=escape(path.name))
-
-    def file_read(self, path: Path, pages: int, chunks: int) -> None:
-        self.pages += pages
-        self.chunks += chunks
-        self.progress.update(self.task, pages=self.pages, chunks=self.chunks,
-                             completed=self.bytes_done + 0.05 * self.size)
-
-    def embedded(self, path: Path, done: int, total: int) -> None:
-        share = 0.05 + 0.95 * done / max(total, 1)
-        self.progress.update(self.task, completed=self.bytes_done + share * self.size)
-
-    def file_finished(self, path: Path, status: str, message: str = "") -> None:
-        self.done_files += 1
-        self.bytes_done += self.size
-        self.progress.update(self.task, completed=self.bytes_done, files=f"{self.done_files}/{self.n_files}")
-
-
-def _print_ingest_summary(report) -> None:  # noqa: ANN001
-    from rich.table import Table
-
-    table = Table(title=f"ingest into {escape(report.store)}", show_header=True)
-    for col in ("added", "replaced", "unchanged", "needs OCR", "failed", "pages", "chunks", "seconds"):
-        table.add_column(col, justify="right")
-    table.add_row(str(len(report.added)), str(len(report.replaced)), str(len(report.unchanged)),
-                  str(len(report.needs_ocr)), f"[red]{len(report.failed)}[/]" if report.failed else "0",
-                  str(report.pages), str(report.chunks), f"{report.seconds:.1f}")
-    console.print(table)
-    if report.embedder:
-        console.print(f"embedder: {escape(report.embedder)}")
-    for path in report.needs_ocr:
-        console.print(f"[yellow]needs OCR[/] {escape(path)}: no text layer (scanned?) — stored, but not searchable",
-                      soft_wrap=True)
-    if report.failed:
-        failures = Table(title="[red]failed files[/]", show_header=True)
-        failures.add_column("file", overflow="fold")
-        failures.add_column("kind")
-        failures.add_column("reason", overflow="fold")
-        for path, kind, message in report.failed:
-            failures.add_row(escape(path), escape(kind), escape(message))
-        console.print(failures)
-
 
 @app.command()
 def ingest(
@@ -165,27 +103,13 @@ def ingest(
         err_console.print("[red]error:[/] no such file or folder: " + ", ".join(escape(str(p)) for p in paths))
         raise typer.Exit(2)
     try:
-        with _IngestBar(err_console) as bar:
+        with IngestBar(err_console) as bar:
             report = run_ingest(paths, store_dir=store, progress=bar, chunk_tokens=chunk_tokens)
     except StoreError as e:
         err_console.print(f"[red]fatal:[/] {escape(str(e))}")
         raise typer.Exit(3) from None
-    _print_ingest_summary(report)
+    print_ingest_summary(report, console)
     raise typer.Exit(1 if report.failed else 0)
-
-
-def _snippet(text: str, terms: list[str], width: int = 160):  # noqa: ANN202
-    """A window of the chunk around the first query term, with every term highlighted."""
-    from rich.text import Text
-
-    flat = " ".join(text.split())
-    low = flat.casefold()
-    hits = [i for i in (low.find(t.casefold()) for t in terms) if i >= 0]
-    start = max(0, min(hits) - width // 4) if hits else 0
-    piece = ("…" if start else "") + flat[start : start + width] + ("…" if start + width < len(flat) else "")
-    snippet = Text(piece)
-    snippet.highlight_words(terms, style="bold yellow", case_sensitive=False)
-    return snippet
 
 
 @app.command()
@@ -253,7 +177,7 @@ def search(
     table.add_column("score", justify="right")
     table.add_column("snippet", overflow="fold")
     for h in hits:
-        table.add_row(str(h.rank), escape(Path(h.file).name), str(h.page), f"{h.score:.4f}", _snippet(h.text, terms))
+        table.add_row(str(h.rank), escape(Path(h.file).name), str(h.page), f"{h.score:.4f}", snippet(h.text, terms))
     console.print(table)
 
 
@@ -288,8 +212,6 @@ def _llm_settings(base_url: str | None, model: str | None, timeout: float):
 
 
 def _print_extract_summary(report) -> None:  # noqa: ANN001
-    from extractor.display import failures_table, flagged_table, totals_line
-
     console.print(f"backend: [bold]{report.backend}[/] — {report.backend_reason}")
     if report.skipped:
         console.print(f"{report.skipped} documents already extracted in an earlier run (resumed, not redone)")
@@ -332,7 +254,6 @@ def extract(
     LLM responses come from the cache (.tenderx/llm-cache.sqlite).
     Exit codes: 0 ok, 1 some documents failed, 2 usage error, 3 fatal (e.g. LLM key rejected).
     """
-    from extractor.display import ExtractBar
     from extractor.extract import extract_documents
 
     settings = _llm_settings(base_url, model, timeout)
@@ -372,7 +293,6 @@ def run(
     Re-running resumes: unchanged files are neither re-ingested nor re-extracted.
     Exit codes: 0 ok, 1 some files failed (each listed), 2 usage error, 3 fatal.
     """
-    from extractor.display import ExtractBar
     from extractor.extract import extract_documents
     from extractor.ingest import ingest as run_ingest
     from extractor.store import StoreError
@@ -382,12 +302,12 @@ def run(
         raise typer.Exit(2)
     settings = _llm_settings(base_url, model, timeout)
     try:
-        with _IngestBar(err_console) as bar:
+        with IngestBar(err_console) as bar:
             ingested = run_ingest(paths, store_dir=store, progress=bar)
     except StoreError as e:
         err_console.print(f"[red]fatal:[/] {escape(str(e))}")
         raise typer.Exit(3) from None
-    _print_ingest_summary(ingested)
+    print_ingest_summary(ingested, console)
     try:
         with ExtractBar(err_console) as bar:
             report = extract_documents(paths, backend=backend, out=out_dir / "records.jsonl",
@@ -477,7 +397,6 @@ def eval_command(
         options = {"settings": _llm_settings(base_url, model, timeout), "store_dir": store}
     try:
         if predictions is None:
-            from extractor.display import ExtractBar
 
             with ExtractBar(err_console, label="eval: extract") as bar:
                 scores = evaluate_folder(gold_dir, backend=backend, schema=schema, progress=bar, **options)
@@ -495,8 +414,9 @@ def eval_command(
                        (markdown_out, lambda: render_markdown(scores, worst=worst)),
                        (html_out, lambda: render_html(scores))):
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text(), encoding="utf-8")
+            from extractor.records import atomic_write_text
+
+            atomic_write_text(path, text())
             console.print(f"wrote {escape(str(path))}")
     if scores.failed_predictions:
         err_console.print(f"[yellow]{len(scores.failed_predictions)} document(s) failed extraction "

@@ -7,6 +7,7 @@ library stays silent when used from Python.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -112,3 +113,88 @@ def totals_line(tot: dict[str, Any]) -> str:
         f"{tot['prompt_tokens']:,} prompt + {tot['completion_tokens']:,} completion tokens, "
         f"estimated cost {cost_s}"
     )
+
+
+class IngestBar:
+    """Renders ingest's progress callbacks: bytes-weighted bar (for a fair ETA), files, pages, chunks."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("[bold]ingest"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+            TextColumn("{task.fields[files]} files"), TextColumn("{task.fields[pages]} pages"),
+            TextColumn("{task.fields[chunks]} chunks"), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), TextColumn("{task.fields[current]}", style="dim"),
+            console=console, transient=False,
+        )
+        self.task = self.progress.add_task("ingest", total=None, files="0/0", pages=0, chunks=0, current="")
+        self.n_files = self.done_files = self.pages = self.chunks = 0
+        self.bytes_done = self.size = 0
+
+    def __enter__(self) -> IngestBar:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def started(self, files: list[Path], total_bytes: int) -> None:
+        self.n_files = len(files)
+        self.progress.update(self.task, total=max(total_bytes, 1), files=f"0/{self.n_files}")
+
+    def file_started(self, path: Path, size: int) -> None:
+        self.size = size
+        self.progress.update(self.task, current=escape(path.name))
+
+    def file_read(self, path: Path, pages: int, chunks: int) -> None:
+        self.pages += pages
+        self.chunks += chunks
+        self.progress.update(self.task, pages=self.pages, chunks=self.chunks,
+                             completed=self.bytes_done + 0.05 * self.size)
+
+    def embedded(self, path: Path, done: int, total: int) -> None:
+        share = 0.05 + 0.95 * done / max(total, 1)
+        self.progress.update(self.task, completed=self.bytes_done + share * self.size)
+
+    def file_finished(self, path: Path, status: str, message: str = "") -> None:
+        self.done_files += 1
+        self.bytes_done += self.size
+        self.progress.update(self.task, completed=self.bytes_done, files=f"{self.done_files}/{self.n_files}")
+
+
+def print_ingest_summary(report, console: Console) -> None:  # noqa: ANN001
+    table = Table(title=f"ingest into {escape(report.store)}", show_header=True)
+    for col in ("added", "replaced", "unchanged", "needs OCR", "failed", "pages", "chunks", "seconds"):
+        table.add_column(col, justify="right")
+    table.add_row(str(len(report.added)), str(len(report.replaced)), str(len(report.unchanged)),
+                  str(len(report.needs_ocr)), f"[red]{len(report.failed)}[/]" if report.failed else "0",
+                  str(report.pages), str(report.chunks), f"{report.seconds:.1f}")
+    console.print(table)
+    if report.embedder:
+        console.print(f"embedder: {escape(report.embedder)}")
+    for path in report.needs_ocr:
+        console.print(f"[yellow]needs OCR[/] {escape(path)}: no text layer (scanned?) — stored, but not searchable",
+                      soft_wrap=True)
+    if report.failed:
+        failures = Table(title="[red]failed files[/]", show_header=True)
+        failures.add_column("file", overflow="fold")
+        failures.add_column("kind")
+        failures.add_column("reason", overflow="fold")
+        for path, kind, message in report.failed:
+            failures.add_row(escape(path), escape(kind), escape(message))
+        console.print(failures)
+
+
+def snippet(text: str, terms: list[str], width: int = 160):  # noqa: ANN202
+    """A window of the chunk around the first query term, with every term highlighted."""
+    from rich.text import Text
+
+    flat = " ".join(text.split())
+    low = flat.casefold()
+    hits = [i for i in (low.find(t.casefold()) for t in terms) if i >= 0]
+    start = max(0, min(hits) - width // 4) if hits else 0
+    piece = ("…" if start else "") + flat[start : start + width] + ("…" if start + width < len(flat) else "")
+    snippet = Text(piece)
+    snippet.highlight_words(terms, style="bold yellow", case_sensitive=False)
+    return snippet
