@@ -21,11 +21,11 @@ run: install
 
 # Lint, then the whole test suite (real PDFs, real ChromaDB, a real local OpenAI-protocol server).
 test: install
-	$(BIN)/ruff check extractor tests benchmarks samples
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check extractor tests benchmarks samples
+	$(BIN)/ruff check .
 
 bench: install
 	$(BIN)/python -m benchmarks.run
