@@ -1,0 +1,1 @@
+"""Speed benchmarks (run as ``python -m benchmarks.<name>``); timing never lives in tests."""
