@@ -138,12 +138,40 @@ def _worker_main(conn: Connection, max_memory_mb: int | None) -> None:
         del reply
 
 
+_START_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_main_module():  # noqa: ANN202
+    """Start workers without re-running the caller's script in them.
+
+    multiprocessing re-imports ``__main__`` in every forkserver/spawn child; for a
+    user's script without an ``if __name__ == "__main__"`` guard (or code piped on
+    stdin) that re-runs the caller or fails. The worker needs only this module.
+    """
+    import sys
+
+    main = sys.modules.get("__main__")
+    saved = {k: getattr(main, k) for k in ("__file__", "__spec__") if main is not None and hasattr(main, k)}
+    with _START_LOCK:
+        if "__file__" in saved:
+            delattr(main, "__file__")
+        if "__spec__" in saved:
+            main.__spec__ = None
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                setattr(main, k, v)
+
+
 class _Worker:
     def __init__(self, max_memory_mb: int | None) -> None:
         self.conn, child = _context.Pipe(duplex=True)
         self.process = _context.Process(target=_worker_main, args=(child, max_memory_mb),
                                         name="tenderx-pdf", daemon=True)
-        self.process.start()
+        with _without_main_module():
+            self.process.start()
         child.close()
 
     def kill(self) -> None:
