@@ -21,7 +21,7 @@ from extractor.document import Chunk, Document
 from extractor.embeddings import Embedder, get_embedder
 from extractor.store import Store, path_key
 
-EMBED_BATCH = 16
+EMBED_BATCH = 64  # large enough for FastE5 to bucket by length; progress still moves every batch
 
 
 class IngestProgress(Protocol):
