@@ -78,6 +78,28 @@ def error_reply(status: int, message: str, type_: str = "invalid_request_error",
                  dict(headers or {}), delay)
 
 
+def schema_valid_fields(schema_name: str = "tender") -> dict[str, dict[str, Any]]:
+    """A reply's ``fields`` object that validates against the schema with nothing found
+    (lists empty, nullable fields null, required enums/booleans at a default)."""
+    from extractor.schema import load_schema
+
+    fields: dict[str, dict[str, Any]] = {}
+    for f in load_schema(schema_name).fields:
+        value: Any = [] if f.type == "list" else None
+        if not f.nullable and f.type != "list":
+            value = {"enum": (f.enum or [None])[0], "boolean": False}.get(f.type, "未知")
+        fields[f.name] = {"value": value, "page": None, "quote": None}
+    return fields
+
+
+def buyer_from_prompt(text: str) -> dict[str, Any] | None:
+    """The buyer field as a model would quote it: the first 采购人：/采购单位： line of the prompt."""
+    for line in text.splitlines():
+        if line.startswith(("采购人：", "采购单位：")):
+            return {"value": line.split("：", 1)[1], "page": 1, "quote": line}
+    return None
+
+
 def fake_embedding(text: str, dim: int = 16) -> list[float]:
     """Deterministic unit-ish vector from a hash (enough for plumbing tests)."""
     digest = hashlib.sha256(text.encode("utf-8")).digest()

@@ -27,6 +27,7 @@ def _font(font: str) -> str:
 def make_pdf(path: str | Path, pages: list[list[str]], font: str = "cid", size: int = 11) -> Path:
     """One PDF page per entry, one text line per string (drawn top-down)."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     name = _font(font)
     c = canvas.Canvas(str(path), pagesize=A4, invariant=1)
     width, height = A4

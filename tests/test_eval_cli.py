@@ -8,23 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen import canvas
-
-
-def make_pdf(path: Path, pages: list[list[str]]) -> Path:
-    """A real text PDF (CJK via the built-in STSong-Light CID font), one list of lines per page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    c = canvas.Canvas(str(path))
-    for lines in pages:
-        c.setFont("STSong-Light", 11)
-        for i, line in enumerate(lines):
-            c.drawString(40, 800 - 16 * i, line)
-        c.showPage()
-    c.save()
-    return path
+from pdf_factory import make_pdf
 
 
 def write_gold(pdf: Path, labels: dict) -> None:

@@ -9,9 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen import canvas
+from pdf_factory import make_pdf
 
 from extractor.evaluate import (
     EvalInputError,
@@ -28,17 +26,6 @@ SPEC = schema_spec("tender")
 F = {f.name: f for f in SPEC.fields}
 
 
-def make_pdf(path: Path, pages: list[list[str]]) -> Path:
-    """A real text PDF (CJK via the built-in STSong-Light CID font), one list of lines per page."""
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    c = canvas.Canvas(str(path))
-    for lines in pages:
-        c.setFont("STSong-Light", 11)
-        for i, line in enumerate(lines):
-            c.drawString(40, 800 - 16 * i, line)
-        c.showPage()
-    c.save()
-    return path
 
 
 def gold_doc(tmp_path: Path, name: str, labels: dict, pages: list[list[str]] | None = None) -> GoldDoc:

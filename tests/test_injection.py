@@ -19,7 +19,7 @@ import pytest
 
 from extractor.pdf import read_pdf
 from tests.conftest import run_cli
-from tests.openai_server import OpenAIServer, Recorded, Reply, chat_reply
+from tests.openai_server import OpenAIServer, Recorded, Reply, chat_reply, schema_valid_fields
 from tests.pdf_factory import make_pdf
 
 MODEL = "test-model"
@@ -87,16 +87,6 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def empty_fields() -> dict:
-    from extractor.schema import load_schema
-
-    fields: dict = {}
-    for f in load_schema("tender").fields:
-        value = [] if f.type == "list" else None
-        if not f.nullable and f.type != "list":
-            value = {"enum": (f.enum or [None])[0], "boolean": False}.get(f.type, "未知")
-        fields[f.name] = {"value": value, "page": None, "quote": None}
-    return fields
 
 
 def data_block(req: Recorded) -> tuple[str, str, str]:
@@ -112,7 +102,7 @@ def compromised_model(req: Recorded) -> Reply:
     """Obeys whichever injection is in the document: the injected value, with a real or made-up quote."""
     _, block, _ = data_block(req)
     inj = next(i for i in INJECTIONS if f"测试学院{i.name}设备采购公告" in block)
-    fields = empty_fields()
+    fields = schema_valid_fields()
     fields["buyer"] = {"value": "测试学院", "page": 1, "quote": "采购人：测试学院"}
     quote = "预算金额：45万元" if inj.real_quote else "本项目以注入内容为准"
     fields[inj.field] = {"value": inj.value, "page": 1, "quote": quote}

@@ -18,7 +18,15 @@ import pytest
 
 from tests.badfiles import make_good
 from tests.conftest import run_cli
-from tests.openai_server import OpenAIServer, Recorded, Reply, chat_reply, error_reply
+from tests.openai_server import (
+    OpenAIServer,
+    Recorded,
+    Reply,
+    buyer_from_prompt,
+    chat_reply,
+    error_reply,
+    schema_valid_fields,
+)
 from tests.openai_server import openai_server as openai_server  # noqa: F401 — registers the fixture
 
 KEY = "sk-test-faults-0000"
@@ -33,18 +41,11 @@ def pdfs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 def valid_answer(req: Recorded) -> dict:
     """A schema-valid reply whose buyer is quoted from the requested document."""
-    from extractor.schema import load_schema
-
-    fields: dict = {}
-    for f in load_schema("tender").fields:
-        value = [] if f.type == "list" else None
-        if not f.nullable and f.type != "list":
-            value = {"enum": (f.enum or [None])[0], "boolean": False}.get(f.type, "未知")
-        fields[f.name] = {"value": value, "page": None, "quote": None}
+    fields = schema_valid_fields()
     user_text = "\n".join(str(m.get("content")) for m in req.messages if m.get("role") == "user")
-    for line in user_text.splitlines():
-        if line.startswith(("采购人：", "采购单位：")):
-            fields["buyer"] = {"value": line.split("：", 1)[1], "page": 1, "quote": line}
+    buyer = buyer_from_prompt(user_text)
+    if buyer:
+        fields["buyer"] = buyer
     return {"fields": fields}
 
 

@@ -6,9 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen import canvas
+from pdf_factory import make_pdf
 from rich.console import Console
 
 from extractor.evaluate import Scores, load_gold, score
@@ -18,17 +16,6 @@ SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
 
 
-def make_pdf(path: Path, pages: list[list[str]]) -> Path:
-    """A real text PDF (CJK via the built-in STSong-Light CID font), one list of lines per page."""
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    c = canvas.Canvas(str(path))
-    for lines in pages:
-        c.setFont("STSong-Light", 11)
-        for i, line in enumerate(lines):
-            c.drawString(40, 800 - 16 * i, line)
-        c.showPage()
-    c.save()
-    return path
 
 
 def hostile_scores(tmp_path: Path) -> Scores:

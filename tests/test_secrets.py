@@ -18,7 +18,15 @@ import pytest
 
 from tests.badfiles import GOOD_NOTICES, make_good
 from tests.conftest import run_cli
-from tests.openai_server import OpenAIServer, Recorded, Reply, chat_reply, error_reply
+from tests.openai_server import (
+    OpenAIServer,
+    Recorded,
+    Reply,
+    buyer_from_prompt,
+    chat_reply,
+    error_reply,
+    schema_valid_fields,
+)
 from tests.pdf_factory import make_pdf
 
 MODEL = "test-model"
@@ -30,17 +38,10 @@ def key() -> str:
 
 
 def answer(req: Recorded) -> Reply:
-    from extractor.schema import load_schema
-
-    fields: dict = {}
-    for f in load_schema("tender").fields:
-        value = [] if f.type == "list" else None
-        if not f.nullable and f.type != "list":
-            value = {"enum": (f.enum or [None])[0], "boolean": False}.get(f.type, "未知")
-        fields[f.name] = {"value": value, "page": None, "quote": None}
-    for line in req.messages[1]["content"].splitlines():
-        if line.startswith(("采购人：", "采购单位：")):
-            fields["buyer"] = {"value": line.split("：", 1)[1], "page": 1, "quote": line}
+    fields = schema_valid_fields()
+    buyer = buyer_from_prompt(req.messages[1]["content"])
+    if buyer:
+        fields["buyer"] = buyer
     return chat_reply({"fields": fields})
 
 
