@@ -254,21 +254,26 @@ def extract(
     LLM responses come from the cache (.tenderx/llm-cache.sqlite).
     Exit codes: 0 ok, 1 some documents failed, 2 usage error, 3 fatal (e.g. LLM key rejected).
     """
+    settings = _llm_settings(base_url, model, timeout)
+    report = _extract_or_exit(paths, backend=backend, schema=schema, out=out, csv=csv, jobs=jobs,
+                              settings=settings, store_dir=store, resume=not no_resume)
+    _print_extract_summary(report)
+    raise typer.Exit(1 if report.failures else 0)
+
+
+def _extract_or_exit(paths: list[Path], **options):  # noqa: ANN003, ANN202
+    """`extract_documents` with a progress bar; bad options exit 2, auth/model errors exit 3."""
     from extractor.extract import extract_documents
 
-    settings = _llm_settings(base_url, model, timeout)
     try:
         with ExtractBar(err_console) as bar:
-            report = extract_documents(paths, backend=backend, schema=schema, out=out, csv=csv, jobs=jobs,
-                                       settings=settings, store_dir=store, progress=bar, resume=not no_resume)
+            return extract_documents(paths, progress=bar, **options)
     except ValueError as e:
         err_console.print(f"[red]error:[/] {escape(str(e))}")
         raise typer.Exit(2) from None
     except _fatal_errors() as e:
         err_console.print(f"[red]fatal:[/] {escape(str(e))}")
         raise typer.Exit(3) from None
-    _print_extract_summary(report)
-    raise typer.Exit(1 if report.failures else 0)
 
 
 @app.command()
@@ -293,7 +298,7 @@ def run(
     Re-running resumes: unchanged files are neither re-ingested nor re-extracted.
     Exit codes: 0 ok, 1 some files failed (each listed), 2 usage error, 3 fatal.
     """
-    from extractor.extract import extract_documents
+    from extractor.extract import resolve_backend
     from extractor.ingest import ingest as run_ingest
     from extractor.store import StoreError
 
@@ -302,23 +307,19 @@ def run(
         raise typer.Exit(2)
     settings = _llm_settings(base_url, model, timeout)
     try:
+        resolve_backend(backend, settings)  # check before spending minutes on ingest
+    except ValueError as e:
+        err_console.print(f"[red]error:[/] {escape(str(e))}")
+        raise typer.Exit(2) from None
+    try:
         with IngestBar(err_console) as bar:
             ingested = run_ingest(paths, store_dir=store, progress=bar)
     except StoreError as e:
         err_console.print(f"[red]fatal:[/] {escape(str(e))}")
         raise typer.Exit(3) from None
     print_ingest_summary(ingested, console)
-    try:
-        with ExtractBar(err_console) as bar:
-            report = extract_documents(paths, backend=backend, out=out_dir / "records.jsonl",
-                                       csv=out_dir / "records.csv", jobs=jobs, settings=settings,
-                                       store_dir=store, progress=bar)
-    except ValueError as e:
-        err_console.print(f"[red]error:[/] {escape(str(e))}")
-        raise typer.Exit(2) from None
-    except _fatal_errors() as e:
-        err_console.print(f"[red]fatal:[/] {escape(str(e))}")
-        raise typer.Exit(3) from None
+    report = _extract_or_exit(paths, backend=backend, out=out_dir / "records.jsonl", csv=out_dir / "records.csv",
+                              jobs=jobs, settings=settings, store_dir=store)
     _print_extract_summary(report)
     raise typer.Exit(1 if (report.failures or ingested.failed) else 0)
 
