@@ -169,16 +169,16 @@ def print_table(result: dict[str, Any]) -> None:
     table = Table(title="Retrieval-targeted prompts vs whole document (evidence-recall proxy)")
     for col in ("document", "pages", "calls", "whole tok", "targeted tok", "ratio", "evidence whole",
                 "evidence targeted", "lost"):
-        table.add_column(col, justify="left" if col in ("document", "lost") else "right")
+        table.add_column(col, justify="left" if col in ("document", "lost") else "right", overflow="fold")
     for d in result["documents"]:
-        table.add_row(d["file"], str(d["pages"]), str(d["calls"]), f"{d['whole_tokens']:,}",
+        table.add_row(Path(d["file"]).stem, str(d["pages"]), str(d["calls"]), f"{d['whole_tokens']:,}",
                       f"{d['targeted_tokens']:,}", f"{d['ratio']:.0%}", f"{d['whole_kept']}/{d['items']}",
                       f"{d['targeted_kept']}/{d['items']}", ", ".join(d["missed"]) or "—")
     table.add_row("all", "", "", f"{result['whole_tokens']:,}", f"{result['targeted_tokens']:,}",
                   f"{result['ratio']:.0%}", f"{result['whole_kept']}/{result['items']}",
                   f"{result['targeted_kept']}/{result['items']}", f"target ≤ {result['target_ratio']:.0%}",
                   style="bold")
-    Console().print(table)
+    Console(width=max(Console().width, 140)).print(table)
 
 
 def main() -> int:
