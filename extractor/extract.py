@@ -9,6 +9,7 @@ done, so an interrupted batch resumes where it stopped.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -149,8 +150,22 @@ def document_retriever(doc: Document, store_dir: Path | None) -> Retriever:
 
     Uses the store's hybrid search (filtered to this document) when the
     document was ingested; otherwise BM25 over the document's own chunks, so
-    `extract` works without an ingest and without embedding anything.
+    `extract` works without an ingest and without embedding anything. Built
+    on first use: short notices go to the LLM whole and never need it.
     """
+    built: list[Retriever] = []
+    lock = threading.Lock()
+
+    def lazy(query: str, k: int) -> list[Chunk]:
+        with lock:
+            if not built:
+                built.append(_build_retriever(doc, store_dir))
+        return built[0](query, k)
+
+    return lazy
+
+
+def _build_retriever(doc: Document, store_dir: Path | None) -> Retriever:
     from extractor.chunking import chunk_document
 
     if store_dir is not None and (Path(store_dir) / "documents.sqlite").exists():
