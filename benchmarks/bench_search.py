@@ -162,7 +162,7 @@ def latency(store_dir: Path, embedder, repeats: int = 3) -> dict[str, dict[str, 
     over a second), after warm-up queries that build the BM25 cache and load Chroma's HNSW
     index; plus the BM25 index search alone and the query embedding alone."""
     from extractor.lexical import index_for_store
-    from extractor.search import query_terms, search
+    from extractor.search import clear_query_cache, query_terms, search
     from extractor.store import Store
 
     store = Store(store_dir)
@@ -175,6 +175,7 @@ def latency(store_dir: Path, embedder, repeats: int = 3) -> dict[str, dict[str, 
         samples = []
         for _ in range(1 if slow else repeats):
             for q, _ in QUERIES:
+                clear_query_cache()  # every timed query pays for its own embedding
                 t0 = time.perf_counter()
                 search(store, q, k=10, mode=mode, embedder=embedder)
                 samples.append((time.perf_counter() - t0) * 1000)

@@ -194,6 +194,7 @@ class Store:
             self._db.commit()
         self._collection: Any | None = None
         self._lock_fd: int | None = None
+        self._counted: tuple[int, int] | None = None  # (version, chunk count): Chroma's count() costs ms
 
     # --- embedder identity -------------------------------------------------
     def _existing_collection(self) -> Any | None:
@@ -360,8 +361,14 @@ class Store:
 
     # --- chunks ---------------------------------------------------------------
     def count(self) -> int:
+        """Number of chunks; re-counted only when the version counter moved (every write bumps it)."""
         coll = self._existing_collection()
-        return 0 if coll is None else int(coll.count())
+        if coll is None:
+            return 0
+        version = self.version
+        if self._counted is None or self._counted[0] != version:
+            self._counted = (version, int(coll.count()))
+        return self._counted[1]
 
     def _get(self, where: dict[str, Any] | None, with_vectors: bool = False) -> list[tuple[StoredChunk, Any]]:
         coll = self._existing_collection()
@@ -421,6 +428,41 @@ class Store:
                                          got["distances"][0], strict=True):
             out.append((StoredChunk(cid, text or "", dict(meta or {})), 1.0 - float(dist)))
         return out
+
+    def dense_ids(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
+                  ) -> list[tuple[str, float]]:
+        """Like ``dense_query`` but ids only: Chroma skips reading texts and metadata from
+        SQLite (search takes them from the BM25 index, which already holds them)."""
+        coll = self._existing_collection()
+        total = self.count()
+        if coll is None or total == 0 or k <= 0:
+            return []
+        got = coll.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(k, total),
+                         where=where, include=["distances"])
+        return [(cid, 1.0 - float(dist)) for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True)]
+
+    def chunks_by_id(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """The stored chunks with these ids (missing ids are left out)."""
+        coll = self._existing_collection()
+        if coll is None or not ids:
+            return {}
+        got = coll.get(ids=list(ids), include=["documents", "metadatas"])
+        return {cid: StoredChunk(cid, text or "", dict(meta or {}))
+                for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+
+    def vectors_by_id(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """The stored vectors of these ids, in the given order (ids not stored are left out)."""
+        coll = self._existing_collection()
+        if coll is None or not ids:
+            return [], np.empty((0, self.embedder_dim or 0), dtype=np.float32)
+        found: dict[str, np.ndarray] = {}
+        for s in range(0, len(ids), _PAGE_SIZE):
+            got = coll.get(ids=list(ids[s : s + _PAGE_SIZE]), include=["embeddings"])
+            found.update(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32), strict=True))
+        kept = [cid for cid in ids if cid in found]
+        matrix = np.stack([found[cid] for cid in kept]) if kept else np.empty((0, self.embedder_dim or 0),
+                                                                                dtype=np.float32)
+        return kept, matrix
 
     def close(self) -> None:
         self._db.close()

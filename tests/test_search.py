@@ -147,3 +147,104 @@ def test_exact_model_numbers_outrank_near_misses():
     assert [c.id for c, _ in fused][:2] == ["h200", "h20"]  # fusion alone prefers the near-miss
     assert [c.id for c, _ in boost_exact_models(fused, "H20 服务器")] == ["h20", "h200", "x"]
     assert boost_exact_models(fused, "智能计算 服务器") == fused
+
+
+# --- fast read paths: ids-only dense query, exact filtered dense side, query-vector cache ----
+class HashEmbedder:
+    """A tiny deterministic embedder (random unit vector per text), so dense search runs
+    through Chroma without the e5 model."""
+
+    name = "test/hash"
+    dim = 16
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def _vector(self, text: str) -> np.ndarray:
+        import hashlib
+
+        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
+        v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+        return v / np.linalg.norm(v)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self._vector(t) for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self.calls += 1
+        return self._vector(text)
+
+
+@pytest.fixture()
+def hashed(tmp_path) -> tuple[Store, HashEmbedder]:
+    emb = HashEmbedder()
+    store = Store(tmp_path / "hashed")
+    store.use_embedder(emb.name, emb.dim)
+    words = ["服务器", "GPU", "A100", "H20", "预算", "物业", "合同", "采购", "保洁", "交换机"]
+    for d in range(4):
+        path = str(tmp_path / f"doc{d}.pdf")
+        texts = [f"{words[(d + i) % 10]} {words[(3 * i + d) % 10]} 第{i}段" for i in range(12)]
+        sha = f"{d:064x}"
+        doc = Document(path=path, sha256=sha, pages=[Page(i + 1, t, clean=t) for i, t in enumerate(texts)])
+        chunks = [Chunk(id="", doc_sha256=sha, file=path, text=t, page_start=i + 1, page_end=i + 1,
+                        char_start=0, char_end=len(t), index=i) for i, t in enumerate(texts)]
+        store.replace_document(doc, chunks, emb.embed_passages(texts))
+    return store, emb
+
+
+def test_filtered_dense_side_equals_chromas_filtered_query(hashed):
+    from extractor.lexical import held_index
+    from extractor.search import dense_candidates
+
+    store, emb = hashed
+    doc = store.documents()[2]
+    assert held_index(store) is None
+    search(store, "服务器 预算", k=5, embedder=emb)  # hybrid loads the BM25 index
+    assert held_index(store) is not None
+    for where in ({"doc_sha256": doc.sha256}, {"file": {"$in": [doc.path]}},
+                  {"$and": [{"doc_sha256": doc.sha256}, {"page_start": {"$gte": 4}}]}):
+        for query in ("GPU 服务器", "物业 保洁", "A100 采购 合同"):
+            chroma = store.dense_query(emb.embed_query(query), 8, where=where)
+            ours = dense_candidates(store, query, 8, where, emb)  # exact numpy path over the filter
+            assert [c.id for c, _ in ours] == [c.id for c, _ in chroma], (where, query)
+            assert [s for _, s in ours] == pytest.approx([s for _, s in chroma], abs=1e-5)
+            assert all(a.text == b.text and a.metadata == b.metadata
+                       for (a, _), (b, _) in zip(ours, chroma, strict=True))
+    # a range-only filter has no lookup: Chroma's filtered query answers it
+    later = search(store, "GPU", k=10, mode="dense", where={"page_start": {"$gte": 10}}, embedder=emb)
+    assert later and all(h.page >= 10 for h in later)
+
+
+def test_hybrid_takes_chunk_text_from_the_index_and_sees_new_writes(hashed, tmp_path):
+    store, emb = hashed
+    before = search(store, "交换机 采购", k=10, embedder=emb)
+    by_id = {c.id: c for c in store.all_chunks()}
+    assert before and all(h.text == by_id[h.chunk_id].text and h.file == by_id[h.chunk_id].file
+                          and h.page == by_id[h.chunk_id].page for h in before)
+    writer = Store(store.path)  # another Store object (as another process would) adds a document
+    path = str(tmp_path / "new.pdf")
+    text = "交换机 采购 核心交换机 新到货"
+    doc = Document(path=path, sha256="f" * 64, pages=[Page(1, text, clean=text)])
+    writer.replace_document(doc, [Chunk(id="", doc_sha256="f" * 64, file=path, text=text, page_start=1,
+                                        page_end=1, char_start=0, char_end=len(text), index=0)],
+                            emb.embed_passages([text]))
+    lexical = search(store, "交换机 采购", k=3, mode="lexical", embedder=emb)
+    assert lexical[0].file == path and lexical[0].text == text
+    fused = {h.chunk_id: h for h in search(store, "交换机 采购", k=30, embedder=emb)}
+    assert fused[lexical[0].chunk_id].text == text  # random dense vectors: only its presence is sure
+
+
+def test_query_vectors_are_cached_per_embedder(hashed):
+    from extractor.search import query_vector
+
+    store, emb = hashed
+    first = query_vector(emb, "GPU 服务器 采购")
+    calls = emb.calls
+    again = query_vector(emb, "GPU 服务器 采购")
+    assert again is first and emb.calls == calls and not again.flags.writeable
+    other = HashEmbedder()
+    assert np.array_equal(query_vector(other, "GPU 服务器 采购"), first) and other.calls == 1
+    ranked = [h.chunk_id for h in search(store, "预算 合同", k=5, embedder=emb)]
+    calls = emb.calls
+    assert [h.chunk_id for h in search(store, "预算 合同", k=5, embedder=emb)] == ranked
+    assert emb.calls == calls

@@ -199,3 +199,105 @@ def test_unknown_engine_is_a_clear_error():
 
     with pytest.raises(EmbeddingError, match="engine"):
         get_embedder(EmbeddingSettings(engine="gpu-magic"))
+
+
+# --- read paths used by search (ids-only queries, cached count, filters on the BM25 side) ---
+def test_count_follows_writes_made_through_another_store_object(store, tmp_path):
+    assert store.count() == 0
+    other = Store(store.path)
+    doc, chunks, vecs = _doc(str(tmp_path / "a.pdf"), "a" * 64, ["甲", "乙", "丙"])
+    other.replace_document(doc, chunks, vecs)
+    assert store.count() == 3  # the version counter moved, so the cached count is not reused
+    other.remove_path(tmp_path / "a.pdf")
+    assert store.count() == 0
+
+
+def test_id_only_reads_agree_with_dense_query(store, tmp_path):
+    a, ca, va = _doc(str(tmp_path / "a.pdf"), "a" * 64, ["甲 采购", "乙 预算", "丙 服务"])
+    b, cb, vb = _doc(str(tmp_path / "b.pdf"), "b" * 64, ["丁 合同"])
+    store.replace_document(a, ca, va)
+    store.replace_document(b, cb, vb)
+    full = store.dense_query(va[1], k=4)
+    assert store.dense_ids(va[1], k=4) == [(c.id, s) for c, s in full]
+    assert store.dense_ids(va[1], k=4, where={"file": path_key(b.path)}) == [
+        (c.id, s) for c, s in store.dense_query(va[1], k=4, where={"file": path_key(b.path)})]
+    by_id = store.chunks_by_id([c.id for c, _ in full] + ["no-such-id"])
+    assert set(by_id) == {c.id for c, _ in full}
+    assert all(by_id[c.id] == c for c, _ in full)
+    ids = [c.id for c, _ in full]
+    kept, matrix = store.vectors_by_id([ids[2], "no-such-id", ids[0]])
+    assert kept == [ids[2], ids[0]] and matrix.shape == (2, DIM)
+    assert float(matrix[1] @ va[1]) == pytest.approx(full[0][1], abs=1e-5)
+
+
+def _indexed(n: int = 40) -> BM25Index:
+    files = ["/x/a.pdf", "/x/b.pdf", "/x/c.pdf"]
+    words = ["服务器", "A100", "预算", "物业", "GPU", "合同"]
+    chunks = []
+    for i in range(n):
+        f = files[i % 3]
+        text = " ".join(words[j] for j in range(len(words)) if (i >> j) & 1 or j == i % 6)
+        chunks.append(Chunk(id=f"k{i:03d}", doc_sha256=f[-5] * 64, file=f, text=text, page_start=i % 5 + 1,
+                            page_end=i % 5 + 1, char_start=0, char_end=len(text), index=i))
+    index = BM25Index.build(chunks)
+    for meta, chunk in zip(index.metadatas, chunks, strict=True):
+        meta["file"] = chunk.file  # as the store records it
+    return index
+
+
+def test_bm25_allowed_positions_equal_the_filter_applied_chunk_by_chunk():
+    index = _indexed()
+    filters = [
+        {"file": "/x/a.pdf"},
+        {"file": {"$eq": "/x/b.pdf"}},
+        {"file": {"$in": ["/x/a.pdf", "/x/c.pdf", "/x/none.pdf"]}},
+        {"doc_sha256": "a" * 64},
+        {"$and": [{"file": {"$in": ["/x/a.pdf", "/x/b.pdf"]}}, {"page_start": {"$gte": 3}}]},
+        {"$or": [{"file": "/x/a.pdf"}, {"page_start": 2}]},
+        {"file": "/x/a.pdf", "page_start": 1},
+        {"file": "/x/none.pdf"},
+    ]
+    for where in filters:
+        expected = [p for p, m in enumerate(index.metadatas) if matches_where(m, where)]
+        allowed = index.allowed_positions(where)
+        assert allowed is not None and allowed.tolist() == expected, where
+        assert index.allowed_positions(where).tolist() == expected  # remembered
+        for query in ("服务器 GPU", "A100 预算 合同", "物业"):
+            by_positions = index.search(query, k=5, positions=allowed)
+            by_callable = index.search(query, k=5, allow=lambda m, w=where: matches_where(m, w))
+            assert by_positions == by_callable, (where, query)
+    # nothing to look up (only ranges, or an $or with a range): callers fall back to per-chunk tests
+    assert index.allowed_positions({"page_start": {"$gte": 3}}) is None
+    assert index.allowed_positions({"$or": [{"file": "/x/a.pdf"}, {"page_start": {"$lt": 2}}]}) is None
+    assert index.allowed_positions(None) is None
+
+
+def test_bm25_top_k_equals_a_full_stable_sort():
+    index = _indexed(60)  # many equal scores: ties must keep position order at the cut too
+    for query in ("服务器", "A100 GPU", "预算 合同 物业", "不存在"):
+        scores = index.scores(query)
+        reference = sorted((p for p in range(len(scores)) if scores[p] > 0), key=lambda p: (-scores[p], p))
+        for k in (0, 1, 3, 7, 20, 100):
+            assert [h.position for h in index.search(query, k=k)] == reference[:k], (query, k)
+
+
+def test_bm25_pickle_keeps_its_format_without_process_caches(tmp_path):
+    index = _indexed()
+    index.save(tmp_path / "fresh.pkl")
+    assert index.position_of("k007") == 7 and index.position_of("nope") is None
+    index.allowed_positions({"file": "/x/a.pdf"})
+    index.search("服务器", k=3)
+    index.save(tmp_path / "used.pkl")
+    assert (tmp_path / "used.pkl").read_bytes() == (tmp_path / "fresh.pkl").read_bytes()
+    loaded = BM25Index.load(tmp_path / "used.pkl")
+    assert loaded is not None and loaded.search("A100", k=5) == index.search("A100", k=5)
+    assert loaded.position_of("k039") == 39
+
+
+def test_latin_terms_are_the_latin_part_of_tokenize():
+    from extractor.lexical import latin_terms
+
+    text = "每台配置8块nvidia a100，ＲＴＸ４０９０Ｄ显卡 华为昇腾910B H20/H200"
+    latin = latin_terms(text)
+    assert latin == [t for t in tokenize(text) if t.isascii()]
+    assert {"A100", "RTX4090D", "910B", "H20", "H200"} <= set(latin)
