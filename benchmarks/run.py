@@ -49,7 +49,7 @@ class Plan:
     search_sizes: tuple[int, ...]
     llm_latency: float
     llm_concurrency: tuple[int, ...] = (1, 4, 16, 64)
-    llm_docs_per_slot: int = 3
+    llm_docs_per_slot: int = 6  # documents per concurrent slot: start-up (~0.2 s) amortised as in a real batch
     rules_docs: int = 200
     memory_docs: int = 1000
     memory_ingest: tuple[int, int] = (20, 60)

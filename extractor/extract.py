@@ -12,7 +12,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -214,17 +214,30 @@ class _Runner:
             cache = ResponseCache(cache_path) if cache_path else None
             self.llm = LLMExtractor(settings, cache)
 
+    @property
+    def model(self) -> str | None:
+        return self.settings.model if self.backend == "llm" else None
+
     def one(self, path: Path) -> dict[str, Any]:
+        return self.finish(path, self.load(path))
+
+    def load(self, path: Path) -> Document | dict[str, Any]:
+        """The PDF read through the bounded reader, or the failure record."""
         from extractor.pdf import PdfError, file_sha256, read_pdf
 
-        model = self.settings.model if self.backend == "llm" else None
         try:
-            doc = self.reader.read(path) if self.reader is not None else read_pdf(path)
+            return self.reader.read(path) if self.reader is not None else read_pdf(path)
         except PdfError as e:
             sha = ""
             with contextlib.suppress(OSError):
                 sha = file_sha256(path)
-            return make_record(str(path), sha, self.schema, self.backend, model, None, [f"{e.kind}: {e}"])
+            return make_record(str(path), sha, self.schema, self.backend, self.model, None, [f"{e.kind}: {e}"])
+
+    def finish(self, path: Path, doc: Document | dict[str, Any]) -> dict[str, Any]:
+        """Extract one loaded document into its record."""
+        if isinstance(doc, dict):
+            return doc
+        model = self.model
         if doc.needs_ocr:
             return make_record(str(path), doc.sha256, self.schema, self.backend, model, None,
                                ["needs_ocr: no text layer (scanned); run OCR first"], extra_flags=["needs_ocr"])
@@ -249,6 +262,46 @@ class _Runner:
             return make_record(str(path), doc.sha256, self.schema, self.backend, model, None,
                                [f"{type(e).__name__}: {_one_line(e)}"], usage)
         return make_record(str(path), doc.sha256, self.schema, self.backend, model, fields, [], usage)
+
+
+def _run_pipelined(runner: _Runner, todo: list[Path], jobs: int, emit: Callable[[str, dict[str, Any]], None]) -> None:
+    """Extract ``jobs`` documents at a time while the next ones are read ahead.
+
+    PDF parsing (CPU) then overlaps the LLM's latency instead of adding to it.
+    At most ``2 * jobs`` documents are read but not yet finished, so memory
+    stays bounded on batches of thousands. The first fatal error (a rejected
+    key, an unknown model) stops the submission of further documents and is
+    re-raised.
+    """
+    ahead = threading.Semaphore(2 * jobs)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def work(path: Path, loading: Future) -> None:
+        try:
+            if not stop.is_set():
+                emit(str(path), runner.finish(path, loading.result()))
+        except BaseException as e:  # noqa: BLE001 — handed to the submitting thread
+            errors.append(e)
+            stop.set()
+        finally:
+            ahead.release()
+
+    readers = ThreadPoolExecutor(max_workers=min(jobs, 4), thread_name_prefix="tenderx-read")
+    workers = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="tenderx-extract")
+    try:
+        for f in todo:
+            while not ahead.acquire(timeout=0.2):
+                if stop.is_set():
+                    break
+            if stop.is_set():
+                break
+            workers.submit(work, f, readers.submit(runner.load, f))
+    finally:
+        workers.shutdown(wait=True)
+        readers.shutdown(wait=True, cancel_futures=True)
+    if errors:
+        raise errors[0]
 
 
 def _one_line(e: BaseException) -> str:
@@ -332,10 +385,7 @@ def extract_documents(
             for f in todo:
                 emit(str(f), runner.one(f))
         else:
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                futs = {pool.submit(runner.one, f): f for f in todo}
-                for fut in as_completed(futs):
-                    emit(str(futs[fut]), fut.result())
+            _run_pipelined(runner, todo, jobs, emit)
     finally:
         runner.reader.close()
         if writer is not None:
