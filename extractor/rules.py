@@ -83,14 +83,30 @@ _LABELS = {
     "agency": re.compile(r"(?:采购代理机构名称|招标代理机构名称|代理机构名称|采购代理机构|招标代理机构|集中采购机构名称|集中采购机构|代理机构)" + _COLON + r"([^\n]+)"),
     "publish_date": re.compile(r"(?<!原)(?<!原公告)(?<!原公告发布)(?<!首次)(?<!首次公告)(?<!开标)(?:公告日期|发布日期|发布时间|公示日期|公告时间|更正日期|合同公告日期|公告发布日期)" + _COLON + r"([^\n]+)"),
 }
-_BLOCKS = {
-    "buyer": re.compile(r"采购人信息[^\n]*\n(?:[^\n:：]*\n)?\s*名\s*称" + _COLON + r"([^\n]+)"),
-    "agency": re.compile(r"(?:采购代理机构|代理机构|集中采购机构)(?:信息)?[ \t]*\n(?:[^\n:：]*\n)?\s*名\s*称" + _COLON + r"([^\n]+)"),
-    "suppliers": re.compile(r"(?:拟定供应商|中标供应商|成交供应商|中标人|供应商)信息[ \t]*\n(?:[^\n:：]*\n)?\s*名\s*称" + _COLON + r"([^\n]+)"),
+_BLOCK_HEADS = {
+    "buyer": r"采购人信息[^\n]*",
+    "agency": r"(?:采购代理机构|代理机构|集中采购机构)(?:信息)?[ \t]*",
+    "suppliers": r"(?:拟定供应商|中标供应商|成交供应商|中标人|供应商)信息[ \t]*",
 }
+_BLOCK_BODY = r"(?:[^\n:：]*\n)?\s*名\s*称" + _COLON + r"([^\n]+)"
+_BLOCKS = {k: re.compile(h + r"\n" + _BLOCK_BODY) for k, h in _BLOCK_HEADS.items()}
+# A block whose heading ends one page and whose 名称 line opens the next.
+_BLOCK_AT_PAGE_END = {k: re.compile(h + r"\s*\Z") for k, h in _BLOCK_HEADS.items()}
+_BLOCK_AT_PAGE_START = re.compile(r"\A\s*" + _BLOCK_BODY)
 _BUDGET = re.compile(r"(?:项目预算金额|采购预算金额|预算总金额|预算金额|采购预算|项目预算|预算资金|最高限价|控制价)")
 _BUDGET_PRIMARY = ("项目预算金额", "采购预算金额", "预算总金额", "预算金额", "采购预算", "项目预算", "预算资金")
 _AWARD = re.compile(r"(?:中标（成交）金额|中标\(成交\)金额|中标金额|成交金额|合同金额|中标价格?|成交价格?|中标（成交）价)")
+
+
+def _column_header(*labels: str) -> re.Pattern[str]:
+    """A table column header alone on its line(s), wrapped anywhere (``中标（成交）金⏎额``)."""
+    spaced = ["".join(re.escape(ch) + r"\s*" for ch in label).removesuffix(r"\s*") for label in labels]
+    return re.compile(r"^[ \t]*(?:" + "|".join(spaced) + r")[ \t]*$", re.M)
+
+
+_AWARD_COLUMN = _column_header("中标（成交）金额", "中标(成交)金额", "中标金额", "成交金额", "合同金额", "中标价", "成交价",
+                               "中标价格", "成交价格")
+_BUDGET_COLUMN = _column_header("预算金额", "采购预算", "项目预算", "预算资金")
 _LOT = re.compile(r"分包|[包标]段?[一二三四五六七八九十\d]|第[一二三四五六七八九十\d]+[包标]|包号|标段")
 _SUPPLIER_LABEL = re.compile(
     r"(?:中标（成交）供应商名称|中标（成交）供应商|中标供应商名称|成交供应商名称|中标供应商|成交供应商|"
@@ -105,6 +121,8 @@ _NOTICE_TYPES = [
     ("intention", re.compile(r"采购意向")),
     ("single_source", re.compile(r"单一来源.{0,6}公示|单一来源采购.{0,4}公告")),
     ("contract", re.compile(r"合同公告|合同公示")),
+    # 中标候选人公示: the evaluation's ranking, not yet an award (the contract's ``other``).
+    ("other", re.compile(r"(?:候选人.{0,2}(?:公示|公告)|评标结果公示)(?!期|无异议|结束|已)")),
     ("award", re.compile(r"中标.{0,4}公告|成交.{0,4}公告|结果公告|中标.{0,4}公示|成交.{0,4}公示|结果公示")),
     ("tender", re.compile(r"招标公告|采购公告|磋商公告|谈判公告|询价公告|询价通知|邀请书|招标文件|磋商文件|谈判文件|询价文件|采购文件|比选公告|遴选公告")),
 ]
@@ -117,6 +135,9 @@ _METHOD_RE = re.compile("|".join(k for _, k in _METHODS))
 _METHOD_OF = {k: v for v, k in _METHODS}
 _METHOD_LABEL = re.compile(r"(?:采购方式|招标方式|采购形式)\s*(?:[:：]|为|拟为|拟采用|采用)\s*([^\n]{0,20})")
 
+# A date label qualified by another notice (``招标公告发布日期``, ``采购文件发布时间``) dates that
+# notice, not this one.
+_OTHER_NOTICE_DATE = re.compile(r"(?:招标|采购|磋商|谈判|询价|预审|意向|首次|原|前次)(?:公告|公示|文件)?\s*$")
 _DATE_LINE = re.compile(r"^\s*(?:(?:日期|时间)[:：])?\s*([0-9]{4}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日|[〇○零一二三四五六七八九十]{4}年[〇○零一二三四五六七八九十]{1,2}月[〇○零一二三四五六七八九十]{1,3}日|[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2})\s*$", re.M)
 _BAD_VALUE = re.compile(r"^[\s/_＿\-—无见详略（(]*$|盖章|签字|签章|^详见|^见")
 
@@ -124,11 +145,22 @@ _GPU_WORDS = r"(?:GPU|gpu|显卡|加速卡|算力卡|计算卡|NPU|AI处理器|D
 _PER_SERVER = re.compile(rf"(?:每台|单台|单机|每节点|每个节点|每套|每台服务器|每台实例|每台工作站)[^。；;，,]{{0,12}}?{_NUM}\s*(?:块|张|片|颗|个|卡)")
 _N_CARD = re.compile(rf"{_NUM}\s*卡(?:GPU|AI|智算|训练|推理)?(?:服务器|主机|机型|节点)")
 _TOTAL_GPU = re.compile(rf"(?:共计|合计|总计|共|总共|累计)\s*(?:配置|配备|含|包含|采购|部署)?\s*{_NUM}\s*(?:块|张|片|颗|个)[^。；;，,]{{0,16}}?{_GPU_WORDS}")
+_TOTAL_GPU_WORD_FIRST = re.compile(rf"(?:共计|合计|总计|总共|累计|共)\s*(?:配置|配备|含|包含|采购|部署)?[^。；;，,\d]{{0,12}}?{_GPU_WORDS}\s*{_NUM}\s*(?:块|张|片|颗|个)")
+# A bare card count (``智能加速卡16张``, ``采购24张昇腾加速卡``), not a capability (``最多支持8块GPU``).
+_GPU_QTY = re.compile(rf"(?<!支持)(?<!扩展)(?<!最多)(?<!最大)(?<!可插)(?:{_GPU_WORDS}[^。；;，,\d]{{0,6}}?{_NUM}\s*(?:块|张|片)|{_NUM}\s*(?:块|张|片)[^。；;，,\d]{{0,10}}?{_GPU_WORDS})")
+# Machines or cards the buyer already owns (``现有的4台推理服务器``) are not what it buys.
+_EXISTING = re.compile(r"(?:现有|已有|原有|既有|已建|已购|现网)[^。；;，,\d]{0,6}$")
+_SPEC_COUNT = re.compile(rf"{_NUM}\s*(?:块|张|片|颗|个|卡)")
+_ITEM_SEP = re.compile(r"[、，,/]")
+_CLAUSE_END = re.compile(r"[。；;]")
 _QTY = re.compile(rf"{_NUM}\s*(?:台|个节点|节点|套)")
 _SERVER_WORD = re.compile(r"服务器|实例|节点|主机|云主机|ECS|DGX|HGX|整机柜|计算系统|Atlas")
 _NOT_SERVER = re.compile(r"工作站|计算机|台式|笔记本|一体机|终端|交换机|存储")
 _SERVER_QTY = re.compile(rf"(?:服务器|实例|云主机|节点|主机|ECS)[^。；;，,\d]{{0,12}}?{_NUM}\s*(?:台|个)|{_NUM}\s*(?:台|个)[^。；;，,\d]{{0,16}}?(?:服务器|实例|云主机|主机|DGX|HGX)")
 _TOKENS = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(亿|千万|百万|万|[kKmMbB])?\s*(?:个)?\s*(?:tokens?|Tokens?|TOKENS?|令牌)")
+# A throughput (``800 tokens/s``, ``每秒…tokens``) is a performance requirement, not tokens bought.
+_TOKEN_RATE_AFTER = re.compile(r"\s*(?:/|每)\s*(?:s|秒|min|分钟|sec)|\s*per\s*s", re.I)
+_TOKEN_RATE_BEFORE = re.compile(r"每秒[^。；;，,\d]{0,6}$|吞吐[^。；;，,\d]{0,8}$")
 
 _CORRECTION_AFTER = re.compile(r"更正后|变更后|修改后|调整为|变更为|更改为|修改为|更正为|现内容|更正内容")
 _CORRECTION_BEFORE = re.compile(r"更正前|变更前|修改前|原内容|原公告|原招标|原采购|原要求")
@@ -162,9 +194,11 @@ def extract_rules(doc: Document, schema: Any = None) -> dict[str, FieldValue]:
     out["buyer"] = _labelled(views, "buyer", _org_value) or _block(views, "buyer") or _buyer_from_title(views)
     out["agency"] = _block(views, "agency") or _labelled(views, "agency", _org_value) or FieldValue(None)
     out["publish_date"] = _publish_date(views)
-    out["budget_cny"] = _money(views, _BUDGET, primary=_BUDGET_PRIMARY) or _table_column_sum(views, r"预算金额|预算（|采购预算") or FieldValue(None)
+    out["budget_cny"] = (_money(views, _BUDGET, primary=_BUDGET_PRIMARY) or _table_column_sum(views, r"预算金额|预算（|采购预算")
+                         or _table_cell_amounts(views, _BUDGET_COLUMN) or FieldValue(None))
     if notice in ("award", "contract"):
-        out["award_amount_cny"] = _money(views, _AWARD) or _table_column_sum(views, r"中标金额|成交金额|中标（成交）金额") or FieldValue(None)
+        out["award_amount_cny"] = (_money(views, _AWARD) or _table_column_sum(views, r"中标金额|成交金额|中标（成交）金额")
+                                   or _table_cell_amounts(views, _AWARD_COLUMN) or FieldValue(None))
     else:
         out["award_amount_cny"] = FieldValue(None)
     out["suppliers"] = _suppliers(views) if notice in ("award", "contract", "single_source") else FieldValue([])
@@ -276,11 +310,17 @@ def _labelled(views: list[_View], field: str, clean: Any) -> FieldValue | None:
 
 
 def _block(views: list[_View], field: str) -> FieldValue | None:
-    for v in views:
+    for i, v in enumerate(views):
         for m in _BLOCKS[field].finditer(v.clean):
             value = _org_value(m.group(1), v, m)
             if value:
                 return v.fv(value, m.start(1) - 3, m.end(1))
+        if i + 1 < len(views) and _BLOCK_AT_PAGE_END[field].search(v.clean[-80:]):
+            nxt = views[i + 1]
+            m = _BLOCK_AT_PAGE_START.match(nxt.clean)
+            value = _org_value(m.group(1), nxt, m) if m else None
+            if m and value:
+                return nxt.fv(value, m.start(1) - 3, m.end(1))
     return None
 
 
@@ -338,6 +378,9 @@ def _buyer_from_title(views: list[_View]) -> FieldValue:
 def _publish_date(views: list[_View]) -> FieldValue:
     for v in views:
         for m in _LABELS["publish_date"].finditer(v.clean):
+            line_start = v.clean.rfind("\n", 0, m.start()) + 1
+            if _OTHER_NOTICE_DATE.search(v.clean[max(line_start, m.start() - 8): m.start()]):
+                continue
             hits = iter_dates(m.group(1))
             if hits:
                 return v.fv(hits[0].iso, m.start(), m.start(1) + hits[0].end)
@@ -352,6 +395,14 @@ def _publish_date(views: list[_View]) -> FieldValue:
 
 # --------------------------------------------------------------------------- money
 
+_UNIT_WRAPPED = re.compile(r"(?<=\d)\n\s*(?:亿元|万元|元|亿|万)")
+
+
+def _line_end(text: str, pos: int) -> int:
+    end = text.find("\n", pos)
+    return len(text) if end < 0 else end
+
+
 def _money(views: list[_View], label: re.Pattern[str], primary: Iterable[str] = ()) -> FieldValue | None:
     """The amount after a money label. Several labelled amounts that belong to lots are summed;
     a primary label (预算金额) wins over a secondary one (最高限价)."""
@@ -359,8 +410,9 @@ def _money(views: list[_View], label: re.Pattern[str], primary: Iterable[str] = 
     primary = tuple(primary)
     for v in views:
         for m in label.finditer(v.clean):
-            window_end = v.clean.find("\n", m.end())
-            window_end = len(v.clean) if window_end < 0 else window_end
+            window_end = _line_end(v.clean, m.end())
+            if _UNIT_WRAPPED.match(v.clean, window_end):  # ``96⏎万元``: the figure's unit on the next line
+                window_end = _line_end(v.clean, window_end + 1)
             window = v.clean[m.end(): min(window_end, m.end() + 120)]
             if not re.match(r"\s*(?:[（(][^）)]{0,6}[)）])?\s*(?:[:：]|为|是|人民币|共计|合计|总计|约|[¥￥\d])", window):
                 continue
@@ -415,8 +467,13 @@ def _table_column_sum(views: list[_View], header: str) -> FieldValue | None:
                 s = pos + line_m.start()
                 if _HEADING.match(line) and not re.match(r"^\d+$", line):
                     break
-                if re.match(r"^合\s*计", line):
-                    a = parse_amount(line.replace("合计", ""), default_unit=unit)
+                if re.match(r"^(?:合\s*计|总\s*计)", line):
+                    a = parse_amount(re.sub(r"^(?:合\s*计|总\s*计)", "", line), default_unit=unit)
+                    if not a:  # the total's cell on the next line: still the total, never one more item
+                        nxt = re.match(r"\n[ \t]*([^\n]*)", v.clean[s + len(line_m.group()):])
+                        a = parse_amount(nxt.group(1), default_unit=unit) if nxt else None
+                        if a:
+                            return v.fv(a, s, s + len(line_m.group()) + nxt.end())
                     if a:
                         return v.fv(a, s, s + len(line_m.group()))
                 if re.fullmatch(r"[¥￥]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[¥￥]?\d+\.\d+", line):
@@ -427,6 +484,34 @@ def _table_column_sum(views: list[_View], header: str) -> FieldValue | None:
                         last = s + len(line_m.group())
             if first is not None and last is not None:
                 return v.fv(round(total, 2), first, last)
+    return None
+
+
+def _table_cell_amounts(views: list[_View], header: re.Pattern[str]) -> FieldValue | None:
+    """A money column of a flattened table whose header has no unit, so each cell states its
+    own (``1,158,800.00元``, ``45.6万元``, ``人民币…元整（⏎6512400.00元）``): the first amount of each
+    row (rows are the ``1``, ``2`` … lines), summed; the cells end at the next heading."""
+    for v in views:
+        for m in header.finditer(v.clean):
+            region_end = min(len(v.clean), m.end() + 600)
+            for line_m in re.finditer(r"^[^\n]*$", v.clean[m.end(): region_end], re.M):
+                line = line_m.group().strip()
+                if _HEADING.match(line) and not re.fullmatch(r"\d+", line):
+                    region_end = m.end() + line_m.start()
+                    break
+            region = v.clean[m.end(): region_end]
+            amounts = [a for a in iter_amounts(region) if a.explicit_unit and not a.capital]
+            amounts = amounts or [a for a in iter_amounts(region) if a.capital]
+            if not amounts:
+                continue
+            rows = [r.start() for r in re.finditer(r"^[ \t]*\d{1,2}[ \t]*$", region, re.M)]
+            picked = []
+            for i, row_start in enumerate(rows):
+                row_end = rows[i + 1] if i + 1 < len(rows) else len(region)
+                picked += [a for a in amounts if row_start <= a.start < row_end][:1]
+            picked = picked or amounts[:1]
+            start, end = m.end() + picked[0].start, m.end() + picked[-1].end
+            return v.fv(round(sum(a.value for a in picked), 2), start, end)
     return None
 
 
@@ -502,8 +587,11 @@ def _mentions(views: list[_View], notice: str) -> list[tuple[_View, Mention]]:
     found = [(v, m) for v in views for m in wl.find_mentions(v.clean)]
     if notice != "correction" or not found:
         return found
+    replaced = {id(m) for v in views for m in _replaced_in_correction_table(v, [m for w, m in found if w is v])}
     kept = []
     for v, m in found:
+        if id(m) in replaced:
+            continue
         before = v.clean[max(0, m.start - 80): m.start]
         b = max((x.end() for x in _CORRECTION_BEFORE.finditer(before)), default=-1)
         a = max((x.end() for x in _CORRECTION_AFTER.finditer(before)), default=-1)
@@ -511,6 +599,55 @@ def _mentions(views: list[_View], notice: str) -> list[tuple[_View, Mention]]:
             continue
         kept.append((v, m))
     return kept or found
+
+
+_BEFORE_COLUMN = re.compile(r"^[ \t]*(?:原内容|原公告内容|(?:更正|变更|修改|调整)前(?:内容)?)[ \t]*$", re.M)
+_AFTER_COLUMN = re.compile(r"[ \t]*(?:现内容|更正内容|(?:更正|变更|修改|调整)后(?:内容)?)[ \t]*$")
+_ROW_NUMBER = re.compile(r"^[ \t]*\d{1,2}[ \t]*$", re.M)
+
+
+def _replaced_in_correction_table(v: _View, mentions: list[Mention]) -> list[Mention]:
+    """Mentions in the 'before' column of a flattened before/after correction table.
+
+    pypdf gives each row as its cells one after the other (序号, [item,] before, after), so a
+    row's 'after' cell starts at the first line naming something the row has not named yet;
+    what the lines before it name, and the after cell does not repeat, is what was replaced."""
+    out: list[Mention] = []
+    for head in _BEFORE_COLUMN.finditer(v.clean):
+        nxt = v.clean[head.end() + 1: head.end() + 40].split("\n", 1)[0]
+        if not _AFTER_COLUMN.fullmatch(nxt):
+            continue
+        table_start = head.end() + 1 + len(nxt)
+        table_end = len(v.clean)
+        pos = table_start
+        for line in v.clean[table_start:].split("\n"):
+            if _HEADING.match(line) and not _ROW_NUMBER.fullmatch(line):
+                table_end = pos
+                break
+            pos += len(line) + 1
+        rows = [r.start() for r in _ROW_NUMBER.finditer(v.clean, table_start, table_end)] + [table_end]
+        for row_start, row_end in zip(rows, rows[1:], strict=False):
+            in_row = sorted((m for m in mentions if row_start <= m.start < row_end), key=lambda m: m.start)
+            split = _after_cell_start(v.clean, in_row)
+            if split is None:
+                continue
+            after = {m.canonical for m in in_row if m.start >= split}
+            out += [m for m in in_row if m.start < split and m.canonical not in after]
+    return out
+
+
+def _after_cell_start(text: str, in_row: list[Mention]) -> int | None:
+    """Where the first line naming a new item starts, once an earlier line has named one."""
+    seen: set[str] = set()
+    seen_line = -1
+    for m in in_row:
+        line_start = text.rfind("\n", 0, m.start) + 1
+        if seen and m.canonical not in seen and line_start > seen_line:
+            return line_start
+        if m.canonical not in seen:
+            seen.add(m.canonical)
+            seen_line = max(seen_line, line_start)
+    return None
 
 
 def _list_with_evidence(views: list[_View], mentions: list[tuple[_View, Mention]], names: list[str]) -> FieldValue:
@@ -539,14 +676,14 @@ def _compute_counts(views: list[_View], ai: bool) -> tuple[FieldValue, FieldValu
     for v in views:
         text = v.flat
         for m in _PER_SERVER.finditer(text):
-            tail = text[m.end(): m.end() + 40]
-            if not (re.search(_GPU_WORDS, tail) or default_watchlist().find_mentions(tail)):
+            item = _per_server_gpus(text, m)
+            if item is None:
                 continue
-            per = _num(m.group(1))
+            per, item_end = item
             qty, qs, qe, is_server = _nearby_quantity(text, m.start(), m.end())
             if per and qty:
                 if gpu is None:
-                    gpu = v.fv(per * qty, min(qs, m.start()), max(qe, m.end()), flat=True)
+                    gpu = v.fv(per * qty, min(qs, m.start()), max(qe, item_end), flat=True)
                 if server is None and is_server:
                     server = v.fv(qty, qs, qe, flat=True)
             if gpu is not None:
@@ -562,22 +699,52 @@ def _compute_counts(views: list[_View], ai: bool) -> tuple[FieldValue, FieldValu
                         server = v.fv(qty, qs, qe, flat=True)
         if gpu is not None and server is not None:
             break
-    if gpu is None:
+    for pattern in (_TOTAL_GPU, _TOTAL_GPU_WORD_FIRST, _GPU_QTY):  # stated totals, then bare card counts
+        if gpu is not None:
+            break
         for v in views:
-            m = _TOTAL_GPU.search(v.flat)
-            if m and _num(m.group(1)):
-                gpu = v.fv(_num(m.group(1)), m.start(), m.end(), flat=True)
+            m = next((m for m in pattern.finditer(v.flat) if not _EXISTING.search(v.flat[max(0, m.start() - 10): m.start()])
+                      and _num(m.group(1) or m.group(2) or "")), None)
+            if m:
+                gpu = v.fv(_num(m.group(1) or m.group(2)), m.start(), m.end(), flat=True)
                 break
     if server is None:
         for v in views:
             for m in _SERVER_QTY.finditer(v.flat):
                 n = _num(m.group(1) or m.group(2))
+                num_start = m.start(1) if m.group(1) else m.start(2)
+                if _EXISTING.search(v.flat[max(0, m.start() - 10): num_start]):
+                    continue  # ``现有的4台推理服务器``: machines already owned, not bought
                 if n and not _NOT_SERVER.search(m.group()):
                     server = v.fv(n, m.start(), m.end(), flat=True)
                     break
             if server is not None:
                 break
     return gpu or FieldValue(None), server or FieldValue(None)
+
+
+def _per_server_gpus(text: str, m: re.Match[str]) -> tuple[int | None, int] | None:
+    """The accelerator count in a per-machine spec (``每台配置2颗CPU、8块MI250加速卡``): the
+    listed item whose own words name a GPU; else the first count when a GPU is named soon after."""
+    limit = min(len(text), m.end() + 100)
+    stops = [x.start() for x in (_CLAUSE_END.search(text, m.end(), limit), _QTY.search(text, m.end(), limit)) if x]
+    clause_end = min(stops, default=limit)  # a sentence end, or the row's machine quantity (``40台``)
+    counts = [(m.group(1), m.start(1), m.end())]
+    counts += [(c.group(1), c.start(), c.end()) for c in _SPEC_COUNT.finditer(text, m.end(), clause_end)]
+    wl = default_watchlist()
+    item_start = m.start()
+    for number, start, end in counts:
+        seps = list(_ITEM_SEP.finditer(text, item_start, start))
+        head = text[seps[-1].end() if seps else item_start: start]
+        nxt = _ITEM_SEP.search(text, end, min(len(text), end + 40))
+        tail = text[end: nxt.start() if nxt else min(len(text), end + 40)]
+        if re.search(_GPU_WORDS, head + " " + tail) or wl.find_mentions(head) or wl.find_mentions(tail):
+            return _num(number), end
+        item_start = end
+    tail = text[m.end(): m.end() + 40]
+    if re.search(_GPU_WORDS, tail) or wl.find_mentions(tail):
+        return _num(m.group(1)), m.end()
+    return None
 
 
 def _nearby_quantity(text: str, start: int, end: int) -> tuple[int | None, int, int, bool]:
@@ -589,7 +756,8 @@ def _nearby_quantity(text: str, start: int, end: int) -> tuple[int | None, int, 
         q = cands[-1]
         s = max(0, start - 40) + q.start()
         ctx = text[max(0, s - 20): start]
-        return _num(q.group(1)), s, s + len(q.group()), _is_server_ctx(ctx)
+        owned = bool(_EXISTING.search(text[max(0, s - 10): s]))  # ``现有4台服务器，每台加装…``: cards bought, not servers
+        return _num(q.group(1)), s, s + len(q.group()), _is_server_ctx(ctx) and not owned
     after = _QTY.search(text, end, min(len(text), end + 160))
     if after:
         ctx = text[max(0, start - 60): after.end()]
@@ -606,7 +774,8 @@ def _token_count(views: list[_View]) -> FieldValue:
     for v in views:
         for m in _TOKENS.finditer(v.flat):
             n = parse_count(m.group(1) + (m.group(2) or ""))
-            if not n:
+            if (not n or _TOKEN_RATE_AFTER.match(v.flat, m.end())
+                    or _TOKEN_RATE_BEFORE.search(v.flat[max(0, m.start() - 14): m.start()])):
                 continue
             before = v.flat[max(0, m.start() - 6): m.start()]
             if re.search(r"合计|共计|总计|总量", before) or re.search(r"合计|共计|总计|总量", v.flat[max(0, m.start() - 14): m.start()]):

@@ -220,3 +220,187 @@ def test_gold_samples_accuracy_floor() -> None:
     assert overall >= 0.85
     for name in ("notice_type", "project_code", "buyer", "cloud_providers", "restricted_us_tech"):
         assert right[name] / total[name] >= 0.8, name
+
+
+# --------------------------------------------------------------------------- general patterns (issues 3/4)
+# Each notice below is written here; each exercises a layout real notices share.
+
+def test_correction_table_keeps_only_the_corrected_column(tmp_path: Path) -> None:
+    doc, out = _extract(tmp_path, "corr-table", [[
+        "东岭大学推理集群采购项目更正公告",
+        "原公告的采购项目编号：DLDX-2024-071",
+        "更正内容：",
+        "序号",
+        "更正前内容",
+        "更正后内容",
+        "1",
+        "推理服务器每台配置4块NVIDIA A800 80GB GPU，",
+        "显存不低于80GB",
+        "推理服务器每台配置4块寒武纪MLU370-X8智能加速卡",
+        "，显存不低于48GB",
+        "2",
+        "交货期30天",
+        "交货期45天",
+        "更正日期：2024年9月2日",
+    ]])
+    assert out["chips"].value == ["Cambricon MLU370"]
+    assert out["restricted_us_tech"].value is False
+    _assert_grounded(doc, out)
+
+
+def test_amount_split_from_its_unit_by_a_line_break(tmp_path: Path) -> None:
+    doc, out = _extract(tmp_path, "wrapped-amount", [[
+        "西岚县图书馆数字资源采购项目招标公告",
+        "采购人：西岚县图书馆",
+        "1. 本项目为政府采购项目，已落实资金。本项目的预算金额：52",
+        "万元，超过预算的报价无效。",
+        "2024年5月6日",
+    ]])
+    assert out["budget_cny"].value == 520_000
+    _assert_grounded(doc, out)
+
+
+def test_total_row_of_a_budget_column_is_not_added_to_its_items(tmp_path: Path) -> None:
+    doc, out = _extract(tmp_path, "intention-total", [[
+        "北湖师范学院2025年7至9月政府采购意向",
+        "序号",
+        "采购项目名称",
+        "预算金额（万元）",
+        "预计采购时间",
+        "1",
+        "实验室通风改造",
+        "120.00",
+        "2025年7月",
+        "2",
+        "教室多媒体设备",
+        "35.50",
+        "2025年8月",
+        "合计",
+        "155.50",
+        "北湖师范学院",
+        "2025年6月30日",
+    ]])
+    assert out["budget_cny"].value == 1_555_000
+    _assert_grounded(doc, out)
+
+
+def test_award_amount_in_a_flattened_table_without_unit_in_header(tmp_path: Path) -> None:
+    doc, out = _extract(tmp_path, "award-table", [[
+        "南湾区卫生健康局信息系统运维服务项目中标结果公告",
+        "一、项目编号：NWWJ-2024-019",
+        "二、中标信息",
+        "序号",
+        "供应商名称",
+        "供应商地址",
+        "中标（成交）金",
+        "额",
+        "1",
+        "南湾恒达信息技术有限公司",
+        "南湾区滨海路18号3楼",
+        "人民币叁拾贰万伍仟元整（",
+        "325000.00元）",
+        "三、主要标的信息",
+        "运维服务 1项 单价 325,000.00元",
+        "2024年8月9日",
+    ]])
+    assert out["notice_type"].value == "award"
+    assert out["award_amount_cny"].value == 325_000
+    _assert_grounded(doc, out)
+
+
+def test_gpu_count_skips_the_cpus_listed_first_in_a_per_server_spec(tmp_path: Path) -> None:
+    doc, out = _extract(tmp_path, "per-server", [[
+        "北川大学智算节点采购项目招标公告",
+        "采购人：北川大学",
+        "采购内容：GPU计算节点5台，每台配置2颗Intel Xeon处理器、4块NVIDIA A800",
+        "GPU、512GB内存。",
+        "2024年3月1日",
+    ]])
+    assert out["gpu_count"].value == 20
+    assert out["server_count"].value == 5
+    _assert_grounded(doc, out)
+
+
+def test_cards_into_existing_servers_count_cards_not_servers(tmp_path: Path) -> None:
+    doc, out = _extract(tmp_path, "cards-only", [[
+        "东江研究院推理加速卡采购项目单一来源采购公示",
+        "采购人：东江研究院",
+        "采购内容：采购昇腾910B推理加速卡24张，用于扩容推理平台。",
+        "新增加速卡安装于已有的3台推理服务器内，不另行采购服务器。",
+        "2024年10月8日",
+    ]])
+    assert out["gpu_count"].value == 24
+    assert out["server_count"].value is None
+    _assert_grounded(doc, out)
+
+
+def test_total_cards_stated_with_the_card_word_first(tmp_path: Path) -> None:
+    doc, out = _extract(tmp_path, "total-cards", [[
+        "南屏职业学院动画实训室图形工作站采购项目中标公告",
+        "采购人：南屏职业学院",
+        "图形工作站30台，每台配置NVIDIA RTX 4090显卡。",
+        "备注：本项目共计配置显卡30块。",
+        "2024年3月1日",
+    ]])
+    assert out["gpu_count"].value == 30
+    _assert_grounded(doc, out)
+
+
+def test_candidate_publicity_is_other_and_dated_at_its_end(tmp_path: Path) -> None:
+    doc, out = _extract(tmp_path, "candidates", [[
+        "西岭市人民医院影像设备采购项目",
+        "中标候选人公示",
+        "项目编号：XLYY-2024-033",
+        "招标公告发布日期：2024年3月1日",
+        "第一中标候选人：西岭医疗设备有限公司",
+        "五、公示期限：自本公示发布之日起3个工作日。",
+        "西岭招标代理有限公司",
+        "2024年4月2日",
+    ]])
+    assert out["notice_type"].value == "other"
+    assert out["publish_date"].value == "2024-04-02"
+    _assert_grounded(doc, out)
+
+
+def test_agency_block_continued_on_the_next_page(tmp_path: Path) -> None:
+    doc, out = _extract(tmp_path, "agency-break", [
+        [
+            "北安县教育局课桌椅采购项目更正公告",
+            "更正日期：2024年4月3日",
+            "四、凡对本次公告内容提出询问，请按以下方式联系",
+            "1．采购人信息",
+            "名称：北安县教育局",
+            "2．采购代理机构信息",
+        ],
+        [
+            "名称：北安正衡项目管理有限公司",
+            "地址：北安县人民路8号",
+        ],
+    ])
+    assert out["agency"].value == "北安正衡项目管理有限公司"
+    assert out["agency"].page == 2
+    _assert_grounded(doc, out)
+
+
+def test_a_token_throughput_is_not_tokens_bought(tmp_path: Path) -> None:
+    doc, out = _extract(tmp_path, "token-rate", [[
+        "东华市政务大模型推理服务采购项目招标公告",
+        "采购人：东华市数据局",
+        "性能要求：单实例输出吞吐不低于1200 tokens/s，首字时延不超过1秒。",
+        "采购内容：大模型推理服务，调用额度3000万tokens。",
+        "2024年9月1日",
+    ]])
+    assert out["token_count"].value == 30_000_000
+    _assert_grounded(doc, out)
+
+
+def test_cards_added_to_each_owned_server_are_counted_but_servers_are_not(tmp_path: Path) -> None:
+    doc, out = _extract(tmp_path, "owned-per-server", [[
+        "南岭学院智算平台扩容采购项目招标公告",
+        "采购人：南岭学院",
+        "采购内容：为已有的5台GPU服务器，每台加装4块NVIDIA L40S GPU。",
+        "2024年6月1日",
+    ]])
+    assert out["gpu_count"].value == 20
+    assert out["server_count"].value is None
+    _assert_grounded(doc, out)
