@@ -390,17 +390,19 @@ NOTES = [
     "the stage row times parse/chunk/embed/store one after the other with one embed call per document. The "
     "generated packages carry fewer characters per page than real ones (tables, headings), so the target is "
     "checked on the rate normalised to 600 non-whitespace characters per page (measured chars/s ÷ 600).",
-    "Noise: other work was running on this 2-core machine during the run (see load average); medians are "
-    "robust to it, p95 latencies much less so.",
+    "Noise: these are 2-core machines shared with other work; the load average before and after the run is "
+    "recorded above. Medians are robust to load, p95 latencies much less so.",
     "Search latency: stores of varied sample chunks with RANDOM unit vectors on the dense side (embedding 100k "
     "chunks with the bundled model would take hours on 2 cores); the query is embedded with the real model and "
-    "that time is inside every dense/hybrid figure (the 'query embedding only' row). Hybrid = dense and "
-    "BM25 top-50 each, reciprocal rank fusion, then `boost_exact_models`, which re-tokenises every candidate "
-    "(jieba, ~1 ms per 400-token chunk). Queries over 1 s each are timed in one pass only. Quality is measured on "
+    "that time is inside every dense/hybrid figure (the process's query-vector cache is cleared before each "
+    "timed query; the 'query embedding only' row is that part alone). Hybrid = dense and BM25 top-50 each, "
+    "reciprocal rank fusion, then `boost_exact_models` (model numbers such as H20/A800 named in the query). "
+    "Queries over 1 s each are timed in one pass only. Quality is measured on "
     "the real sample PDFs with real embeddings against the written query set in `bench_search.QUERIES` "
     "(document-level relevance).",
     "LLM: the real `extract_documents(backend='llm', jobs=c)` and openai client against `tests/openai_server.py` "
-    "with a fixed latency per request; ideal = min(c, documents) × 60 / (latency × calls per document). Prompt "
+    "with a fixed latency per request, 6 documents per concurrent slot (the run's start-up, ~0.2 s, is included); "
+    "ideal = min(c, documents) × 60 / (latency × calls per document). Prompt "
     "tokens are tiktoken (cl100k) counts of the messages actually received by the server; whole-document = the "
     "single prompt with every page. Cost uses the list prices in `extractor/llm.py`.",
     "Memory: peak RSS summed over the CLI process and its children (PDF guard workers), polled at 20 Hz. Ingest "
