@@ -11,33 +11,24 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import load_script
 from benchmarks.generate import ROOT
 
 COST_MODELS = ("gpt-4o-mini", "gpt-4o")
 GOLD_FOR_COMPLETION = ROOT / "samples" / "award-univ-aws-a100-cloud.gold.json"
 
 
-def _server_module():
+def _server_module():  # noqa: ANN202
     """tests/openai_server.py (not a package): loaded by path, as the tests use it."""
-    name = "tenderx_openai_server"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "openai_server.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tenderx_openai_server", "tests/openai_server.py")
 
 
 def _requested_fields(body: dict[str, Any]) -> list[str]:

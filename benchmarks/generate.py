@@ -26,6 +26,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = Path(__file__).resolve().parent / "out"
 CORPUS_DIR = OUT_DIR / "corpus"
@@ -43,19 +45,9 @@ _LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?<![A-Za-z][ \-])[0-9]{3,}(?![0-9A-
 _YEAR = re.compile(r"^(19|20)[0-9]{2}$")
 
 
-def _render_module():
+def _render_module():  # noqa: ANN202
     """samples/render.py is a script, not a package module: load it by path once."""
-    import importlib.util
-
-    name = "tenderx_samples_render"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "samples" / "render.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tenderx_samples_render", "samples/render.py")
 
 
 def source_paths(kind: str) -> list[Path]:
