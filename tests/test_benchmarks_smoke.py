@@ -11,9 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT
-
 from benchmarks.generate import generate_corpus, vary_lines
+from tests.conftest import ROOT
 
 SECTIONS = ("1 PDF text", "2 Embeddings", "3 Ingest", "4 Search", "5 Rules", "6 LLM", "7 Memory")
 

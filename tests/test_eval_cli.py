@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
-from pdf_factory import make_pdf
+
+from tests.conftest import run_cli
+from tests.pdf_factory import make_pdf
 
 
 def write_gold(pdf: Path, labels: dict) -> None:

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-from pdf_factory import make_pdf
 
 from extractor.evaluate import (
     EvalInputError,
@@ -21,6 +20,7 @@ from extractor.evaluate import (
     schema_spec,
     score,
 )
+from tests.pdf_factory import make_pdf
 
 SPEC = schema_spec("tender")
 F = {f.name: f for f in SPEC.fields}

@@ -12,9 +12,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, run_cli
-from openai_server import Recorded, Reply, chat_reply
-from openai_server import openai_server as openai_server  # noqa: F401 — registers the fixture
+
+from tests.conftest import SAMPLES, run_cli
+from tests.openai_server import Recorded, Reply, chat_reply
+from tests.openai_server import openai_server as openai_server  # noqa: F401 — registers the fixture
 
 PICK = ["award-univ-aws-a100-cloud", "award-hospital-biochem-analyzer-a100", "tender-qwen-api-hotline"]
 

@@ -10,9 +10,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
 
 from extractor.store import Store, path_key
+from tests.conftest import run_cli
 
 
 def make_pdf(path: Path, pages: list[str], scanned_page: bool = False) -> Path:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, SAMPLES
+from tests.conftest import ROOT, SAMPLES
 
 SCRIPT = f"""
 from extractor.extract import extract_documents

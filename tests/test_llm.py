@@ -12,9 +12,6 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from openai_server import OpenAIServer, Recorded, Reply, chat_reply, error_reply
-from openai_server import openai_server as openai_server  # noqa: F401 — registers the fixture
-from pdf_factory import make_pdf
 
 from extractor.cache import ResponseCache
 from extractor.config import LLMSettings
@@ -32,6 +29,9 @@ from extractor.llm import (
 from extractor.pdf import read_pdf
 from extractor.schema import Schema, load_schema
 from extractor.tokens import count_tokens
+from tests.openai_server import OpenAIServer, Recorded, Reply, chat_reply, error_reply
+from tests.openai_server import openai_server as openai_server  # noqa: F401 — registers the fixture
+from tests.pdf_factory import make_pdf
 
 SECRET = "sk-test-SECRET-0123456789"
 PAGE1 = ["深圳大学云计算服务采购项目成交公告", "项目编号：SZUCG2024000312", "采购人：深圳大学",

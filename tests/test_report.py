@@ -6,11 +6,11 @@ import json
 import re
 from pathlib import Path
 
-from pdf_factory import make_pdf
 from rich.console import Console
 
 from extractor.evaluate import Scores, load_gold, score
 from extractor.report import compare, comparison_report, render_html, render_markdown, terminal_report
+from tests.pdf_factory import make_pdf
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'

@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SAMPLES
-from pdf_factory import make_pdf
 
 from benchmarks.bench_retrieval import LONG_SAMPLES, TARGET_RATIO, document_block, run, supported
 from extractor.document import Chunk, Document
@@ -18,6 +16,8 @@ from extractor.llm import labelled_lines, merge_groups, select_chunks
 from extractor.pdf import read_pdf
 from extractor.prompting import build_messages
 from extractor.schema import load_schema
+from tests.conftest import SAMPLES
+from tests.pdf_factory import make_pdf
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT
 
 from extractor.document import Chunk, Document, Page
 from extractor.embeddings import get_embedder
 from extractor.ingest import ingest
 from extractor.search import boost_exact_models, model_numbers, query_terms, reciprocal_rank_fusion, search
 from extractor.store import EmbedderMismatch, Store, StoredChunk
+from tests.conftest import ROOT
 
 QUERIES = ROOT / "evals" / "search_queries.yaml"
 
