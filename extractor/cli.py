@@ -38,7 +38,19 @@ DEBUG = False  # set by the global --debug option: full tracebacks instead of on
 def _global_options(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks and debug logs (secrets stay masked)."),
 ) -> None:
-    """Turn Chinese tender PDFs into structured, verifiable data — offline by default."""
+    """Turn Chinese tender PDFs into structured, verifiable data — offline by default.
+
+    Typical session:
+
+      tenderx run tenders/                        # ingest + extract + flagged table → ./tenderx-out/
+
+      tenderx search "英伟达 A100 云服务器"          # find passages by meaning and by name
+
+      tenderx eval samples/ --html report.html    # how accurate is extraction?
+
+    With no LLM configured, extraction uses the offline rules engine; set OPENAI_BASE_URL,
+    OPENAI_API_KEY and TENDERX_MODEL to use any OpenAI-compatible endpoint.
+    """
     global DEBUG
     DEBUG = debug
     if debug:
