@@ -24,7 +24,6 @@ from extractor.display import (
 
 app = typer.Typer(
     name="tenderx",
-    help="Turn Chinese tender PDFs into structured, verifiable data — offline by default.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
