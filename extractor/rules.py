@@ -80,7 +80,8 @@ _LABELS = {
     "project_code": re.compile(r"(?<!原公告的)(?:采购项目编号|项目编号|采购编号|招标编号|采购计划编号|项目代码)" + _COLON_OR_HEADING_NL + r"([^\n]+)", re.M),
     "project_name": re.compile(r"(?<![包标分])(?:采购项目名称|项目名称|招标项目名称)" + _COLON_OR_HEADING_NL + r"([^\n]+)", re.M),
     "buyer": re.compile(r"(?:采购人名称|采购单位名称|招标人名称|采购人|采购单位|招标人|采购方)(?!代表|信息|联系)" + _COLON + r"([^\n]+)"),
-    "agency": re.compile(r"(?:采购代理机构名称|招标代理机构名称|代理机构名称|采购代理机构|招标代理机构|集中采购机构名称|集中采购机构|代理机构)" + _COLON + r"([^\n]+)"),
+    "agency": re.compile(r"(?:采购代理机构名称|招标代理机构名称|代理机构名称|采购代理机构|招标代理机构|集中采购机构名称|集中采购机构|"
+                         r"招标机构名称|招标机构|代理机构|招标代理)" + _COLON + r"([^\n]+)"),
     "publish_date": re.compile(r"(?<!原)(?<!原公告)(?<!原公告发布)(?<!首次)(?<!首次公告)(?<!开标)(?:公告日期|发布日期|发布时间|公示日期|公告时间|更正日期|合同公告日期|公告发布日期)" + _COLON + r"([^\n]+)"),
 }
 _BLOCK_HEADS = {
@@ -123,7 +124,7 @@ _NOTICE_TYPES = [
     ("contract", re.compile(r"合同公告|合同公示")),
     # 中标候选人公示: the evaluation's ranking, not yet an award (the contract's ``other``).
     ("other", re.compile(r"(?:候选人.{0,2}(?:公示|公告)|评标结果公示)(?!期|无异议|结束|已)")),
-    ("award", re.compile(r"中标.{0,4}公告|成交.{0,4}公告|结果公告|中标.{0,4}公示|成交.{0,4}公示|结果公示")),
+    ("award", re.compile(r"中标.{0,4}公告|成交.{0,4}公告|结果公告|中标.{0,4}公示|成交.{0,4}公示|结果公示|(?:中标|成交)通告")),
     ("tender", re.compile(r"招标公告|采购公告|磋商公告|谈判公告|询价公告|询价通知|邀请书|招标文件|磋商文件|谈判文件|询价文件|采购文件|比选公告|遴选公告")),
 ]
 _METHODS = [
@@ -168,6 +169,23 @@ _CORRECTION_BEFORE = re.compile(r"更正前|变更前|修改前|原内容|原公
 
 def _num(s: str) -> int | None:
     return int(s) if s.isdigit() else cn_to_int(s)
+
+
+# The next label run into a value on flattened text (``设备采购 项目编号：…``, ``… 二、…``).
+_NEXT_LABEL = re.compile(r"\s(?=[\u4e00-\u9fff（）()]{2,12}[:：]|[一二三四五六七八九十]+、)")
+
+
+def _cell(v: _View, m: re.Match[str]) -> tuple[str, bool]:
+    """A label's value up to the end of its table cell, and whether a cell break cut it.
+
+    pypdf and HTML dumps flatten a table row into one line with tabs (or runs of spaces)
+    between cells; the cleaned view folds those to one space, so the raw text decides."""
+    start, end = m.start(1), m.end(1)
+    cell_end = next((i for i in range(start + 1, end - 1) if v.clean[i].isspace()
+                     and re.search(r"\t| {2}|\u3000{2}", v.raw[v.cmap[i - 1] + 1: v.cmap[i + 1]])), end)
+    value = v.clean[start:cell_end]
+    cut = _NEXT_LABEL.search(value)
+    return (value[: cut.start()], True) if cut else (value, cell_end < end)
 
 
 def _clean_value(v: str) -> str:
@@ -325,6 +343,7 @@ def _block(views: list[_View], field: str) -> FieldValue | None:
 
 
 def _code_value(raw: str, v: _View, m: re.Match[str]) -> str | None:
+    raw = _cell(v, m)[0]
     value = re.split(r"[（；;，,。\s]|\((?=[\u4e00-\u9fff])", raw.strip(), maxsplit=1)[0].strip(" ：:")
     if not value or _BAD_VALUE.search(value) or not re.search(r"[A-Za-z0-9]", value):
         return None
@@ -344,26 +363,49 @@ def _continued(v: _View, m: re.Match[str], value: str) -> str:
 
 
 def _name_value(raw: str, v: _View, m: re.Match[str]) -> str | None:
+    raw, cut = _cell(v, m)
     value = raw.strip()
     value = re.split(r"[；;。]|\s{2,}", value, maxsplit=1)[0].strip(" ：:，,")
     if not value or _BAD_VALUE.search(value):
         return None
-    return _continued(v, m, value) if value == raw.strip() else value
+    return _continued(v, m, value) if value == raw.strip() and not cut else value
 
 
 def _org_value(raw: str, v: _View, m: re.Match[str]) -> str | None:
-    value = _clean_value(raw)
+    value = _clean_value(_cell(v, m)[0])
     value = re.split(r"\s*(?:地址|联系人|联系方式|电话)[:：]", value, maxsplit=1)[0].strip()
     if not value or _BAD_VALUE.search(value) or len(value) < 2 or len(value) > 60:
         return None
     return value
 
 
+# What a title adds to the project's name: the notice's kind (``…中标候选人公示``, ``…招标公告``).
+_TITLE_NOTICE_SUFFIX = re.compile(
+    r"的?(?:(?:公开|邀请)?招标|中标(?:（成交）|\(成交\))?|成交)?(?:候选人)?(?:结果)?"
+    r"(?:更正|变更|澄清|终止|废标|流标|补充)?(?:公告|公示|通告)"
+    r"(?P<qualifier>[（(]第?[一二三四五六七八九十\d]+次[^（）()]{0,4}[)）])?$")
+_TITLE_NAME_MAX = 80
+
+
+def _name_from_title(title: str | None) -> str | None:
+    """A project name from a title: the notice-kind suffix dropped (a ``(第2次招标)`` qualifier kept);
+    None for a run of flattened text rather than a title."""
+    if not title:
+        return None
+    name = re.split(r"[。；;！!？?]", title.strip(), maxsplit=1)[0].strip()
+    m = _TITLE_NOTICE_SUFFIX.search(name)
+    if m:  # a title that is only the notice's kind (``公开招标公告``) names no project
+        name = name[: m.start()] + (m.group("qualifier") or "") if m.start() > 0 else ""
+    name = name.strip(" ：:，,-—")
+    return name if 2 <= len(name) <= _TITLE_NAME_MAX else None
+
+
 def _title_field(doc: Document, views: list[_View]) -> FieldValue:
     title, v, s, e = _title_text(views)
     if v is None:
-        return FieldValue(doc.title)
-    return v.fv(title, s, e)
+        return FieldValue(_name_from_title(doc.title))
+    name = _name_from_title(title)
+    return v.fv(name, s, e) if name else FieldValue(None)
 
 
 def _buyer_from_title(views: list[_View]) -> FieldValue:

@@ -404,3 +404,79 @@ def test_cards_added_to_each_owned_server_are_counted_but_servers_are_not(tmp_pa
     assert out["gpu_count"].value == 20
     assert out["server_count"].value is None
     _assert_grounded(doc, out)
+
+
+def _from_text(tmp_path: Path, text: str):
+    """A one-page Document from a plain-text notice (an HTML/text dump, tabs between table
+    cells), cleaned as read_pdf cleans a page."""
+    import hashlib
+
+    from extractor.cleaning import clean_page
+    from extractor.document import Document, Page
+    from extractor.pdf import find_title
+
+    clean, clean_map = clean_page(text)
+    pages = [Page(number=1, text=text, clean=clean, clean_map=clean_map)]
+    doc = Document(path=str(tmp_path / "notice.txt"), sha256=hashlib.sha256(text.encode()).hexdigest(),
+                   pages=pages, title=find_title(pages))
+    return doc, extract_rules(doc)
+
+
+def test_title_fallback_drops_the_notice_kind_but_keeps_a_retender_qualifier(tmp_path: Path) -> None:
+    doc, out = _extract(tmp_path, "title_award", [[
+        "青石镇污水管网改造工程(第2次招标)中标结果公告",
+        "发布日期：2024年5月6日",
+        "中标人：青石市政建设有限公司",
+    ]])
+    assert out["project_name"].value == "青石镇污水管网改造工程(第2次招标)"
+    _assert_grounded(doc, out)
+    doc, out = _extract(tmp_path, "title_candidates", [[
+        "北岸区体育馆屋面维修工程中标候选人公示",
+        "发布日期：2024年5月6日",
+    ]])
+    assert out["project_name"].value == "北岸区体育馆屋面维修工程"
+
+
+def test_title_fallback_on_flattened_text_is_capped(tmp_path: Path) -> None:
+    run_on = "本项目为某单位办公楼维修改造工程施工其内容包括屋面防水外墙涂料门窗更换室内装修给排水及电气线路改造" * 3
+    doc, out = _from_text(tmp_path, run_on + "\n")
+    name = out["project_name"].value
+    assert name is None or len(name) <= 80
+
+
+def test_labelled_values_stop_at_a_table_cell_break(tmp_path: Path) -> None:
+    text = ("东江区滨河步道照明工程中标结果公告\n发布日期：2024-08-12\n\n"
+            "招标人:\t东江区城市建设投资有限公司\t建设地点\t东江区滨河路沿线\n\n"
+            "采购代理机构:\t东江求实工程咨询有限公司\t项目编号:\tDJ-2024-0815\n\n"
+            "项目名称:\t东江区滨河步道照明工程  建设规模\t约3.2公里\n\n"
+            "中标人:\t东江光明电气有限公司\t投诉电话\t0000-1234567\n")
+    doc, out = _from_text(tmp_path, text)
+    assert out["buyer"].value == "东江区城市建设投资有限公司"
+    assert out["agency"].value == "东江求实工程咨询有限公司"
+    assert out["project_code"].value == "DJ-2024-0815"
+    assert out["project_name"].value == "东江区滨河步道照明工程"
+    assert out["suppliers"].value == ["东江光明电气有限公司"]
+    _assert_grounded(doc, out)
+
+
+def test_a_label_run_into_a_value_on_one_line_ends_it(tmp_path: Path) -> None:
+    doc, out = _from_text(tmp_path, "更正公告\n项目名称：西城区档案馆密集架采购 项目编号：XC-2023-11 一、项目联系方式：\n")
+    assert out["project_name"].value == "西城区档案馆密集架采购"
+
+
+@pytest.mark.parametrize("label", ["招标机构", "代理机构", "招标代理"])
+def test_short_agency_labels(tmp_path: Path, label: str) -> None:
+    doc, out = _extract(tmp_path, "agency_" + label, [[
+        "南湖区图书馆空调改造工程招标公告",
+        "招标人：南湖区图书馆",
+        f"{label}：南湖正衡项目管理有限公司",
+    ]])
+    assert out["buyer"].value == "南湖区图书馆"
+    assert out["agency"].value == "南湖正衡项目管理有限公司"
+    _assert_grounded(doc, out)
+
+
+@pytest.mark.parametrize("title", ["西湾中学多媒体教室设备采购项目成交通告", "西湾中学多媒体教室设备采购项目中标通告"])
+def test_award_announced_as_a_tongao(tmp_path: Path, title: str) -> None:
+    doc, out = _extract(tmp_path, "tongao", [[title, "详见采购文件。成交供应商：西湾科教设备有限公司"]])
+    assert out["notice_type"].value == "award"
