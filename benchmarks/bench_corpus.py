@@ -43,7 +43,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS_DIR = Path(os.environ.get("TENDERX_CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
-NOTE = "silver labels, real notices not used in development"
+NOTE = ("silver labels on real notices; held out until 2026-11-26, when a first run here led to three general "
+        "layout fixes (title suffixes, table cells, agency labels), so no longer strictly held out")
 FIELDS = ("notice_type", "project_name", "project_code", "buyer", "agency", "publish_date", "award_amount_cny",
           "suppliers", "suppliers (consortium, members)", "suppliers (consortium, as printed)")
 SHOWN = 5  # disagreements printed per field
