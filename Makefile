@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench clean
+.PHONY: install system-deps system-deps-test run test lint bench clean
 
 $(BIN)/tenderx: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -13,14 +13,21 @@ $(BIN)/tenderx: pyproject.toml
 
 install: $(BIN)/tenderx
 
+# Debian packages that rendering needs (a CJK font) and, for tests, the browser and services.
+system-deps:
+	bash scripts/install-system-deps.sh run
+
+system-deps-test:
+	bash scripts/install-system-deps.sh test
+
 # Ingest + extract + summary on the bundled samples, offline, into ./tenderx-out/.
 # samples/ holds one deliberately broken PDF, so tenderx exits 1 ("done, some files failed"): accepted here;
 # any other non-zero status fails the target.
-run: install
+run: install system-deps
 	$(BIN)/tenderx run samples/ || test $$? -eq 1
 
 # Lint, then the whole test suite (real PDFs, real ChromaDB, a real local OpenAI-protocol server).
-test: install
+test: install system-deps-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -192,9 +192,9 @@ def load_notices(root: Path = CORPUS_DIR) -> list[Notice]:
 
 def document_for_text(path: Path):  # type: ignore[no-untyped-def]
     """A one-page Document from a notice's text, cleaned as read_pdf cleans a page."""
-    from extractor.cleaning import clean_page, strip_repeated_lines
-    from extractor.document import Document, Page
-    from extractor.pdf import find_title
+    from extractor.core.document import Document, Page
+    from extractor.read.cleaning import clean_page, strip_repeated_lines
+    from extractor.read.pdf import find_title
 
     text = path.read_text(encoding="utf-8")
     clean, clean_map = clean_page(text)
@@ -206,8 +206,8 @@ def document_for_text(path: Path):  # type: ignore[no-untyped-def]
 
 def agrees(field_name: str, label: Any, predicted: Any) -> bool:
     """The contract's equality: normalised strings, number tolerance, lists as normalised sets."""
-    from extractor.evaluate import number_matches
-    from extractor.normalize import norm_text
+    from extractor.core.normalize import norm_text
+    from extractor.evaluate.scoring import number_matches
 
     if field_name == "award_amount_cny":
         return isinstance(predicted, int | float) and number_matches(float(predicted), float(label))
@@ -224,8 +224,8 @@ def run(root: Path = CORPUS_DIR) -> dict[str, Any]:
     """Per field: documents labelled, agreeing, and every disagreement with both values."""
     if not root.is_dir():
         return {"skipped": "corpus absent", "corpus": str(root)}
-    from extractor.rules import extract_rules
-    from extractor.schema import load_schema
+    from extractor.backends.rules import extract_rules
+    from extractor.core.schema import load_schema
 
     schema = load_schema("tender")
     notices = load_notices(root)

@@ -50,8 +50,8 @@ def _empty(field: Any) -> Any:
 def answering_handler(schema: Any):  # type: ignore[no-untyped-def]
     """Schema-valid replies (empty values) with tiktoken usage numbers, like a real endpoint."""
     server = _server_module()
-    from extractor.llm import prompt_tokens
-    from extractor.tokens import count_tokens
+    from extractor.backends.llm import prompt_tokens
+    from extractor.core.tokens import count_tokens
 
     def handle(req: Any) -> Any:
         names = _requested_fields(req.body or {})
@@ -66,9 +66,9 @@ def answering_handler(schema: Any):  # type: ignore[no-untyped-def]
 def throughput(pdfs: list[Path], concurrencies: tuple[int, ...], latency: float = 1.0, repeats: int = 3,
                docs_per_slot: int = 3) -> list[dict]:
     """Documents/min of extract_documents at each concurrency (median of ``repeats``)."""
-    from extractor.config import LLMSettings
-    from extractor.extract import extract_documents
-    from extractor.schema import load_schema
+    from extractor.core.config import LLMSettings
+    from extractor.core.schema import load_schema
+    from extractor.pipeline.extract import extract_documents
 
     schema = load_schema("tender")
     server_mod = _server_module()
@@ -109,12 +109,12 @@ def throughput(pdfs: list[Path], concurrencies: tuple[int, ...], latency: float 
 
 def prompt_sizes(pdfs: list[Path]) -> dict:
     """Whole-document prompt tokens vs the retrieval-targeted prompts actually sent, per document."""
-    from extractor.config import LLMSettings
-    from extractor.extract import document_retriever
-    from extractor.llm import LLMExtractor, prompt_tokens
-    from extractor.pdf import read_pdf
-    from extractor.prompting import build_messages
-    from extractor.schema import load_schema
+    from extractor.backends.llm import LLMExtractor, prompt_tokens
+    from extractor.backends.prompting import build_messages
+    from extractor.core.config import LLMSettings
+    from extractor.core.schema import load_schema
+    from extractor.pipeline.extract import document_retriever
+    from extractor.read.pdf import read_pdf
 
     schema = load_schema("tender")
     server_mod = _server_module()
@@ -141,7 +141,7 @@ def prompt_sizes(pdfs: list[Path]) -> dict:
 
 def completion_tokens_per_answer() -> int:
     """Tokens of a schema-complete reply: a gold label written as the extractor's answer shape."""
-    from extractor.tokens import count_tokens
+    from extractor.core.tokens import count_tokens
 
     labels = json.loads(GOLD_FOR_COMPLETION.read_text(encoding="utf-8"))["labels"]
     reply = {"fields": {k: {"value": v, "page": 1, "quote": f"{k}：{v}"[:40]} for k, v in labels.items()}}
@@ -150,7 +150,7 @@ def completion_tokens_per_answer() -> int:
 
 def costs(sizes: dict) -> list[dict]:
     """USD per 1,000 long packages, whole-document vs retrieval-targeted, for COST_MODELS."""
-    from extractor.llm import estimate_cost
+    from extractor.backends.llm import estimate_cost
 
     answer = completion_tokens_per_answer()
     rows = []

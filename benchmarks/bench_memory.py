@@ -38,14 +38,14 @@ def _tree_rss(proc) -> int:  # type: ignore[no-untyped-def]
 
 
 def peak_rss_mb(args: list[str], cwd: Path, timeout: float = 1800) -> tuple[float, float, int]:
-    """Run ``python -m extractor.cli ARGS``; return (peak tree RSS MB, seconds, exit code)."""
+    """Run ``python -m extractor ARGS``; return (peak tree RSS MB, seconds, exit code)."""
     import psutil
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TENDERX_"))}
     if "TENDERX_CACHE_DIR" in os.environ:  # keep FastE5's dequantised-weights cache
         env["TENDERX_CACHE_DIR"] = os.environ["TENDERX_CACHE_DIR"]
     t0 = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "extractor.cli", *args], cwd=cwd, env=env,
+    child = subprocess.Popen([sys.executable, "-m", "extractor", *args], cwd=cwd, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     proc = psutil.Process(child.pid)
     peak = 0

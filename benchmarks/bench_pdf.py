@@ -46,7 +46,7 @@ def pypdfium2_text(path: Path) -> list[str]:
 
 def tenderx_text(path: Path) -> list[str]:
     """tenderx's own reader (pypdf + cleaning + OCR detection): its cleaned page view."""
-    from extractor.pdf import read_pdf
+    from extractor.read.pdf import read_pdf
 
     return [p.clean for p in read_pdf(path).pages]
 

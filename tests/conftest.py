@@ -26,6 +26,6 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     full_env["COLUMNS"] = "200"
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "extractor.cli", *args],
+        [sys.executable, "-m", "extractor", *args],
         cwd=cwd or ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, input=input,
     )

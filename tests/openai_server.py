@@ -81,7 +81,7 @@ def error_reply(status: int, message: str, type_: str = "invalid_request_error",
 def schema_valid_fields(schema_name: str = "tender") -> dict[str, dict[str, Any]]:
     """A reply's ``fields`` object that validates against the schema with nothing found
     (lists empty, nullable fields null, required enums/booleans at a default)."""
-    from extractor.schema import load_schema
+    from extractor.core.schema import load_schema
 
     fields: dict[str, dict[str, Any]] = {}
     for f in load_schema(schema_name).fields:

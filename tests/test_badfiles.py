@@ -3,7 +3,7 @@
 The corpus comes from ``tests/badfiles.py``. Each bad file must end with a
 specific one-line error (summary table + the record's ``errors``), every
 good file must complete, and no traceback reaches the user unless ``--debug``.
-Also the bounded reader itself (``extractor.guard``): time and memory limits,
+Also the bounded reader itself (``extractor.read.guard``): time and memory limits,
 worker replacement, reuse.
 """
 
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from extractor.guard import GuardedReader, worker_pids
-from extractor.pdf import PdfError
+from extractor.read.guard import GuardedReader, worker_pids
+from extractor.read.pdf import PdfError
 from tests.badfiles import Case, make_corpus
 from tests.conftest import run_cli
 
@@ -95,7 +95,7 @@ def test_extract_rules_on_bad_corpus(corpus: tuple[Path, list[Case]], tmp_path: 
 
 
 def test_ingest_on_bad_corpus(corpus: tuple[Path, list[Case]], tmp_path: Path) -> None:
-    from extractor.store import Store
+    from extractor.index.store import Store
 
     root, cases = corpus
     store = tmp_path / "store"

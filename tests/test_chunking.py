@@ -6,10 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from extractor.chunking import PAGE_JOIN, chunk_document, chunk_text_from_pages, content_pages, locate_in_page
-from extractor.document import Document, Page
-from extractor.pdf import read_pdf
-from extractor.tokens import count_tokens
+from extractor.core.document import Document, Page
+from extractor.core.tokens import count_tokens
+from extractor.index.chunking import (
+    PAGE_JOIN,
+    chunk_document,
+    chunk_text_from_pages,
+    content_pages,
+    locate_in_page,
+)
+from extractor.read.pdf import read_pdf
 from tests.pdf_factory import make_pdf
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "tender-packages"

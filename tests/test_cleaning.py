@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from extractor.cleaning import clean_page, is_boilerplate_page, is_page_number_line, strip_repeated_lines
-from extractor.document import Page
+from extractor.core.document import Page
+from extractor.read.cleaning import clean_page, is_boilerplate_page, is_page_number_line, strip_repeated_lines
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "tender-packages"
 

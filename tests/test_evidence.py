@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from extractor.document import Document, FieldValue, Page
-from extractor.evidence import find_page, locate, verify, verify_quote
+from extractor.core.document import Document, FieldValue, Page
+from extractor.core.evidence import find_page, locate, verify, verify_quote
 
 
 def test_verify_quote_whitespace_and_width_insensitive() -> None:
@@ -46,7 +46,7 @@ def test_find_page_and_locate_give_raw_offsets() -> None:
 
 
 def test_verify_on_a_real_pdf(tmp_path: Path) -> None:
-    from extractor.pdf import read_pdf
+    from extractor.read.pdf import read_pdf
     from tests.pdf_factory import make_pdf
 
     path = make_pdf(tmp_path / "n.pdf", [["采购人：沪东理工大学", "预算金额：145万元"], ["2024年6月21日"]])

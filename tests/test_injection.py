@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from extractor.pdf import read_pdf
+from extractor.read.pdf import read_pdf
 from tests.conftest import run_cli
 from tests.openai_server import OpenAIServer, Recorded, Reply, chat_reply, schema_valid_fields
 from tests.pdf_factory import make_pdf
@@ -127,8 +127,8 @@ def test_injected_values_never_pass_as_verified(folder: Path, tmp_path: Path) ->
     outside = {(data_block(r)[0], data_block(r)[2]) for r in requests}
     assert len(outside) == 1, "the instructions around the data block differ between documents"
     # ... and they are exactly the prompt files' text, with nothing from any document in them
-    from extractor.prompting import build_messages
-    from extractor.schema import load_schema
+    from extractor.backends.prompting import build_messages
+    from extractor.core.schema import load_schema
 
     template = build_messages(load_schema("tender"), [])
     assert systems == {template[0]["content"]}
@@ -161,8 +161,8 @@ def test_injected_values_never_pass_as_verified(folder: Path, tmp_path: Path) ->
 
 def test_grounded_values_stay_verified(tmp_path: Path) -> None:
     """The grounding check must not flag honest answers: amounts in 万元, dates in 年月日, names as printed."""
-    from extractor.document import FieldValue
-    from extractor.evidence import value_grounded
+    from extractor.core.document import FieldValue
+    from extractor.core.evidence import value_grounded
 
     pdf = make_pdf(tmp_path / "honest.pdf", [["采购人：测试学院", "预算金额：45万元",
                                               "成交供应商：北方算力有限公司", "公告日期：2024年3月8日",

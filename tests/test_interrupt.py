@@ -68,7 +68,7 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def _start(*args: str, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "extractor.cli", *args], cwd=ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "extractor", *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 
@@ -99,7 +99,7 @@ def _complete_lines(path: Path) -> int:
 
 def _answer(req: Recorded) -> Reply:
     """A schema-valid reply grounded in the requested document (buyer + supplier with quotes)."""
-    from extractor.schema import load_schema
+    from extractor.core.schema import load_schema
 
     schema = load_schema("tender")
     text = req.messages[-1]["content"]
@@ -179,7 +179,7 @@ def _stored_paths(store: Path) -> int:
 
 
 def _assert_store_whole(store_dir: Path, folder: Path) -> None:
-    from extractor.store import Store
+    from extractor.index.store import Store
 
     store = Store(store_dir)
     docs = store.documents()
@@ -208,7 +208,7 @@ def test_kill9_during_ingest_then_rerun(ingest_folder: Path, tmp_path: Path) -> 
 
 def test_ingest_refuses_a_store_another_process_writes(ingest_folder: Path, tmp_path: Path) -> None:
     """Deterministic half: this test process holds the writer lock; the CLI must refuse, not wait or corrupt."""
-    from extractor.store import Store
+    from extractor.index.store import Store
 
     store_dir = tmp_path / "store"
     holder = Store(store_dir)

@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.conftest import ROOT, SAMPLES
 
 SCRIPT = f"""
-from extractor.extract import extract_documents
+from extractor.pipeline.extract import extract_documents
 report = extract_documents([{str(SAMPLES / 'award-univ-aws-a100-cloud.pdf')!r}], backend="rules", store_dir=None)
 print("BUYER", report.records[0]["fields"]["buyer"]["value"], len(report.records))
 """

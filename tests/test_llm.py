@@ -13,10 +13,8 @@ from typing import Any
 
 import pytest
 
-from extractor.cache import ResponseCache
-from extractor.config import LLMSettings
-from extractor.document import Chunk, Document
-from extractor.llm import (
+from extractor.backends.cache import ResponseCache
+from extractor.backends.llm import (
     LLMAuthError,
     LLMConfigError,
     LLMExtractor,
@@ -26,9 +24,11 @@ from extractor.llm import (
     price_for,
     retry_after_seconds,
 )
-from extractor.pdf import read_pdf
-from extractor.schema import Schema, load_schema
-from extractor.tokens import count_tokens
+from extractor.core.config import LLMSettings
+from extractor.core.document import Chunk, Document
+from extractor.core.schema import Schema, load_schema
+from extractor.core.tokens import count_tokens
+from extractor.read.pdf import read_pdf
 from tests.openai_server import OpenAIServer, Recorded, Reply, chat_reply, error_reply
 from tests.openai_server import openai_server as openai_server  # noqa: F401 — registers the fixture
 from tests.pdf_factory import make_pdf

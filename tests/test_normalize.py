@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from extractor.normalize import cn_to_int, iter_amounts, norm_text, parse_amount, parse_count, parse_date
+from extractor.core.normalize import cn_to_int, iter_amounts, norm_text, parse_amount, parse_count, parse_date
 
 
 @pytest.mark.parametrize(("text", "expected"), [

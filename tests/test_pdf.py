@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from extractor.pdf import ERROR_KINDS, PdfError, file_sha256, iter_pdf_paths, read_pdf
+from extractor.read.pdf import ERROR_KINDS, PdfError, file_sha256, iter_pdf_paths, read_pdf
 from tests.pdf_factory import make_encrypted_pdf, make_image_only_pdf, make_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,7 +144,7 @@ def test_pypdf_warnings_stay_out_of_the_terminal(tmp_path: Path, tender_pdf: Pat
     bad = b"\n".join(lines)
     path = tmp_path / "badxref.pdf"
     path.write_bytes(bad)
-    code = "import sys; from extractor.pdf import read_pdf; d = read_pdf(sys.argv[1]); print(len(d.pages))"
+    code = "import sys; from extractor.read.pdf import read_pdf; d = read_pdf(sys.argv[1]); print(len(d.pages))"
     proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "3"

@@ -17,7 +17,14 @@ import cn2an
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from extractor.normalize import iter_amounts, iter_dates, norm_text, parse_amount, parse_count, parse_date
+from extractor.core.normalize import (
+    iter_amounts,
+    iter_dates,
+    norm_text,
+    parse_amount,
+    parse_count,
+    parse_date,
+)
 
 PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")

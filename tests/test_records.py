@@ -7,7 +7,7 @@ import io
 import json
 from pathlib import Path
 
-from extractor.records import JsonlWriter, compact, drop_torn_tail, read_records, to_csv
+from extractor.pipeline.records import JsonlWriter, compact, drop_torn_tail, read_records, to_csv
 
 
 def _rec(file: str, sha: str, value: object = None, **kw: object) -> dict:

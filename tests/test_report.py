@@ -8,8 +8,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from extractor.evaluate import Scores, load_gold, score
-from extractor.report import compare, comparison_report, render_html, render_markdown, terminal_report
+from extractor.evaluate.report import (
+    compare,
+    comparison_report,
+    render_html,
+    render_markdown,
+    terminal_report,
+)
+from extractor.evaluate.scoring import Scores, load_gold, score
 from tests.pdf_factory import make_pdf
 
 SCRIPT = "<script>alert(1)</script>"

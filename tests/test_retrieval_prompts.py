@@ -11,11 +11,11 @@ import json
 import pytest
 
 from benchmarks.bench_retrieval import LONG_SAMPLES, TARGET_RATIO, document_block, run, supported
-from extractor.document import Chunk, Document
-from extractor.llm import labelled_lines, merge_groups, select_chunks
-from extractor.pdf import read_pdf
-from extractor.prompting import build_messages
-from extractor.schema import load_schema
+from extractor.backends.llm import labelled_lines, merge_groups, select_chunks
+from extractor.backends.prompting import build_messages
+from extractor.core.document import Chunk, Document
+from extractor.core.schema import load_schema
+from extractor.read.pdf import read_pdf
 from tests.conftest import SAMPLES
 from tests.pdf_factory import make_pdf
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from extractor.evidence import verify
-from extractor.normalize import norm_text
-from extractor.pdf import PdfError, read_pdf
-from extractor.rules import FIELD_NAMES, extract_rules
+from extractor.backends.rules import FIELD_NAMES, extract_rules
+from extractor.core.evidence import verify
+from extractor.core.normalize import norm_text
+from extractor.read.pdf import PdfError, read_pdf
 from tests.pdf_factory import make_pdf
 
 AWARD = [
@@ -411,9 +411,9 @@ def _from_text(tmp_path: Path, text: str):
     cells), cleaned as read_pdf cleans a page."""
     import hashlib
 
-    from extractor.cleaning import clean_page
-    from extractor.document import Document, Page
-    from extractor.pdf import find_title
+    from extractor.core.document import Document, Page
+    from extractor.read.cleaning import clean_page
+    from extractor.read.pdf import find_title
 
     clean, clean_map = clean_page(text)
     pages = [Page(number=1, text=text, clean=clean, clean_map=clean_map)]

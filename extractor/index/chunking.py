@@ -16,9 +16,9 @@ from functools import lru_cache
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from extractor.cleaning import clean_page, is_boilerplate_page
-from extractor.document import Chunk, Document, Page
-from extractor.tokens import ENCODING_NAME, count_tokens
+from extractor.core.document import Chunk, Document, Page
+from extractor.core.tokens import ENCODING_NAME, count_tokens
+from extractor.read.cleaning import clean_page, is_boilerplate_page
 
 PAGE_JOIN = "\n\n"
 SEPARATORS = ["\n\n", "\n", "。", "；", "！", "？", "，", " ", ""]

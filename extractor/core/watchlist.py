@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-WATCHLIST_PATH = Path(__file__).parent / "data" / "watchlist.yaml"
+WATCHLIST_PATH = Path(__file__).resolve().parent.parent / "data" / "watchlist.yaml"
 KINDS = ("chip", "cloud", "model")
 
 # Full-width ASCII and the ideographic space, mapped one char to one char so offsets survive.

@@ -21,10 +21,17 @@ from typing import Any, Literal
 
 import numpy as np
 
-from extractor.config import EmbeddingSettings
-from extractor.embeddings import Embedder, get_embedder
-from extractor.lexical import BM25Index, held_index, index_for_store, latin_terms, matches_where, tokenize
-from extractor.store import Store, StoredChunk
+from extractor.core.config import EmbeddingSettings
+from extractor.index.embeddings import Embedder, get_embedder
+from extractor.index.lexical import (
+    BM25Index,
+    held_index,
+    index_for_store,
+    latin_terms,
+    matches_where,
+    tokenize,
+)
+from extractor.index.store import Store, StoredChunk
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
@@ -53,7 +60,7 @@ class Hit:
 def expand_query(query: str) -> list[str]:
     """The query plus the watchlist aliases it names (none if watchlist is absent)."""
     try:
-        from extractor.watchlist import expand_query as watchlist_expand  # type: ignore[attr-defined]
+        from extractor.core.watchlist import expand_query as watchlist_expand  # type: ignore[attr-defined]
     except ImportError:
         return [query]
     try:

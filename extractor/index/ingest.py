@@ -16,10 +16,10 @@ from typing import Protocol
 
 import numpy as np
 
-from extractor.config import DEFAULT_STORE
-from extractor.document import Chunk, Document
-from extractor.embeddings import Embedder, get_embedder
-from extractor.store import Store, path_key
+from extractor.core.config import DEFAULT_STORE
+from extractor.core.document import Chunk, Document
+from extractor.index.embeddings import Embedder, get_embedder
+from extractor.index.store import Store, path_key
 
 EMBED_BATCH = 64  # large enough for FastE5 to bucket by length; progress still moves every batch
 
@@ -119,8 +119,8 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
     ``EmbedderMismatch`` when the store was built with another embedder;
     per-file problems go to the report instead.
     """
-    from extractor.chunking import chunk_document
-    from extractor.pdf import file_sha256, iter_pdf_paths
+    from extractor.index.chunking import chunk_document
+    from extractor.read.pdf import file_sha256, iter_pdf_paths
 
     began = time.monotonic()
     progress = progress or QuietProgress()
@@ -130,7 +130,7 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
     for bad, error in errors:
         report.failed.append((str(bad), *_error_parts(error)))
 
-    from extractor.guard import GuardedReader
+    from extractor.read.guard import GuardedReader
 
     with store.writing(), GuardedReader.from_env() as reader:
         embedder = embedder or get_embedder()
@@ -180,7 +180,7 @@ def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestPr
             progress.embedded(path, len(chunks), len(chunks))
         store.replace_document(doc, chunks, vectors)
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-        from extractor.store import StoreError
+        from extractor.index.store import StoreError
 
         if isinstance(exc, StoreError):
             raise

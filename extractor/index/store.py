@@ -25,9 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from extractor import config as _config
-from extractor.document import Chunk, Document
-from extractor.embeddings import compatible
+from extractor.core import config as _config
+from extractor.core.document import Chunk, Document
+from extractor.core.errors import EmbedderMismatch, StoreError, StoreLocked
+from extractor.index.embeddings import compatible
 
 _config.apply_offline_defaults()
 
@@ -37,22 +38,6 @@ DIM_KEY = "tenderx_dim"
 _PAGE_SIZE = 2000
 
 
-class StoreError(RuntimeError):
-    """Misuse of a store (e.g. mixing embedders) with a message meant for users."""
-
-
-class StoreLocked(StoreError):
-    """Another tenderx process is writing this store."""
-
-    def __init__(self, path: Path, pid: int | None) -> None:
-        self.pid = pid
-        who = f"pid {pid}" if pid else "unknown pid"
-        super().__init__(f"store {path} is being written by another tenderx process ({who}); "
-                         "wait for it to finish or use another --store")
-
-
-class EmbedderMismatch(StoreError):
-    """The store's vectors came from another embedding model."""
 
 
 @dataclass

@@ -19,9 +19,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model, field_validator
 
-from extractor.document import FieldValue
+from extractor.core.document import FieldValue
+from extractor.core.errors import SchemaError
 
-SCHEMAS_DIR = Path(__file__).resolve().parent / "schemas"
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 FIELD_TYPES = ("string", "enum", "date", "number", "integer", "boolean", "list")
 DEFAULT_GROUP = "main"
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -30,8 +31,6 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 __all__ = ["Field", "Schema", "SchemaError", "ValidationError", "load_schema", "builtin_schemas"]
 
 
-class SchemaError(ValueError):
-    """A schema file that cannot be used; the message names the file and the problem."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-from extractor.document import Document, FieldValue
+from extractor.core.document import Document, FieldValue
 
 __all__ = ["squash", "verify_quote", "find_page", "locate", "verify", "value_grounded"]
 
@@ -92,7 +92,7 @@ def value_grounded(doc: Document, fv: FieldValue, field_type: str) -> bool:
     Enums, booleans and integers (often computed, e.g. servers × GPUs) are not
     checked here.
     """
-    from extractor.normalize import iter_amounts, iter_dates
+    from extractor.core.normalize import iter_amounts, iter_dates
 
     value = fv.value
     if value is None or value == [] or value == "":
@@ -107,7 +107,7 @@ def value_grounded(doc: Document, fv: FieldValue, field_type: str) -> bool:
             if _text_in(str(item), text):
                 continue
             if canon is None:
-                from extractor.watchlist import find_mentions
+                from extractor.core.watchlist import find_mentions
 
                 canon = {m.canonical.upper() for m in find_mentions(text)}
             if str(item).strip().upper() not in canon:

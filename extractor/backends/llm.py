@@ -24,17 +24,25 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import openai
 
-from extractor.cache import ResponseCache, cache_key
-from extractor.config import LLMSettings
-from extractor.document import Chunk, Document, FieldValue, Page
-from extractor.prompting import PROMPT_VERSION, build_messages, repair_message
-from extractor.schema import Field, Schema, ValidationError
-from extractor.tokens import count_tokens
+from extractor.backends.base import Usage
+from extractor.backends.cache import ResponseCache, cache_key
+from extractor.backends.prompting import PROMPT_VERSION, build_messages, repair_message
+from extractor.core.config import LLMSettings
+from extractor.core.document import Chunk, Document, FieldValue, Page
+from extractor.core.errors import (
+    LLMAuthError,
+    LLMConfigError,
+    LLMRequestError,
+    LLMResponseError,
+    LLMUnavailableError,
+)
+from extractor.core.schema import Field, Schema, ValidationError
+from extractor.core.tokens import count_tokens
 
 log = logging.getLogger("tenderx.llm")
 
@@ -57,47 +65,7 @@ _FORMAT_WORDS = ("response_format", "json_schema", "json_object", "structured ou
 _RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
-class LLMError(RuntimeError):
-    """Base of every LLM-backend failure; messages never contain the API key."""
 
-
-class LLMAuthError(LLMError):
-    """401/403: retrying cannot help; the run stops."""
-
-
-class LLMConfigError(LLMError):
-    """Wrong model name, no model, exhausted quota: a setting to fix, not a transient error."""
-
-
-class LLMUnavailableError(LLMError):
-    """Retries (attempts or total wait) exhausted on transient errors."""
-
-
-class LLMRequestError(LLMError):
-    """The endpoint rejected the request for a reason other than the output format."""
-
-
-class LLMResponseError(LLMError):
-    """No usable answer after the repair round."""
-
-
-@dataclass
-class Usage:
-    calls: int = 0
-    cached_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    retries: int = 0
-    cost_usd: float | None = None
-    warnings: list[str] = field(default_factory=list)
-
-    def add(self, other: Usage) -> None:
-        self.calls += other.calls
-        self.cached_calls += other.cached_calls
-        self.prompt_tokens += other.prompt_tokens
-        self.completion_tokens += other.completion_tokens
-        self.retries += other.retries
-        self.warnings.extend(other.warnings)
 
 
 def price_for(model: str) -> tuple[float, float] | None:
@@ -516,7 +484,7 @@ def _named_items(text: str) -> frozenset[str]:
     """Watchlist items (chips, clouds, models) a text names: a field whose description lists
     canonical names (``NVIDIA H800``…) is anchored on the lines naming one of them (``8块H800``)."""
     try:
-        from extractor.watchlist import find_mentions
+        from extractor.core.watchlist import find_mentions
     except ImportError:  # a schema-only install without the watchlist: labels alone
         return frozenset()
     return frozenset(m.canonical for m in find_mentions(text))
@@ -618,7 +586,7 @@ def _rank_page_windows(doc: Document, fields: Sequence[Field], window_chars: int
 def _verify_evidence(doc: Document, values: dict[str, FieldValue]) -> None:
     """Mark each non-empty value verified only when its quote is on its page."""
     try:
-        from extractor.evidence import verify
+        from extractor.core.evidence import verify
     except ImportError:  # evidence.py not present: fall back to a plain whitespace-insensitive check
         verify = _quote_on_page
     for fv in values.values():

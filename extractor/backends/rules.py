@@ -14,9 +14,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from extractor.document import Document, FieldValue, Page
-from extractor.normalize import cn_to_int, iter_amounts, iter_dates, parse_amount, parse_count, to_halfwidth
-from extractor.watchlist import Mention, default_watchlist
+from extractor.core.document import Document, FieldValue, Page
+from extractor.core.normalize import (
+    cn_to_int,
+    iter_amounts,
+    iter_dates,
+    parse_amount,
+    parse_count,
+    to_halfwidth,
+)
+from extractor.core.watchlist import Mention, default_watchlist
 
 __all__ = ["extract_rules", "FIELD_NAMES"]
 

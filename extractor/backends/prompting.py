@@ -15,13 +15,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from extractor.document import Chunk, Page
-from extractor.schema import Field, Schema
+from extractor.core.document import Chunk, Page
+from extractor.core.errors import PromptNotFound
+from extractor.core.schema import Field, Schema
 
 PROMPT_VERSION = "v1"
 
-_PACKAGE_PROMPTS = Path(__file__).resolve().parent / "prompts"  # installed wheel (force-included)
-_REPO_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"  # source checkout
+_PACKAGE_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"  # installed wheel (force-included)
+_REPO_PROMPTS = Path(__file__).resolve().parent.parent.parent / "prompts"  # source checkout
 
 _DELIMITER_RE = re.compile(r"<\s*/?\s*document\b[^>]*>", re.IGNORECASE)
 _MARKER_RE = re.compile(r"\[\s*pages?\s*\d+(?:\s*-\s*\d+)?\s*\]", re.IGNORECASE)
@@ -29,8 +30,6 @@ _SHAPE_VALUE = {"string": '"..."', "enum": '"..."', "date": '"YYYY-MM-DD"', "num
                 "integer": "0", "boolean": "false", "list": '["..."]'}
 
 
-class PromptNotFound(FileNotFoundError):
-    pass
 
 
 def prompts_dir() -> Path:

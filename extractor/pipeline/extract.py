@@ -13,16 +13,27 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from extractor.config import DEFAULT_STORE, LLMSettings
-from extractor.document import Chunk, Document, FieldValue
-from extractor.records import JsonlWriter, atomic_write_text, compact, read_records, record_key, to_csv
-from extractor.schema import Schema, load_schema
+from extractor.backends.base import Backend
+from extractor.backends.registry import BackendOptions, get_backend, resolve_backend
+from extractor.core.config import DEFAULT_STORE, LLMSettings
+from extractor.core.document import Chunk, Document, FieldValue
+from extractor.core.errors import LLMAuthError, LLMConfigError
+from extractor.core.schema import Schema, load_schema
 
-BACKENDS = ("auto", "rules", "llm")
+if TYPE_CHECKING:
+    from extractor.read.guard import GuardedReader
+from extractor.pipeline.records import (
+    JsonlWriter,
+    atomic_write_text,
+    compact,
+    read_records,
+    record_key,
+    to_csv,
+)
 
 
 class ExtractProgress(Protocol):
@@ -68,21 +79,6 @@ class ExtractReport:
         return tot
 
 
-def resolve_backend(backend: str, settings: LLMSettings) -> tuple[str, str]:
-    """`auto` means the LLM when one is configured, else the rules engine."""
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if backend == "rules":
-        return "rules", "rules engine requested"
-    if backend == "llm":
-        if not settings.model:
-            raise ValueError("--backend llm needs a model: set TENDERX_MODEL or pass --model")
-        return "llm", f"LLM {settings.model} requested"
-    if settings.configured:
-        return "llm", f"LLM configured ({settings.model})"
-    return "rules", "no LLM configured (set OPENAI_BASE_URL/OPENAI_API_KEY and TENDERX_MODEL to use one)"
-
-
 def _flags(fields: dict[str, FieldValue]) -> list[str]:
     flags = []
     r = fields.get("restricted_us_tech")
@@ -96,7 +92,7 @@ def _flags(fields: dict[str, FieldValue]) -> list[str]:
 
 def _verify_all(doc: Document, fields: dict[str, FieldValue]) -> None:
     """Check every quote on its page; never keep an unchecked value as verified."""
-    from extractor.evidence import verify
+    from extractor.core.evidence import verify
 
     for fv in fields.values():
         if fv.value in (None, [], ""):
@@ -107,7 +103,7 @@ def _verify_all(doc: Document, fields: dict[str, FieldValue]) -> None:
 def _check_grounding(doc: Document, fields: dict[str, FieldValue], schema: Schema) -> None:
     """An LLM value the document does not state is unverified even when its quote is real
     (text in a PDF can steer the model into inventing a value beside a genuine quote)."""
-    from extractor.evidence import value_grounded
+    from extractor.core.evidence import value_grounded
 
     types = {f.name: f.type for f in schema.fields}
     for name, fv in fields.items():
@@ -166,12 +162,12 @@ def document_retriever(doc: Document, store_dir: Path | None) -> Retriever:
 
 
 def _build_retriever(doc: Document, store_dir: Path | None) -> Retriever:
-    from extractor.chunking import chunk_document
+    from extractor.index.chunking import chunk_document
 
     if store_dir is not None and (Path(store_dir) / "documents.sqlite").exists():
         try:
-            from extractor.search import search
-            from extractor.store import Store
+            from extractor.index.search import search
+            from extractor.index.store import Store
 
             store = Store(Path(store_dir))
             if store.has_document(doc.sha256):
@@ -185,7 +181,7 @@ def _build_retriever(doc: Document, store_dir: Path | None) -> Retriever:
         except Exception:  # noqa: BLE001 — a broken store must not stop extraction
             pass
 
-    from extractor.lexical import BM25Index
+    from extractor.index.lexical import BM25Index
 
     chunks = chunk_document(doc)
     index = BM25Index.build(chunks)
@@ -202,28 +198,22 @@ class _Runner:
     def __init__(self, schema: Schema, backend: str, settings: LLMSettings, store_dir: Path | None,
                  cache_path: Path | None) -> None:
         self.schema = schema
-        self.backend = backend
         self.settings = settings
         self.store_dir = store_dir
-        self.llm = None
-        self.reader = None  # a GuardedReader (bounded pypdf workers) while a run is on
-        if backend == "llm":
-            from extractor.cache import ResponseCache
-            from extractor.llm import LLMExtractor
-
-            cache = ResponseCache(cache_path) if cache_path else None
-            self.llm = LLMExtractor(settings, cache)
+        self.engine: Backend = get_backend(backend, BackendOptions(settings, cache_path, store_dir))
+        self.backend = self.engine.name
+        self.reader: GuardedReader | None = None  # bounded pypdf workers while a run is on
 
     @property
     def model(self) -> str | None:
-        return self.settings.model if self.backend == "llm" else None
+        return self.engine.model
 
     def one(self, path: Path) -> dict[str, Any]:
         return self.finish(path, self.load(path))
 
     def load(self, path: Path) -> Document | dict[str, Any]:
         """The PDF read through the bounded reader, or the failure record."""
-        from extractor.pdf import PdfError, file_sha256, read_pdf
+        from extractor.read.pdf import PdfError, file_sha256, read_pdf
 
         try:
             return self.reader.read(path) if self.reader is not None else read_pdf(path)
@@ -243,20 +233,12 @@ class _Runner:
                                ["needs_ocr: no text layer (scanned); run OCR first"], extra_flags=["needs_ocr"])
         usage: dict[str, Any] = {}
         try:
-            if self.backend == "rules":
-                from extractor.rules import extract_rules
-
-                fields = extract_rules(doc, self.schema)
-            else:
-                assert self.llm is not None
-                fields, u = self.llm.extract(doc, self.schema, retriever=document_retriever(doc, self.store_dir))
-                usage = asdict(u) if hasattr(u, "__dataclass_fields__") else dict(u)
+            result = self.engine.extract(doc, self.schema, retriever=document_retriever(doc, self.store_dir))
+            fields, usage = result.fields, result.usage.to_json()
             _verify_all(doc, fields)
-            if self.backend == "llm":
+            if self.backend != "rules":
                 _check_grounding(doc, fields, self.schema)
         except Exception as e:  # noqa: BLE001 — one document's failure is recorded, the batch goes on
-            from extractor.llm import LLMAuthError, LLMConfigError
-
             if isinstance(e, (LLMAuthError, LLMConfigError)):
                 raise
             return make_record(str(path), doc.sha256, self.schema, self.backend, model, None,
@@ -327,7 +309,7 @@ def extract_documents(
     With ``resume`` (the default) documents already recorded in ``out`` without
     errors are not extracted again; documents that failed are retried.
     """
-    from extractor.pdf import PdfError, file_sha256, iter_pdf_paths
+    from extractor.read.pdf import PdfError, file_sha256, iter_pdf_paths
 
     t0 = time.monotonic()
     settings = settings or LLMSettings.from_env()
@@ -345,7 +327,7 @@ def extract_documents(
             if not rec.get("errors") and rec.get("backend") == used and rec.get("schema") == sch.name:
                 done[record_key(rec)] = rec
 
-    from extractor.guard import GuardedReader
+    from extractor.read.guard import GuardedReader
 
     runner = _Runner(sch, used, settings, store_dir, cache_path)
     runner.reader = GuardedReader.from_env(workers=min(max(1, jobs), 4))

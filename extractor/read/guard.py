@@ -27,8 +27,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from extractor.document import Document
-from extractor.pdf import PdfError, read_pdf
+from extractor.core.document import Document
+from extractor.read.pdf import PdfError, read_pdf
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_MEMORY_MB = 1024
@@ -41,7 +41,7 @@ _PAGE_FAILED = "text extraction failed"
 # (forking the multi-threaded CLI process itself could inherit held locks).
 _context = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
 if _context.get_start_method() == "forkserver":
-    _context.set_forkserver_preload(["extractor.pdf"])
+    _context.set_forkserver_preload(["extractor.read.pdf"])
 
 
 def _one_line(e: BaseException) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from extractor.document import Page
+    from extractor.core.document import Page
 
 # Han ideographs (basic + extension A + compatibility); used to decide what counts as "CJK".
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"

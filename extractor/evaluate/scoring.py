@@ -18,18 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extractor.normalize import norm_text
-from extractor.pdf import PdfError, file_sha256, read_pdf
-from extractor.schema import load_schema
+from extractor.core.errors import EvalInputError
+from extractor.core.normalize import norm_text
+from extractor.core.schema import load_schema
+from extractor.read.pdf import PdfError, file_sha256, read_pdf
 
 GOLD_SUFFIX = ".gold.json"
 FLAG_FIELD = "restricted_us_tech"
 CONTEXT_CHARS = 200  # characters of page text shown on each side of an evidence quote
 NULL_LABEL = "null"  # how a null value is named in confusion matrices
-
-
-class EvalInputError(ValueError):
-    """Bad input to the evaluation (missing folder, malformed gold or predictions); names the file."""
 
 
 # --- normalisation (the contract's "Scoring" preamble) ---
@@ -72,7 +69,7 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
 
 
 def schema_spec(schema: Any = None) -> SchemaSpec:
-    """Field types of a schema object from `extractor.schema`, a dict, a name/path, or the default `tender`."""
+    """Field types of a schema object from `extractor.core.schema`, a dict, a name/path, or the default `tender`."""
     if isinstance(schema, SchemaSpec):
         return schema
     if schema is None or isinstance(schema, (str, Path)):
@@ -556,7 +553,7 @@ def score(gold_docs: Sequence[GoldDoc], records: Iterable[dict[str, Any]], schem
     """Score ``records`` against ``gold_docs`` per the contract.
 
     ``page_texts(pdf) -> list[str]`` supplies the text evidence is checked
-    against (pypdf's, via `extractor.pdf.read_pdf`, by default).
+    against (pypdf's, via `extractor.read.pdf.read_pdf`, by default).
     """
     spec = schema_spec(schema)
     matched, unmatched = match_records(gold_docs, records)
@@ -624,7 +621,7 @@ def evaluate_folder(gold_dir: str | Path, backend: str = "auto", predictions: st
         records = load_predictions(predictions)
         scores = score(gold, records, spec)
     else:
-        from extractor.extract import extract_documents
+        from extractor.pipeline.extract import extract_documents
 
         report = extract_documents([g.pdf for g in gold], backend=backend,
                                    schema=schema if schema is not None else spec.name, **extract_options)

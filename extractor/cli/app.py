@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from extractor.display import (
+from extractor.cli.display import (
     ExtractBar,
     IngestBar,
     failures_table,
@@ -107,8 +107,8 @@ def ingest(
     Chroma server instead of the local store.
     Exit codes: 0 ok, 1 some files failed (each listed), 2 usage error, 3 store locked by another run.
     """
-    from extractor.ingest import ingest as run_ingest
-    from extractor.store import StoreError
+    from extractor.index.ingest import ingest as run_ingest
+    from extractor.index.store import StoreError
 
     if not any(p.exists() for p in paths):
         err_console.print("[red]error:[/] no such file or folder: " + ", ".join(escape(str(p)) for p in paths))
@@ -154,9 +154,9 @@ def search(
     """
     import json
 
-    from extractor.search import MODES, query_terms
-    from extractor.search import search as run_search
-    from extractor.store import Store, StoreError
+    from extractor.index.search import MODES, query_terms
+    from extractor.index.search import search as run_search
+    from extractor.index.store import Store, StoreError
 
     if mode not in MODES:
         err_console.print(f"[red]error:[/] --mode must be one of {', '.join(MODES)}")
@@ -217,7 +217,7 @@ def _where_filter(pairs: list[str], title: str | None, store) -> dict | None:  #
 # --- extraction (extract, run) ---
 
 def _llm_settings(base_url: str | None, model: str | None, timeout: float):
-    from extractor.config import LLMSettings
+    from extractor.core.config import LLMSettings
 
     return LLMSettings.from_env(base_url=base_url, model=model, timeout=timeout)
 
@@ -274,7 +274,7 @@ def extract(
 
 def _extract_or_exit(paths: list[Path], **options):  # noqa: ANN003, ANN202
     """`extract_documents` with a progress bar; bad options exit 2, auth/model errors exit 3."""
-    from extractor.extract import extract_documents
+    from extractor.pipeline.extract import extract_documents
 
     try:
         with ExtractBar(err_console) as bar:
@@ -309,9 +309,9 @@ def run(
     Re-running resumes: unchanged files are neither re-ingested nor re-extracted.
     Exit codes: 0 ok, 1 some files failed (each listed), 2 usage error, 3 fatal.
     """
-    from extractor.extract import resolve_backend
-    from extractor.ingest import ingest as run_ingest
-    from extractor.store import StoreError
+    from extractor.backends.registry import resolve_backend
+    from extractor.index.ingest import ingest as run_ingest
+    from extractor.index.store import StoreError
 
     if not any(p.exists() for p in paths):
         err_console.print("[red]error:[/] no such file or folder: " + ", ".join(escape(str(p)) for p in paths))
@@ -337,7 +337,7 @@ def run(
 
 def _fatal_errors() -> tuple[type[BaseException], ...]:
     try:
-        from extractor.llm import LLMAuthError, LLMConfigError
+        from extractor.backends.llm import LLMAuthError, LLMConfigError
     except ImportError:  # pragma: no cover
         return ()
     return (LLMAuthError, LLMConfigError)
@@ -385,8 +385,8 @@ def eval_command(
     """
     import json
 
-    from extractor.evaluate import EvalInputError, evaluate_folder
-    from extractor.report import comparison_report, print_report, render_html, render_markdown
+    from extractor.evaluate.report import comparison_report, print_report, render_html, render_markdown
+    from extractor.evaluate.scoring import EvalInputError, evaluate_folder
 
     if compare_runs is not None:
         runs = []
@@ -396,7 +396,7 @@ def eval_command(
             except (OSError, ValueError) as e:
                 err_console.print(f"[red]error:[/] {escape(str(p))}: not a readable scores JSON ({escape(str(e))})")
                 raise typer.Exit(2) from None
-        from extractor.report import compare
+        from extractor.evaluate.report import compare
 
         console.print(comparison_report(compare(*runs)))
         raise typer.Exit(0)
@@ -426,7 +426,7 @@ def eval_command(
                        (markdown_out, lambda: render_markdown(scores, worst=worst)),
                        (html_out, lambda: render_html(scores))):
         if path is not None:
-            from extractor.records import atomic_write_text
+            from extractor.pipeline.records import atomic_write_text
 
             atomic_write_text(path, text())
             console.print(f"wrote {escape(str(path))}")

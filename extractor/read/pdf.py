@@ -18,14 +18,15 @@ from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, PyPdfError
 from pypdf.generic import DictionaryObject
 
-from extractor.cleaning import clean_page, strip_repeated_lines
-from extractor.document import Document, Page
+from extractor.core.document import Document, Page
+from extractor.core.errors import ReadError
+from extractor.read.cleaning import clean_page, strip_repeated_lines
 
 # pypdf logs every odd xref or font at WARNING; those are noise for a user, so keep them out.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 ERROR_KINDS = ("missing", "empty", "not_pdf", "html_not_pdf", "encrypted", "truncated", "corrupt", "unreadable",
-               "timeout", "memory", "too_large")  # the last three come from extractor.guard
+               "timeout", "memory", "too_large")  # the last three come from extractor.read.guard
 
 _OCR_MAX_CHARS = 10  # a page with fewer non-space chars than this and an image is a scan
 _TITLE_MAX = 120
@@ -33,18 +34,13 @@ _HEAD_BYTES = 1024
 _TAIL_BYTES = 4096
 
 
-class PdfError(Exception):
+class PdfError(ReadError):
     """A file that cannot be read as a PDF; ``kind`` is one of ERROR_KINDS, ``message``
     one line for the user."""
 
     def __init__(self, kind: str, message: str):
         assert kind in ERROR_KINDS, kind
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
+        super().__init__(kind, message)
 
 
 def file_sha256(path: str | Path) -> str:

@@ -1,0 +1,1 @@
+"""Extraction backends (rules, LLM) behind one protocol and a registry."""

@@ -1,0 +1,65 @@
+"""The one interface every extraction backend implements, and the one result type it returns.
+
+A backend turns a read ``Document`` into field values with evidence. The
+pipeline does not know which backend it drives: it asks the registry for one by
+name, calls ``extract`` and gets an ``Extraction`` back, whatever the engine.
+Evidence is verified afterwards, in one place (``core.evidence``), for every
+backend alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from extractor.core.document import Chunk, Document, FieldValue
+from extractor.core.schema import Schema
+
+Retriever = Callable[[str, int], list[Chunk]]
+"""Chunks of one document most relevant to a query (query, k) -> chunks; given to backends that
+need only parts of a long document."""
+
+
+@dataclass
+class Usage:
+    """What a document cost: LLM calls, tokens, retries (all zero for the rules engine)."""
+
+    calls: int = 0
+    cached_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    retries: int = 0
+    cost_usd: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, other: Usage) -> None:
+        self.calls += other.calls
+        self.cached_calls += other.cached_calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.retries += other.retries
+        self.warnings.extend(other.warnings)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Extraction:
+    """A backend's answer for one document: the fields it found and what finding them cost."""
+
+    fields: dict[str, FieldValue]
+    usage: Usage = field(default_factory=Usage)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """An extraction engine. ``name`` goes into each record's ``backend``; ``model`` into ``model``."""
+
+    name: str
+
+    @property
+    def model(self) -> str | None: ...
+
+    def extract(self, doc: Document, schema: Schema, *, retriever: Retriever | None = None) -> Extraction: ...

@@ -1,0 +1,47 @@
+"""The built-in engines as ``Backend``s: the offline rules engine and the OpenAI-compatible LLM."""
+
+from __future__ import annotations
+
+from extractor.backends.base import Extraction, Retriever
+from extractor.backends.registry import BackendOptions, register_backend
+from extractor.core.document import Document
+from extractor.core.schema import Schema
+
+
+class RulesBackend:
+    """Deterministic, offline: labels, patterns and the watchlist (``backends.rules``)."""
+
+    name = "rules"
+    model: str | None = None
+
+    def extract(self, doc: Document, schema: Schema, *, retriever: Retriever | None = None) -> Extraction:
+        from extractor.backends.rules import extract_rules
+
+        return Extraction(extract_rules(doc, schema))
+
+
+class LLMBackend:
+    """Any OpenAI-compatible chat-completions endpoint (``backends.llm``), with the response cache."""
+
+    name = "llm"
+
+    def __init__(self, options: BackendOptions) -> None:
+        from extractor.backends.cache import ResponseCache
+        from extractor.backends.llm import LLMExtractor
+
+        cache = ResponseCache(options.cache_path) if options.cache_path else None
+        self.settings = options.settings
+        self.extractor = LLMExtractor(options.settings, cache)
+
+    @property
+    def model(self) -> str | None:
+        return self.settings.model
+
+    def extract(self, doc: Document, schema: Schema, *, retriever: Retriever | None = None) -> Extraction:
+        fields, usage = self.extractor.extract(doc, schema, retriever=retriever)
+        return Extraction(fields, usage)
+
+
+def register_all() -> None:
+    register_backend("rules", lambda options: RulesBackend(), description="rules engine")
+    register_backend("llm", LLMBackend, description="LLM", needs_llm=True)

@@ -1,0 +1,1 @@
+"""Evaluation against hand-labelled gold: gold files, scoring per the contract, reports."""

@@ -1,0 +1,1 @@
+"""Indexing and retrieval: chunking, embeddings, the ChromaDB store, BM25, hybrid search, ingest."""

@@ -1,0 +1,1 @@
+"""Per-document orchestration: read -> backend -> evidence -> records, resumable."""
