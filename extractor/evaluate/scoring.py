@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from extractor.core.errors import EvalInputError
+from extractor.core.evidence import squash_with_map
 from extractor.core.normalize import norm_text
 from extractor.core.schema import load_schema
 from extractor.read.pdf import PdfError, file_sha256, read_pdf
@@ -278,12 +279,6 @@ def compare_value(spec: FieldSpec, gold: Any, pred: Any) -> Outcome:
 # --- evidence ---
 
 
-def _compact(text: str) -> tuple[str, list[int]]:
-    """Text without whitespace, and for each kept character its offset in ``text``."""
-    keep = [i for i, ch in enumerate(text) if not ch.isspace()]
-    return "".join(text[i] for i in keep), keep
-
-
 @dataclass
 class QuoteContext:
     """Where a quote sits: the page and the raw text around it."""
@@ -302,17 +297,17 @@ class DocumentText:
 
     def __init__(self, pages: Sequence[str]) -> None:
         self.pages = list(pages)
-        self._compact_pages = [_compact(p) for p in self.pages]
+        self._compact_pages = [squash_with_map(p) for p in self.pages]
         self._joined = "".join(c for c, _ in self._compact_pages)
 
     def contains(self, quote: Any) -> bool:
         """Whether ``quote`` occurs in the text, ignoring whitespace (also across pages)."""
-        q = _compact(quote)[0] if isinstance(quote, str) else ""
+        q = squash_with_map(quote)[0] if isinstance(quote, str) else ""
         return bool(q) and q in self._joined
 
     def context(self, quote: Any, page: Any = None, width: int = CONTEXT_CHARS) -> QuoteContext | None:
         """The quote in its page context: the page it names first, then any other page."""
-        q = _compact(quote)[0] if isinstance(quote, str) else ""
+        q = squash_with_map(quote)[0] if isinstance(quote, str) else ""
         if not q:
             return None
         order = list(range(len(self.pages)))
