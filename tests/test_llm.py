@@ -31,7 +31,7 @@ from extractor.core.tokens import count_tokens
 from extractor.index.context import merge_groups
 from extractor.read.pdf import read_pdf
 from tests.openai_server import OpenAIServer, Recorded, Reply, chat_reply, error_reply
-from tests.openai_server import openai_server as openai_server  # noqa: F401 — registers the fixture
+from tests.openai_server import openai_server as openai_server
 from tests.pdf_factory import make_pdf
 
 SECRET = "sk-test-SECRET-0123456789"

@@ -150,7 +150,7 @@ def _build_retriever(doc: Document, store_dir: Path | None) -> Retriever:
 
             store = Store(Path(store_dir))
             if store.has_document(doc.sha256):
-                by_id = {c.id: c for c in store.chunks_for(doc.sha256)}
+                by_id = {c.id: c.to_chunk() for c in store.chunks_for(doc.sha256)}
 
                 def from_store(query: str, k: int) -> list[Chunk]:
                     hits = search(store, query, k=k, where={"doc_sha256": doc.sha256})
@@ -216,7 +216,7 @@ class _Runner:
             fields, usage = result.fields, result.usage.to_json()
             grounding = None if self.backend == "rules" else {f.name: f.type for f in self.schema.fields}
             verify_fields(doc, fields, grounding)
-        except Exception as e:  # noqa: BLE001 — one document's failure is recorded, the batch goes on
+        except Exception as e:
             if isinstance(e, (LLMAuthError, LLMConfigError)):
                 raise
             return make_record(str(path), doc.sha256, self.schema, self.backend, model, None,
@@ -328,7 +328,7 @@ def extract_documents(
             unchanged = prev is not None and prev.get("sha256") == file_sha256(f)
         except OSError:
             unchanged = False
-        if unchanged:
+        if unchanged and prev is not None:
             results[str(f)] = prev
             report.skipped += 1
         else:

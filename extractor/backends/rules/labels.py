@@ -175,10 +175,10 @@ def block_field(views: list[View], field: str) -> FieldValue | None:
                 return v.fv(value, m.start(1) - 3, m.end(1))
         if i + 1 < len(views) and _BLOCK_AT_PAGE_END[field].search(v.clean[-80:]):
             nxt = views[i + 1]
-            m = _BLOCK_AT_PAGE_START.match(nxt.clean)
-            value = org_value(m.group(1), nxt, m) if m else None
-            if m and value:
-                return nxt.fv(value, m.start(1) - 3, m.end(1))
+            head = _BLOCK_AT_PAGE_START.match(nxt.clean)
+            value = org_value(head.group(1), nxt, head) if head else None
+            if head and value:
+                return nxt.fv(value, head.start(1) - 3, head.end(1))
     return None
 
 

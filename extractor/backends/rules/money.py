@@ -114,7 +114,7 @@ def table_column_sum(views: list[View], header: str) -> FieldValue | None:
                     if not a:  # the total's cell on the next line: still the total, never one more item
                         nxt = re.match(r"\n[ \t]*([^\n]*)", v.clean[s + len(line_m.group()):])
                         a = parse_amount(nxt.group(1), default_unit=unit) if nxt else None
-                        if a:
+                        if a and nxt:
                             return v.fv(a, s, s + len(line_m.group()) + nxt.end())
                     if a:
                         return v.fv(a, s, s + len(line_m.group()))
