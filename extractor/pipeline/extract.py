@@ -214,7 +214,7 @@ class _Runner:
         try:
             result = self.engine.extract(doc, self.schema, retriever=document_retriever(doc, self.store_dir))
             fields, usage = result.fields, result.usage.to_json()
-            grounding = None if self.backend == "rules" else {f.name: f.type for f in self.schema.fields}
+            grounding = {f.name: f.type for f in self.schema.fields} if self.engine.needs_grounding else None
             verify_fields(doc, fields, grounding)
         except Exception as e:
             if isinstance(e, (LLMAuthError, LLMConfigError)):

@@ -5,18 +5,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from extractor.backends.rules.views import HEADING, View
+from extractor.backends.rules.views import HEADING, View, label_words
 from extractor.core.document import FieldValue
 from extractor.core.normalize import (
     iter_amounts,
     parse_amount,
 )
+from extractor.core.schema import load_schema
 
-BUDGET = re.compile(r"(?:项目预算金额|采购预算金额|预算总金额|预算金额|采购预算|项目预算|预算资金|最高限价|控制价)")
+_CEILING_WORDS = ("最高限价", "控制价")  # a price ceiling stands in for the budget only when no budget is stated
+BUDGET = re.compile(r"(?:" + label_words("budget_cny") + ")")
 
-BUDGET_PRIMARY = ("项目预算金额", "采购预算金额", "预算总金额", "预算金额", "采购预算", "项目预算", "预算资金")
+BUDGET_PRIMARY = tuple(w for w in load_schema("tender").field("budget_cny").labels if w not in _CEILING_WORDS)
 
-AWARD = re.compile(r"(?:中标（成交）金额|中标\(成交\)金额|中标金额|成交金额|合同金额|中标价格?|成交价格?|中标（成交）价)")
+AWARD = re.compile(r"(?:" + label_words("award_amount_cny") + ")")
 
 
 
