@@ -54,7 +54,14 @@ def print_extract_summary(report: ExtractReport, out: Console = console) -> None
         out.print("No document flagged restricted_us_tech.")
     if report.failures:
         out.print(failures_table(report.failures))
-    out.print(totals_line(report.totals()))
+    totals = report.totals()
+    if totals["suspicious"]:
+        out.print(f"[yellow]{totals['suspicious']} document(s) carry suspicious text[/] (instructions addressed to a "
+                  "model or form-filler; see suspicious_text in their records): no value quoted from it is verified")
+    if totals["disputed"]:
+        out.print(f"[yellow]{totals['disputed']} document(s) have disputed values[/] (the LLM and the rules engine "
+                  "disagree; see disputed:<field> flags): check them by eye")
+    out.print(totals_line(totals))
     if report.out:
         out.print(f"records: {report.out}" + (f", CSV: {report.csv}" if report.csv else ""))
 
