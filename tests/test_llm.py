@@ -185,7 +185,7 @@ def test_429_honours_retry_after_then_succeeds(openai_server, schema, doc):
     fields, usage = extractor_for(openai_server, sleep=sleep).extract(doc, schema)
 
     assert fields["buyer"].value == "深圳大学"
-    assert waits == [1.0] and usage.retries == 1 and usage.calls == 1
+    assert waits == [1.0] and usage.retries == 1 and usage.calls == 2 and usage.failed_calls == 1  # both were sent
     first, second = openai_server.chat_requests()
     assert second.time - first.time >= 1.0  # the server saw the wait
 
@@ -214,7 +214,8 @@ def test_timeout_then_success(openai_server, schema, doc):
     openai_server.enqueue(slow, chat_reply(answer_for(schema, schema.names)))
     fields, usage = extractor_for(openai_server, timeout=0.5).extract(doc, schema)
     assert fields["buyer"].value == "深圳大学"
-    assert usage.retries == 1 and usage.calls == 1 and len(openai_server.chat_requests()) == 2
+    assert usage.retries == 1 and usage.calls == 2 and usage.failed_calls == 1
+    assert len(openai_server.chat_requests()) == 2
 
 
 def test_retries_are_bounded(openai_server, schema, doc):

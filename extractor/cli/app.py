@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from extractor import __version__
+from extractor.cli import batch as batch_commands
 from extractor.cli import evaluate as evaluate_commands
 from extractor.cli import extract as extract_commands
 from extractor.cli import ingest as ingest_commands
@@ -69,6 +70,7 @@ def _global_options(
 ingest_commands.register(app)
 extract_commands.register(app)
 evaluate_commands.register(app)
+batch_commands.register(app)
 
 
 @app.command()

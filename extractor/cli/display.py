@@ -115,7 +115,8 @@ def totals_line(tot: dict[str, Any]) -> str:
     cost_s = "n/a (model not in price table)" if cost is None else f"${cost:.4f}"
     return (
         f"[bold]{tot['documents']}[/] documents, [red]{tot['failures']}[/] failures, "
-        f"{tot['calls']} LLM calls ({tot['cached_calls']} cached, {tot['retries']} retries), "
+        f"{tot['calls']} LLM calls ({tot.get('failed_calls', 0)} failed, {tot['cached_calls']} cached, "
+        f"{tot['retries']} retries), "
         f"{tot['prompt_tokens']:,} prompt + {tot['completion_tokens']:,} completion tokens, "
         f"estimated cost {cost_s}"
     )
