@@ -149,11 +149,16 @@ def _other_rows(path: Path, as_of: str) -> tuple[list[dict[str, Any]], dict[str,
         info = lists.setdefault(key, {"label": label, "as_of": as_of, "source": r.get("source", ""), "rows": 0})
         info["rows"] += 1
         aliases = [a.strip() for a in (r.get("aliases") or "").split(";") if a.strip()]
+        name = r["name"].strip()
+        if key == "1286" and " - " in name:  # 'Name - Alias - Alias' in the DoD 1286 source
+            name, *more = (p.strip() for p in name.split(" - "))
+            aliases = [re.sub(r"^(?:a\.k\.a\.|Formerly)\s+", "", a) for a in more] + aliases
+        name = re.sub(r"(?:,? select affiliates|,? and affiliates):?$", "", name).strip()
         rows.append(
             {
                 "id": f"{key}-{info['rows']:04d}",
                 "list": key,
-                "name": r["name"].strip(),
+                "name": name,
                 "aliases": aliases,
                 "country": r.get("country", ""),
                 "citation": r.get("federal_register_notice", "") or "",
