@@ -153,7 +153,7 @@ def _other_rows(path: Path, as_of: str) -> tuple[list[dict[str, Any]], dict[str,
         if key == "1286" and " - " in name:  # 'Name - Alias - Alias' in the DoD 1286 source
             name, *more = (p.strip() for p in name.split(" - "))
             aliases = [re.sub(r"^(?:a\.k\.a\.|Formerly)\s+", "", a) for a in more] + aliases
-        name = re.sub(r"(?:,? select affiliates|,? and affiliates):?$", "", name).strip()
+        name = re.sub(r",? (select|and) affiliates:?$", r" (\1 affiliates)", name).strip()
         rows.append(
             {
                 "id": f"{key}-{info['rows']:04d}",
