@@ -17,6 +17,7 @@ from extractor.cli.display import (
     IngestBar,
     failures_table,
     flagged_table,
+    listed_table,
     print_ingest_summary,
     snippet,
     totals_line,
@@ -230,6 +231,8 @@ def _print_extract_summary(report) -> None:  # noqa: ANN001
         console.print(flagged_table(report.records))
     else:
         console.print("No document flagged restricted_us_tech.")
+    if (listed := listed_table(report.records)) is not None:  # parties on US lists (screening)
+        console.print(listed)
     if report.failures:
         console.print(failures_table(report.failures))
     console.print(totals_line(report.totals()))
@@ -434,6 +437,11 @@ def eval_command(
         err_console.print(f"[yellow]{len(scores.failed_predictions)} document(s) failed extraction "
                           f"(scored as all null):[/] {escape(', '.join(scores.failed_predictions))}")
     raise typer.Exit(1 if scores.missing_predictions or scores.failed_predictions else 0)
+
+
+from extractor.cli import screen as _screen_cli  # noqa: E402 — `tenderx screen` (issue 12)
+
+_screen_cli.register(app)
 
 
 def main() -> None:

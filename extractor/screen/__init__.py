@@ -4,9 +4,16 @@ Layer: imports only ``extractor.core``; the pipeline imports it. Entry points: `
 ``screen_record``. A match is a lead to verify against the list's own text, not a finding.
 """
 
-from extractor.screen.api import LISTED, listed_entries, record_parties, screen_names, screen_record, split_parties
+from extractor.screen.api import (
+    LISTED,
+    listed_entries,
+    record_parties,
+    screen_names,
+    screen_record,
+    split_parties,
+)
 from extractor.screen.lists import ScreeningTable, load_table
-from extractor.screen.match import ScreenResult, Screener, default_screener
+from extractor.screen.match import Screener, ScreenResult, default_screener
 
 __all__ = [
     "LISTED",

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from extractor.screen.match import ScreenResult, Screener, default_screener
+from extractor.screen.match import Screener, ScreenResult, default_screener
 
 ROLES = ("buyer", "agency", "supplier")
 RECORD_KEYS = ("party", "role", "list", "entry", "citation", "match", "score", "as_of",

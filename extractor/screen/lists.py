@@ -25,7 +25,7 @@ ECFR_SOURCE = "eCFR, Title 15, Part 744 (https://www.ecfr.gov/current/title-15/s
 # list keys of the non-eCFR lists, by the `list` value they carry in the shared casslab CSVs
 OTHER_LISTS = {
     "DoD-1260H": ("1260h", "DoD list of Chinese military companies (Section 1260H, NDAA FY2021)"),
-    "DoD-1286": ("1286", "DoD list of foreign talent programs / institutions (Section 1286, NDAA FY2019)"),
+    "DoD-1286": ("1286", "DoD Section 1286 list (foreign talent programs and institutions of concern, NDAA FY2019)"),
     "DHS-UFLPA": ("uflpa", "DHS UFLPA Entity List (Uyghur Forced Labor Prevention Act)"),
     "NS-CMIC": ("ns_cmic", "OFAC Non-SDN Chinese Military-Industrial Complex Companies List (NS-CMIC)"),
 }
