@@ -9,6 +9,7 @@ verbatim legal text (``raw_text``) as the truth for every entry.
 
 from __future__ import annotations
 
+import builtins
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
@@ -47,7 +48,7 @@ class Entry:
 
     list: str
     name: str
-    aliases: list[str] = field(default_factory=list)
+    aliases: builtins.list[str] = field(default_factory=builtins.list)
     country: str = ""
     citation: str = ""
     license_requirement: str = ""
@@ -61,15 +62,18 @@ class Entry:
 
 def _cell_text(el: ET.Element) -> str:
     """Cell text with <br/> as newlines and italic spans marked."""
-    parts: list[str] = [el.text or ""]
+    def flat(t: str | None) -> str:  # line breaks in the XML source are not line breaks in the text
+        return (t or "").replace("\n", " ")
+
+    parts: list[str] = [flat(el.text)]
     for child in el:
         if child.tag == "br":
             parts.append("\n")
         elif child.tag == "E":
-            parts.append(_IT_OPEN + "".join(child.itertext()) + _IT_CLOSE)
+            parts.append(_IT_OPEN + flat("".join(child.itertext())) + _IT_CLOSE)
         else:
             parts.append(_cell_text(child))
-        parts.append(child.tail or "")
+        parts.append(flat(child.tail))
     return "".join(parts)
 
 
@@ -84,7 +88,9 @@ def _lines(text: str) -> list[str]:
 
 def _split_top(text: str) -> list[str]:
     """Split on ', ' (or ',' before a digit) outside parentheses."""
-    out, depth, cur = [], 0, []
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     i = 0
     while i < len(text):
         ch = text[i]
