@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from extractor.screen.lists import TABLE_PATH, build_table, write_table  # noqa: E402
+from extractor.screen.lists import TABLE_PATH, build_table, write_table
 
 ECFR_API = "https://www.ecfr.gov/api/versioner/v1/full/{date}/title-15.xml?part=744"
 CSL_URL = "https://data.trade.gov/downloaded_files/consolidated.json"
@@ -38,7 +38,7 @@ CSL_LISTS = {
 
 def _download(url: str, dest: Path) -> Path:
     req = urllib.request.Request(url, headers={"User-Agent": "tenderx update_lists"})
-    with urllib.request.urlopen(req, timeout=120) as resp:  # noqa: S310 - fixed https URLs
+    with urllib.request.urlopen(req, timeout=120) as resp:
         dest.write_bytes(resp.read())
     return dest
 
