@@ -27,12 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from extractor.screen.lists import TABLE_PATH, build_table, write_table
 
+ECFR_TITLES = "https://www.ecfr.gov/api/versioner/v1/titles.json"
 ECFR_API = "https://www.ecfr.gov/api/versioner/v1/full/{date}/title-15.xml?part=744"
-CSL_URL = "https://data.trade.gov/downloaded_files/consolidated.json"
-# Consolidated Screening List sources that are not in Part 744 (the eCFR is the authority for those)
+CSL_URL = "https://data.trade.gov/downloadable_consolidated_screening_list/v1/consolidated.json"
+# Consolidated Screening List sources that are not in Part 744 (the eCFR is the authority for those),
+# recognised by a phrase of the CSL `source` name
 CSL_LISTS = {
-    "Non-SDN Chinese Military-Industrial Complex Companies List (NS-CMIC) - Treasury Department": "ns_cmic",
-    "Specially Designated Nationals (SDN) - Treasury Department": "sdn",
+    "Chinese Military-Industrial Complex": "ns_cmic",
+    "Specially Designated Nationals": "sdn",
 }
 
 
@@ -49,7 +51,7 @@ def csl_rows(path: Path, as_of: str) -> tuple[list[dict[str, Any]], dict[str, di
     rows: list[dict[str, Any]] = []
     lists: dict[str, dict[str, Any]] = {}
     for r in data.get("results", []):
-        key = CSL_LISTS.get(r.get("source", ""))
+        key = next((k for phrase, k in CSL_LISTS.items() if phrase in r.get("source", "")), None)
         countries = {a.get("country") for a in r.get("addresses") or []}
         if not key or not countries & {"CN", "HK"}:
             continue
@@ -81,11 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=TABLE_PATH)
     args = ap.parse_args(argv)
     if args.online:
-        today = dt.date.today().isoformat()
         tmp = Path(tempfile.mkdtemp(prefix="tenderx-lists-"))
+        titles = json.loads(_download(ECFR_TITLES, tmp / "titles.json").read_text(encoding="utf-8"))
+        today = next(t["latest_issue_date"] for t in titles["titles"] if t["number"] == 15)  # newest eCFR issue
         xml = _download(ECFR_API.format(date=today), tmp / "part-744.xml")
         table = build_table(xml, as_of=today, source=ECFR_API.format(date=today))
-        rows, lists = csl_rows(_download(CSL_URL, tmp / "consolidated.json"), today)
+        rows, lists = csl_rows(_download(CSL_URL, tmp / "consolidated.json"), dt.date.today().isoformat())
         table["entries"].extend(rows)
         table["lists"].update(lists)
     else:
