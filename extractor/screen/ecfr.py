@@ -82,10 +82,6 @@ def _clean(text: str) -> str:
     return _WS.sub(" ", text.replace("\n", " ")).strip()
 
 
-def _lines(text: str) -> list[str]:
-    return [ln for ln in (_WS.sub(" ", x).strip() for x in text.split("\n")) if ln]
-
-
 def _split_top(text: str) -> list[str]:
     """Split on ', ' (or ',' before a digit) outside parentheses."""
     out: list[str] = []
