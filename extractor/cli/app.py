@@ -18,6 +18,7 @@ from extractor.cli import batch as batch_commands
 from extractor.cli import evaluate as evaluate_commands
 from extractor.cli import extract as extract_commands
 from extractor.cli import ingest as ingest_commands
+from extractor.cli import screen as screen_commands
 from extractor.cli.display import snippet
 from extractor.cli.options import DEFAULT_STORE, StoreOpt
 from extractor.cli.terminal import State, console, enable_debug_logging, err_console, mask_secrets, safe
@@ -71,6 +72,7 @@ ingest_commands.register(app)
 extract_commands.register(app)
 evaluate_commands.register(app)
 batch_commands.register(app)
+screen_commands.register(app)  # `tenderx screen` (issue 12)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from extractor.cli.display import (
     IngestBar,
     failures_table,
     flagged_table,
+    listed_table,
     print_ingest_summary,
     totals_line,
 )
@@ -52,6 +53,8 @@ def print_extract_summary(report: ExtractReport, out: Console = console) -> None
         out.print(flagged_table(report.records))
     else:
         out.print("No document flagged restricted_us_tech.")
+    if (listed := listed_table(report.records)) is not None:  # parties on US lists (screening)
+        out.print(listed)
     if report.failures:
         out.print(failures_table(report.failures))
     totals = report.totals()

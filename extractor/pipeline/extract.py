@@ -38,6 +38,7 @@ from extractor.pipeline.records import (
     record_key,
     to_csv,
 )
+from extractor.screen import listed_entries, screen_record
 
 
 class ExtractProgress(Protocol):
@@ -78,6 +79,7 @@ class ExtractReport:
             elif cost is not None and c:
                 cost += float(c)
         tot["cost_usd"] = cost
+        tot["listed_parties"] = sum(len(listed_entries(r)) for r in self.records)  # exact/subunit screening hits
         tot["documents"] = len(self.records)
         tot["failures"] = len(self.failures)
         tot["suspicious"] = sum(1 for r in self.records if r.get("suspicious_text"))
@@ -111,7 +113,7 @@ def make_record(
 ) -> dict[str, Any]:
     fields = fields or {}
     full = {f.name: fields.get(f.name, FieldValue(None)) for f in schema.fields}
-    return {
+    record = {
         "file": doc_file,
         "sha256": sha256,
         "schema": schema.name,
@@ -123,6 +125,8 @@ def make_record(
         "errors": errors,
         "usage": usage or {},
     }
+    record["screening"] = screen_record(record)  # buyer/agency/suppliers vs the US lists (extractor.screen)
+    return record
 
 
 
