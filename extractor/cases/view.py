@@ -12,7 +12,8 @@ from typing import Any
 from extractor.cases.link import Case, Notice
 
 TENDERING = ("tender", "correction")
-RESULT = ("award",)
+RESULT = ("award",)  # award amount and suppliers come from the award, else from the contract
+CONTRACT = ("contract",)
 # status after a notice of this type, given the status before it (None = keep it)
 _STATUS = {
     "intention": lambda s: s or "open",
@@ -63,11 +64,12 @@ def _display(entry: dict[str, Any]) -> str:
     return text
 
 
-def _latest(notices: list[Notice], name: str, types: tuple[str, ...] | None = None) -> dict[str, Any] | None:
-    """The value from the latest notice (of ``types``, else of any type) that states it, with the earlier,
-    different values it replaced."""
+def _latest(notices: list[Notice], name: str, types: tuple[str, ...] | None = None,
+            strict: bool = False) -> dict[str, Any] | None:
+    """The value from the latest notice (of ``types``, else of any type unless ``strict``) that states it,
+    with the earlier, different values it replaced."""
     pool = [n for n in notices if _stated(n, name) and (types is None or n.notice_type in types)]
-    if not pool and types is not None:
+    if not pool and types is not None and not strict:
         pool = [n for n in notices if _stated(n, name)]
     if not pool:
         return None
@@ -149,8 +151,9 @@ def case_view(case: Case) -> dict[str, Any]:
         "agency": _latest(ns, "agency"),
         "procurement_method": _latest(ns, "procurement_method", TENDERING),
         "budget_cny": _latest(ns, "budget_cny", TENDERING),
-        "award_amount_cny": _latest(ns, "award_amount_cny", RESULT),
-        "suppliers": _latest(ns, "suppliers", RESULT),
+        "award_amount_cny": _latest(ns, "award_amount_cny", RESULT, strict=True)
+        or _latest(ns, "award_amount_cny", CONTRACT, strict=True),
+        "suppliers": _latest(ns, "suppliers", RESULT, strict=True) or _latest(ns, "suppliers", CONTRACT, strict=True),
         "chips": _union(ns, "chips"),
         "cloud_providers": _union(ns, "cloud_providers"),
         "ai_models": _union(ns, "ai_models"),

@@ -230,6 +230,9 @@ def _print_extract_summary(report) -> None:  # noqa: ANN001
         console.print(flagged_table(report.records))
     else:
         console.print("No document flagged restricted_us_tech.")
+    from extractor.cli.cases import print_cases_summary
+
+    print_cases_summary(report.records, console)  # issue 13: the cases table (flagged first)
     if report.failures:
         console.print(failures_table(report.failures))
     console.print(totals_line(report.totals()))
@@ -332,6 +335,9 @@ def run(
     report = _extract_or_exit(paths, backend=backend, out=out_dir / "records.jsonl", csv=out_dir / "records.csv",
                               jobs=jobs, settings=settings, store_dir=store)
     _print_extract_summary(report)
+    from extractor.cli.cases import write_run_cases
+
+    write_run_cases(report.records, out_dir, console)  # issue 13: cases.jsonl beside records.jsonl
     raise typer.Exit(1 if (report.failures or ingested.failed) else 0)
 
 
@@ -434,6 +440,11 @@ def eval_command(
         err_console.print(f"[yellow]{len(scores.failed_predictions)} document(s) failed extraction "
                           f"(scored as all null):[/] {escape(', '.join(scores.failed_predictions))}")
     raise typer.Exit(1 if scores.missing_predictions or scores.failed_predictions else 0)
+
+
+from extractor.cli import cases as _cases_cli  # noqa: E402 — issue 13: `tenderx cases`, `tenderx export`
+
+_cases_cli.register(app)
 
 
 def main() -> None:
