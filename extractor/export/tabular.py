@@ -82,7 +82,8 @@ def record_rows(records: list[dict[str, Any]], case_of: dict[str, str] | None = 
             row["case_id"] = case_of.get(str(rec.get("file", "")))
         fields = rec.get("fields") or {}
         for n in names:
-            fv = fields.get(n) if isinstance(fields.get(n), dict) else {}
+            got = fields.get(n)
+            fv: dict[str, Any] = got if isinstance(got, dict) else {}
             row[n] = fv.get("value")
             row[f"{n}_page"] = fv.get("page")
             row[f"{n}_quote"] = fv.get("quote")
