@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+from extractor.cli.terminal import console
+from extractor.core.errors import UsageError
 
 SUMMARY_ROWS = 15
 
@@ -88,12 +88,10 @@ def _records_or_exit(path: Path) -> list[dict[str, Any]]:
     from extractor.pipeline.records import read_records
 
     if not path.is_file():
-        err_console.print(f"[red]error:[/] no such records file: {escape(str(path))} (run `tenderx extract` first)")
-        raise typer.Exit(2)
+        raise UsageError(f"no such records file: {path} (run `tenderx extract` first)")
     records = read_records(path)
     if not records:
-        err_console.print(f"[red]error:[/] {escape(str(path))} holds no records")
-        raise typer.Exit(2)
+        raise UsageError(f"{path} holds no records")
     return records
 
 
@@ -171,15 +169,9 @@ def export_command(
     as a formula are prefixed with '. parquet: typed columns (dates, numbers, lists).
     Exit codes: 0 ok, 2 usage error (no records file, unknown format).
     """
-    from extractor.core.errors import UsageError
     from extractor.export.writer import export
 
-    recs = _records_or_exit(records)
-    try:
-        result = export(recs, fmt, out, cases=cases, excel=excel, prefix=prefix)
-    except UsageError as e:
-        err_console.print(f"[red]error:[/] {escape(str(e))}")
-        raise typer.Exit(2) from None
+    result = export(_records_or_exit(records), fmt, out, cases=cases, excel=excel, prefix=prefix)
     unit = {"ocds": "releases", "ocds-record": "records"}.get(fmt, "rows")
     console.print(f"wrote {escape(str(result.path))}: {result.rows} {unit}, {result.cases} cases ({fmt})")
 

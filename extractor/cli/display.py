@@ -8,7 +8,7 @@ library stays silent when used from Python.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -16,11 +16,16 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from extractor.index.ingest import IngestReport
 
 
 class ExtractBar:
@@ -39,7 +44,7 @@ class ExtractBar:
             console=console,
             transient=False,
         )
-        self.task = None
+        self.task: TaskID | None = None
         self.failed = 0
 
     def __enter__(self) -> ExtractBar:
@@ -163,7 +168,7 @@ class IngestBar:
         self.progress.update(self.task, completed=self.bytes_done, files=f"{self.done_files}/{self.n_files}")
 
 
-def print_ingest_summary(report, console: Console) -> None:  # noqa: ANN001
+def print_ingest_summary(report: IngestReport, console: Console) -> None:
     table = Table(title=f"ingest into {escape(report.store)}", show_header=True)
     for col in ("added", "replaced", "unchanged", "needs OCR", "failed", "pages", "chunks", "seconds"):
         table.add_column(col, justify="right")
@@ -186,7 +191,7 @@ def print_ingest_summary(report, console: Console) -> None:  # noqa: ANN001
         console.print(failures)
 
 
-def snippet(text: str, terms: list[str], width: int = 160):  # noqa: ANN202
+def snippet(text: str, terms: list[str], width: int = 160) -> Text:
     """A window of the chunk around the first query term, with every term highlighted."""
     from rich.text import Text
 

@@ -133,7 +133,7 @@ def to_csv(rows: list[dict[str, Any]], excel: bool = False) -> bytes:
     return buf.getvalue().encode("utf-8-sig" if excel else "utf-8")
 
 
-def _arrow_type(column: str, types: dict[str, str]):  # noqa: ANN202 — a pyarrow DataType
+def _arrow_type(column: str, types: dict[str, str]) -> Any:
     import pyarrow as pa
 
     base, _, part = column.rpartition("_")

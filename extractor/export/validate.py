@@ -17,7 +17,7 @@ def _load(name: str) -> dict[str, Any]:
     return json.loads((OCDS_DIR / name).read_text(encoding="utf-8"))
 
 
-def _validator(schema: dict[str, Any]):  # noqa: ANN202 — a jsonschema validator
+def _validator(schema: dict[str, Any]) -> Any:
     from jsonschema import Draft4Validator
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT4
@@ -30,7 +30,7 @@ def _validator(schema: dict[str, Any]):  # noqa: ANN202 — a jsonschema validat
     return Draft4Validator(schema, registry=registry, format_checker=Draft4Validator.FORMAT_CHECKER)
 
 
-def _messages(validator, data: Any, where: str = "") -> list[str]:  # noqa: ANN001
+def _messages(validator: Any, data: Any, where: str = "") -> list[str]:
     return [f"{where}{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}"
             for e in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))]
 
