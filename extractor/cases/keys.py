@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ class LinkRules:
 @cache
 def link_rules() -> LinkRules:
     raw: dict[str, Any] = yaml.safe_load(RULES_PATH.read_text(encoding="utf-8"))
-    endings = sorted((norm_text(e) for e in raw["name_endings"]), key=len, reverse=True)
+    endings = sorted({squash(e) for e in raw["name_endings"]} - {""}, key=len, reverse=True)
     return LinkRules(
         window_days=int(raw["window_days"]),
         name_similarity=float(raw["name_similarity"]),
@@ -86,25 +86,28 @@ def norm_name(name: Any) -> str:
     """A project name without punctuation and without its notice-type ending (…更正公告, …采购意向)."""
     s = squash(name)
     for _ in range(2):  # "…采购意向公开" then nothing; "…中标结果公告" then nothing
-        for end in link_rules().name_endings:
-            e = squash(end)
-            if e and s.endswith(e) and len(s) > len(e) + 2:
+        for e in link_rules().name_endings:
+            if s.endswith(e) and len(s) > len(e) + 2:
                 s = s[: -len(e)]
                 break
     return s
 
 
-def name_similarity(a: str, b: str) -> float:
+@lru_cache(maxsize=1 << 16)  # one case's notices mostly repeat one name: compare each pair once
+def name_similarity(a: str, b: str, floor: float = 0.0) -> float:
     """How alike two normalised names are, 0 when they differ in any number-like character.
 
     1.0 means identical. A difference made of digits, Chinese numerals or Latin
     letters names a different phase, year or lot, so it is never the same purchase.
+    Pairs that cannot reach ``floor`` return 0 early (the linker only needs the threshold).
     """
     if not a or not b:
         return 0.0
     if a == b:
         return 1.0
     sm = SequenceMatcher(None, a, b, autojunk=False)
+    if floor and (sm.real_quick_ratio() < floor or sm.quick_ratio() < floor):
+        return 0.0
     for tag, i1, i2, j1, j2 in sm.get_opcodes():
         if tag != "equal" and (_NUMBERISH.search(a[i1:i2]) or _NUMBERISH.search(b[j1:j2])):
             return 0.0
@@ -112,4 +115,5 @@ def name_similarity(a: str, b: str) -> float:
 
 
 def names_match(a: str, b: str) -> bool:
-    return name_similarity(a, b) >= link_rules().name_similarity
+    threshold = link_rules().name_similarity
+    return name_similarity(a, b, threshold) >= threshold

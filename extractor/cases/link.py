@@ -142,8 +142,9 @@ def _match(case: Case, n: Notice, window: int) -> tuple[float, int, Notice] | No
     for other in case.notices:
         if not n.buyer or other.buyer != n.buyer:
             continue
-        sim = name_similarity(n.name, other.name)
-        if sim < link_rules().name_similarity:
+        threshold = link_rules().name_similarity
+        sim = name_similarity(n.name, other.name, threshold)
+        if sim < threshold:
             continue
         if n.date and other.date:
             days = abs((n.date - other.date).days)
@@ -167,8 +168,12 @@ def link_records(records: Iterable[dict[str, Any]], window_days: int | None = No
     window = link_rules().window_days if window_days is None else window_days
     notices = _notices(records)
     cases = _code_cases([n for n in notices if n.code])
+    by_buyer: dict[str, list[Case]] = {}  # rule 2 only ever compares within one buyer
+    for c in cases:
+        for b in {m.buyer for m in c.notices if m.buyer}:
+            by_buyer.setdefault(b, []).append(c)
     for n in sorted((n for n in notices if not n.code), key=Notice.sort_key):
-        scored = [(m, c) for c in cases if (m := _match(c, n, window)) is not None]
+        scored = [(m, c) for c in by_buyer.get(n.buyer, []) if n.buyer and (m := _match(c, n, window)) is not None]
         scored.sort(key=lambda mc: mc[0][:2], reverse=True)
         if scored and (len(scored) == 1 or scored[0][0][:2] > scored[1][0][:2]):
             (sim, _, other), case = scored[0]
@@ -186,5 +191,7 @@ def link_records(records: Iterable[dict[str, Any]], window_days: int | None = No
             case.notes.append(n.why)
         case.add(n)
         cases.append(case)
+        if n.buyer:
+            by_buyer.setdefault(n.buyer, []).append(case)
     cases.sort(key=lambda c: c.notices[0].sort_key())
     return cases
