@@ -220,3 +220,5 @@ def test_parquet_export_round_trips_with_types(records: Path, tmp_path: Path) ->
 def test_export_rejects_unknown_format(records: Path, tmp_path: Path) -> None:
     r = run_cli("export", str(records), "--format", "xlsx", "-o", str(tmp_path / "x"))
     assert r.returncode == 2 and "unknown export format" in r.stderr
+    r = run_cli("export", str(records), "--format", "ocds", "--cases", "-o", str(tmp_path / "x"))
+    assert r.returncode == 2 and "ocds-record" in r.stderr and not (tmp_path / "x").exists()

@@ -39,7 +39,9 @@ def _view_cell(e: dict[str, Any]) -> str:
         text = f"<span class='hist'>{text}</span>"
     if "sources" in e:
         return text + "".join(_source(s) for s in e["sources"])
-    return text + _source(e)
+    earlier = "".join(f"<div class='hist'>was {escape(fmt_value(h['value']))}:</div>{_source(h)}"
+                      for h in e.get("history") or [])
+    return text + _source(e) + earlier
 
 
 def render_cases_html(cases: list[dict[str, Any]], title: str = "tenderx cases") -> str:

@@ -41,6 +41,9 @@ def export(records: list[dict[str, Any]], fmt: str, out: Path, *, cases: bool = 
         raise UsageError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
     if excel and fmt != "csv":
         raise UsageError("--excel applies to --format csv only")
+    if cases and fmt.startswith("ocds"):
+        raise UsageError("OCDS output is already per case (one ocid per case); use --format ocds-record for one "
+                         "compiled record per case")
     built = build_cases(records)
     if fmt in ("ocds", "ocds-record"):
         pkg = ocds.release_package(ocds.releases_for_cases(records, built, prefix or ocds.DEFAULT_PREFIX, published),
