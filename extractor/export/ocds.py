@@ -142,7 +142,8 @@ def notice_release(rec: dict[str, Any], ocid: str, awarded_before: bool = False,
     if buyer:
         release["buyer"] = buyer
     suppliers = _v(rec, "suppliers") or []
-    if ntype in ("award", "contract") and (suppliers or _v(rec, "award_amount_cny") is not None):
+    correcting_award = ntype == "correction" and awarded_before and award_id is not None
+    if (ntype in ("award", "contract") or correcting_award) and (suppliers or _v(rec, "award_amount_cny") is not None):
         award: dict[str, Any] = {"id": award_id or f"{rid}-award", "status": "active",
                                  "suppliers": [p for p in (parties.add(s, "supplier") for s in suppliers) if p]}
         if ntype == "award" and date:
