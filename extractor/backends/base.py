@@ -22,7 +22,8 @@ from extractor.core.schema import Schema
 class Usage:
     """What a document cost: LLM calls, tokens, retries (all zero for the rules engine)."""
 
-    calls: int = 0
+    calls: int = 0  # requests sent, failed ones included
+    failed_calls: int = 0
     cached_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -32,6 +33,7 @@ class Usage:
 
     def add(self, other: Usage) -> None:
         self.calls += other.calls
+        self.failed_calls += other.failed_calls
         self.cached_calls += other.cached_calls
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens

@@ -33,7 +33,7 @@ class LLMBackend:
 
         cache = ResponseCache(options.cache_path) if options.cache_path else None
         self.settings = options.settings
-        self.extractor = LLMExtractor(options.settings, cache)
+        self.extractor = LLMExtractor(options.settings, cache, cache_only=options.cache_only)
 
     @property
     def model(self) -> str | None:

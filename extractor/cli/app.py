@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from extractor import __version__
+from extractor.cli import batch as batch_commands
 from extractor.cli import cases as cases_commands
 from extractor.cli import evaluate as evaluate_commands
 from extractor.cli import extract as extract_commands
 from extractor.cli import ingest as ingest_commands
 from extractor.cli.display import snippet
 from extractor.cli.options import DEFAULT_STORE, StoreOpt
-from extractor.cli.terminal import State, console, enable_debug_logging, err_console, mask_secrets
+from extractor.cli.terminal import State, console, enable_debug_logging, err_console, mask_secrets, safe
 from extractor.core.errors import ExitCode, TenderxError, exit_code_for
 
 if TYPE_CHECKING:
@@ -71,6 +71,7 @@ def _global_options(
 ingest_commands.register(app)
 extract_commands.register(app)
 evaluate_commands.register(app)
+batch_commands.register(app)
 cases_commands.register(app)  # issue 13: `tenderx cases`, `tenderx export`
 
 
@@ -113,7 +114,7 @@ def search(
         err_console.print(f"[red]error:[/] --mode must be one of {', '.join(MODES)}")
         raise typer.Exit(2)
     if not (store / "documents.sqlite").exists():
-        err_console.print(f"[red]error:[/] no store at {escape(str(store))} — run `tenderx ingest PATH --store {escape(str(store))}` first")
+        err_console.print(f"[red]error:[/] no store at {safe(str(store))} — run `tenderx ingest PATH --store {safe(str(store))}` first")
         raise typer.Exit(2)
     opened = Store(store)
     filt = _where_filter(where, title, opened)
@@ -128,14 +129,14 @@ def search(
     from rich.table import Table
 
     terms = [t for t in query_terms(query) if len(t) > 1]
-    table = Table(title=f"{escape(query)} — {mode}", show_lines=True)
+    table = Table(title=f"{safe(query)} — {mode}", show_lines=True)
     table.add_column("#", justify="right")
     table.add_column("file", overflow="fold", max_width=40)
     table.add_column("page", justify="right")
     table.add_column("score", justify="right")
     table.add_column("snippet", overflow="fold")
     for h in hits:
-        table.add_row(str(h.rank), escape(Path(h.file).name), str(h.page), f"{h.score:.4f}", snippet(h.text, terms))
+        table.add_row(str(h.rank), safe(Path(h.file).name), str(h.page), f"{h.score:.4f}", snippet(h.text, terms))
     console.print(table)
 
 
@@ -145,7 +146,7 @@ def _where_filter(pairs: list[str], title: str | None, store: Store) -> dict[str
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            err_console.print(f"[red]error:[/] --where takes KEY=VALUE, got {escape(pair)!r}")
+            err_console.print(f"[red]error:[/] --where takes KEY=VALUE, got {safe(pair)!r}")
             raise typer.Exit(2)
         v: object = value.strip()
         if str(v).lstrip("-").isdigit():
@@ -176,14 +177,14 @@ def main() -> None:
         code = exit_code_for(e)
         _print_traceback()
         label = "error" if code == ExitCode.USAGE else "fatal"
-        err_console.print(f"[red]{label}:[/] {escape(mask_secrets(str(e)))}")
+        err_console.print(f"[red]{label}:[/] {safe(mask_secrets(str(e)))}")
         raise SystemExit(code) from None
     except Exception as e:  # noqa: BLE001 — the last line of defence: no traceback for users
         _print_traceback()
         first = (str(e).strip().splitlines() or [""])[0][:300]
         message = mask_secrets(f"{type(e).__name__}: {first}" if first else type(e).__name__)
         hint = "" if State.debug else " (run with --debug for the traceback)"
-        err_console.print(f"[red]fatal:[/] unexpected error: {escape(message)}{hint}")
+        err_console.print(f"[red]fatal:[/] unexpected error: {safe(message)}{hint}")
         raise SystemExit(ExitCode.FATAL) from None
 
 

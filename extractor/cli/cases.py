@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from extractor.cli.terminal import console
+from extractor.cli.terminal import console, safe
 from extractor.core.errors import UsageError
 
 SUMMARY_ROWS = 15
@@ -54,12 +54,12 @@ def cases_table(cases: list[dict[str, Any]], limit: int | None = None, title: st
         v = c["view"]
         table.add_row(
             "[red]restricted[/]" if v["restricted_us_tech"]["value"] else ("[red]screening[/]" if c["flagged"] else ""),
-            escape((v.get("buyer") or {}).get("value") or "—"),
-            escape(str((v.get("project_name") or {}).get("value") or "—")),
-            escape((v.get("suppliers") or {}).get("display") or "—"),
-            escape(_amount(v)),
-            escape(_notices(c["notices"])),
-            v["status"]["value"],
+            safe((v.get("buyer") or {}).get("value") or "—"),
+            safe((v.get("project_name") or {}).get("value") or "—"),
+            safe((v.get("suppliers") or {}).get("display") or "—"),
+            safe(_amount(v)),
+            safe(_notices(c["notices"])),
+            safe(v["status"]["value"]),
         )
     return table
 

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from extractor.cli.display import ExtractBar
 from extractor.cli.extract import llm_settings
 from extractor.cli.options import DEFAULT_STORE, BackendOpt, BaseUrlOpt, ModelOpt, SchemaOpt, TimeoutOpt
-from extractor.cli.terminal import console, err_console
+from extractor.cli.terminal import console, err_console, safe
 from extractor.core.errors import UsageError
 
 
@@ -93,10 +92,10 @@ def eval_command(
                        (html_out, lambda: render_html(scores))):
         if path is not None:
             atomic_write_text(path, text())
-            console.print(f"wrote {escape(str(path))}")
+            console.print(f"wrote {safe(str(path))}")
     if scores.failed_predictions:
         err_console.print(f"[yellow]{len(scores.failed_predictions)} document(s) failed extraction "
-                          f"(scored as all null):[/] {escape(', '.join(scores.failed_predictions))}")
+                          f"(scored as all null):[/] {safe(', '.join(scores.failed_predictions))}")
     raise typer.Exit(1 if scores.missing_predictions or scores.failed_predictions else 0)
 
 

@@ -31,7 +31,7 @@ from extractor.cli.options import (
     StoreOpt,
     TimeoutOpt,
 )
-from extractor.cli.terminal import console, err_console
+from extractor.cli.terminal import console, err_console, safe
 from extractor.core.config import LLMSettings
 
 if TYPE_CHECKING:
@@ -57,7 +57,14 @@ def print_extract_summary(report: ExtractReport, out: Console = console) -> None
     print_cases_summary(report.records, out)  # issue 13: the cases table (flagged first)
     if report.failures:
         out.print(failures_table(report.failures))
-    out.print(totals_line(report.totals()))
+    totals = report.totals()
+    if totals["suspicious"]:
+        out.print(f"[yellow]{totals['suspicious']} document(s) carry suspicious text[/] (instructions addressed to a "
+                  "model or form-filler; see suspicious_text in their records): no value quoted from it is verified")
+    if totals["disputed"]:
+        out.print(f"[yellow]{totals['disputed']} document(s) have disputed values[/] (the LLM and the rules engine "
+                  "disagree; see disputed:<field> flags): check them by eye")
+    out.print(totals_line(totals))
     if report.out:
         out.print(f"records: {report.out}" + (f", CSV: {report.csv}" if report.csv else ""))
 
@@ -86,6 +93,9 @@ def extract(
     model: ModelOpt = None,
     timeout: TimeoutOpt = 60.0,
     no_resume: Annotated[bool, typer.Option("--no-resume", help="Redo documents already in OUT.")] = False,
+    batch: Annotated[bool, typer.Option(
+        "--batch", help="Submit the LLM requests to the provider's Batch API (half price, results within 24 h) "
+                        "instead of calling it now; follow with `tenderx batch status/collect ID`.")] = False,
 ) -> None:
     """Extract the schema's fields, with page + verbatim-quote evidence, from tender documents.
 
@@ -103,6 +113,9 @@ def extract(
     Exit codes: 0 ok, 1 some documents failed, 2 usage error, 3 fatal (e.g. LLM key rejected).
     """
     require_paths(paths)
+    if batch:
+        _submit_batch(paths, llm_settings(base_url, model, timeout), schema, store)
+        raise typer.Exit(0)
     to_stdout = out == STDOUT
     report = run_extraction(paths, backend=backend, schema=schema, out=None if to_stdout else out, csv=csv,
                             jobs=jobs, settings=llm_settings(base_url, model, timeout), store_dir=store,
@@ -113,6 +126,18 @@ def extract(
         sys.stdout.flush()
     print_extract_summary(report, err_console if to_stdout else console)
     raise typer.Exit(1 if report.failures else 0)
+
+
+def _submit_batch(paths: list[Path], settings: LLMSettings, schema: str, store: Path) -> None:
+    from extractor.pipeline.batch import submit_batch
+
+    job = submit_batch(paths, settings=settings, schema=schema, store_dir=store)
+    console.print(f"submitted batch [bold]{safe(job.id)}[/]: {len(job.requests)} requests for {len(job.files)} "
+                  f"documents (model {safe(job.model)})")
+    for file, reason in job.skipped:
+        console.print(f"[yellow]not submitted[/] {safe(file)}: {safe(reason)}")
+    console.print(f"follow it:  tenderx batch status {safe(job.id)} --wait\ncollect it: tenderx batch collect "
+                  f"{safe(job.id)}" + ("" if store == DEFAULT_STORE else f" --store {safe(store)}"))
 
 
 def run(

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 err_console = Console(stderr=True)
@@ -43,3 +46,21 @@ def enable_debug_logging() -> None:
     logger = logging.getLogger("tenderx")
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
+
+
+# ANSI/VT escape sequences (CSI ``ESC [ … final``, OSC ``ESC ] … BEL`` such as title changes, and
+# two-character escapes), then C0/C1 controls and bidi overrides that reorder what a reader sees.
+_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain(value: Any) -> str:
+    """Document- or model-derived text made harmless for a terminal: escape sequences and control
+    characters removed (tabs and newlines become spaces), nothing else changed."""
+    text = _ESCAPE_SEQUENCE.sub("", str(value))
+    return _CONTROL.sub("", text.replace("\t", " ").replace("\n", " ").replace("\r", " "))
+
+
+def safe(value: Any) -> str:
+    """``plain`` text with rich markup escaped, for embedding in a rich markup string."""
+    return escape(plain(value))

@@ -79,11 +79,14 @@ class FieldValue:
     page: int | None = None
     quote: str | None = None
     verified: bool | None = None
+    disputed: bool = False  # the engines disagree on this value: shown, never verified
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"value": self.value, "page": self.page, "quote": self.quote}
         if self.verified is not None:
             d["verified"] = self.verified
+        if self.disputed:
+            d["disputed"] = True
         return d
 
 

@@ -12,21 +12,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from pathlib import Path
 from typing import Any
 
-from extractor.pipeline.records import LIST_JOIN
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?$")
+from extractor.pipeline.records import LIST_JOIN, safe_csv_cell
 
 
-def neutralise(cell: str) -> str:
-    """``=HYPERLINK(...)`` → ``'=HYPERLINK(...)`` (OWASP CSV injection); plain numbers stay numbers."""
-    if cell.startswith(FORMULA_START) and not _PLAIN_NUMBER.match(cell):
-        return "'" + cell
-    return cell
+def neutralise(value: Any, text: str) -> str:
+    """Text cells that start like a formula get the leading apostrophe of ``safe_csv_cell`` (the one
+    OWASP rule, in pipeline.records); numbers, booleans and empty cells stay as they are."""
+    return safe_csv_cell(text) if isinstance(value, (str, list)) else text
 
 
 def _text(value: Any) -> str:
@@ -129,7 +124,7 @@ def to_csv(rows: list[dict[str, Any]], excel: bool = False) -> bytes:
     w = csv.writer(buf)
     w.writerow(columns)
     for row in rows:
-        w.writerow([neutralise(_text(row.get(c))) for c in columns])
+        w.writerow([neutralise(row.get(c), _text(row.get(c))) for c in columns])
     return buf.getvalue().encode("utf-8-sig" if excel else "utf-8")
 
 

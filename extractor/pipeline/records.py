@@ -132,11 +132,23 @@ def compact(path: Path, order: Iterable[str] | None = None) -> list[dict[str, An
     return recs
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_csv_cell(text: str) -> str:
+    """A cell a spreadsheet shows as text: one that starts like a formula (``=HYPERLINK(…)``,
+    ``@SUM…``, ``+``, ``-``, tab, CR) gets a leading apostrophe (OWASP's CSV-injection rule).
+    Document text goes into these cells, and documents can be hostile."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return safe_csv_cell(value)
     if isinstance(value, list):
-        return LIST_JOIN.join(str(v) for v in value)
+        return safe_csv_cell(LIST_JOIN.join(str(v) for v in value))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -153,7 +165,7 @@ def to_csv(records: list[dict[str, Any]], field_names: list[str]) -> str:
         fields = rec.get("fields") or {}
         w.writerow(
             [
-                rec.get("file", ""),
+                safe_csv_cell(str(rec.get("file", ""))),
                 rec.get("sha256", ""),
                 rec.get("backend", ""),
                 *[_cell((fields.get(n) or {}).get("value")) for n in field_names],

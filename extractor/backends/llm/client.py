@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from extractor.backends.base import Usage
 from extractor.core.config import LLMSettings
@@ -27,6 +28,7 @@ from extractor.core.errors import (
     LLMAuthError,
     LLMConfigError,
     LLMRequestError,
+    LLMResponseError,
     LLMUnavailableError,
 )
 from extractor.core.schema import Field, Schema
@@ -43,6 +45,10 @@ _FORMAT_WORDS = ("response_format", "json_schema", "json_object", "structured ou
 
 _RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
+
+
+class _DeadlineExceeded(Exception):
+    """The request's total deadline passed while its body was still arriving (retried like a timeout)."""
 
 
 class ChatClient:
@@ -74,7 +80,7 @@ class ChatClient:
         return self._mode
 
     # --- the structured-output ladder ---------------------------------------------------------
-    def _response_format(self, mode: str, schema: Schema, fields: list[Field]) -> dict[str, Any] | None:
+    def response_format(self, mode: str, schema: Schema, fields: list[Field]) -> dict[str, Any] | None:
         if mode == "json_schema":
             name = re.sub(r"[^A-Za-z0-9_-]", "_", f"{schema.name}_extraction")[:64]
             return {"type": "json_schema",
@@ -88,7 +94,7 @@ class ChatClient:
         """(content, finish_reason), stepping down the output-mode ladder when the endpoint refuses."""
         while True:
             mode = self._mode
-            fmt = self._response_format(mode, schema, fields)
+            fmt = self.response_format(mode, schema, fields)
             try:
                 resp = self._create(messages, fmt, usage)
             except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
@@ -118,25 +124,35 @@ class ChatClient:
         extra: dict[str, Any] = {"response_format": fmt} if fmt else {}
         started = time.monotonic()
         attempt = 0
+        error: Exception
         while True:
             attempt += 1
+            usage.calls += 1  # a request sent is a request paid for, whether or not it succeeds
             try:
-                resp = self.client.chat.completions.create(
-                    model=self.model, messages=messages, temperature=0, **extra)  # type: ignore[arg-type]
-                usage.calls += 1
-                return resp
+                return self._send(messages, extra)
+            except _DeadlineExceeded as e:
+                usage.failed_calls += 1
+                wait = self._wait(e, attempt)
+                error = e
+            except LLMResponseError:  # an answer came, but an unusable one: paid for, not retried
+                usage.failed_calls += 1
+                raise
             except (openai.AuthenticationError, openai.PermissionDeniedError):
+                usage.failed_calls += 1
                 raise LLMAuthError("authentication failed: check OPENAI_API_KEY") from None
             except openai.NotFoundError as e:
+                usage.failed_calls += 1
                 raise LLMConfigError(f"model {self.model!r} not found at the endpoint "
                                      f"({self._describe(e)}): check TENDERX_MODEL / --model and "
                                      "OPENAI_BASE_URL") from None
             except openai.RateLimitError as e:
+                usage.failed_calls += 1
                 if e.code == "insufficient_quota":
                     raise LLMConfigError(f"the account's quota is exhausted ({self._describe(e)})") from None
                 wait = self._wait(e, attempt)
-                error: Exception = e
+                error = e
             except openai.APIStatusError as e:
+                usage.failed_calls += 1
                 if isinstance(e, openai.BadRequestError | openai.UnprocessableEntityError):
                     raise  # the output-mode ladder decides
                 if e.status_code not in _RETRYABLE_STATUS and e.status_code < 500:
@@ -144,6 +160,7 @@ class ChatClient:
                 wait = self._wait(e, attempt)
                 error = e
             except openai.APIConnectionError as e:  # includes APITimeoutError
+                usage.failed_calls += 1
                 wait = self._wait(e, attempt)
                 error = e
             elapsed = time.monotonic() - started
@@ -154,6 +171,27 @@ class ChatClient:
             log.warning("LLM request failed (%s); retry %d in %.1fs", self._describe(error), attempt, wait)
             self._sleep(wait)
 
+    def _send(self, messages: list[dict[str, Any]], extra: dict[str, Any]) -> ChatCompletion:
+        """One request, its body read as it arrives: the whole request must finish within the
+        deadline (a server dripping one byte a second never trips a per-read timeout) and the body
+        stay under the size cap (a 10 MB reply is junk, not an answer)."""
+        deadline = time.monotonic() + self.settings.timeout
+        cap = self.settings.max_response_bytes
+        body = bytearray()
+        with self.client.chat.completions.with_streaming_response.create(
+                model=self.model, messages=messages, temperature=0,  # type: ignore[arg-type]
+                max_tokens=self.settings.max_tokens, **extra) as response:
+            for chunk in response.iter_bytes():
+                body += chunk
+                if time.monotonic() > deadline:
+                    raise _DeadlineExceeded(f"no complete answer within {self.settings.timeout:g}s")
+                if len(body) > cap:
+                    raise LLMResponseError(f"the reply is larger than {cap:,} bytes; not an answer")
+        try:
+            return ChatCompletion.model_validate_json(bytes(body))
+        except ValueError as e:
+            raise LLMResponseError(f"the endpoint's reply is not a chat completion ({str(e)[:120]})") from None
+
     def _wait(self, e: Exception, attempt: int) -> float:
         response = getattr(e, "response", None)
         asked = retry_after_seconds(response.headers if response is not None else None, self.retry_after_cap)
@@ -163,7 +201,9 @@ class ChatClient:
         return backoff * (0.5 + random.random() / 2)  # jitter spreads concurrent retries
 
     def _describe(self, e: Exception) -> str:
-        if isinstance(e, openai.APITimeoutError):
+        if isinstance(e, _DeadlineExceeded):
+            text = str(e)
+        elif isinstance(e, openai.APITimeoutError):
             text = f"timed out after {self.settings.timeout:g}s"
         elif isinstance(e, openai.APIStatusError):
             text = f"HTTP {e.status_code}: {' '.join(str(e.message).split())[:200]}"

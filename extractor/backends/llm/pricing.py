@@ -32,3 +32,16 @@ def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int) -> flo
         return None
     return round((prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000, 8)
 
+
+
+@functools.lru_cache(maxsize=1)
+def batch_discount() -> float:
+    """The share of the online price a Batch API request costs (0.5 at OpenAI)."""
+    data = yaml.safe_load(PRICES_PATH.read_text(encoding="utf-8")) or {}
+    return float(data.get("batch_discount", 1.0))
+
+
+def estimate_batch_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+    """USD for the tokens at batch prices, or None for a model not in the price table."""
+    online = estimate_cost(model, prompt_tokens, completion_tokens)
+    return None if online is None else round(online * batch_discount(), 8)

@@ -163,7 +163,11 @@ def labelled_field(views: list[View], field: str, clean: Any) -> FieldValue | No
         for m in pattern.finditer(v.clean):
             value = clean(m.group(1), v, m)
             if value:
-                return v.fv(value, m.start(), m.end(1))
+                end = m.end(1)
+                if value not in v.clean[m.start(1):end]:  # wrapped onto the next line: quote both lines
+                    nl = v.clean.find("\n", end + 1)
+                    end = nl if nl >= 0 else len(v.clean)
+                return v.fv(value, m.start(), end)
     return None
 
 
