@@ -131,6 +131,9 @@ def test_run_is_the_main_job_and_reports_failures(folder: Path, tmp_path: Path) 
     broken = [x for x in recs if x["file"].endswith("broken-truncated.pdf")]
     assert broken and broken[0]["errors"] and broken[0]["errors"][0].startswith("truncated")
     assert (tmp_path / "out" / "records.csv").exists()
+    # issue 13: cases.jsonl beside records.jsonl (three unrelated notices: three cases), and the cases table
+    cases = _records(tmp_path / "out" / "cases.jsonl")
+    assert sorted(len(c["notices"]) for c in cases) == [1, 1, 1] and "Cases" in r.stdout
     # searchable afterwards
     s = run_cli("search", "亚马逊云服务", "--store", str(tmp_path / "st"), "-k", "3", "--json")
     assert s.returncode == 0, s.stderr

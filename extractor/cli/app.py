@@ -15,6 +15,7 @@ import typer
 
 from extractor import __version__
 from extractor.cli import batch as batch_commands
+from extractor.cli import cases as cases_commands
 from extractor.cli import evaluate as evaluate_commands
 from extractor.cli import extract as extract_commands
 from extractor.cli import ingest as ingest_commands
@@ -73,6 +74,7 @@ extract_commands.register(app)
 evaluate_commands.register(app)
 batch_commands.register(app)
 screen_commands.register(app)  # `tenderx screen` (issue 12)
+cases_commands.register(app)  # issue 13: `tenderx cases`, `tenderx export`
 
 
 @app.command()

@@ -55,6 +55,9 @@ def print_extract_summary(report: ExtractReport, out: Console = console) -> None
         out.print("No document flagged restricted_us_tech.")
     if (listed := listed_table(report.records)) is not None:  # parties on US lists (screening)
         out.print(listed)
+    from extractor.cli.cases import print_cases_summary
+
+    print_cases_summary(report.records, out)  # issue 13: the cases table (flagged first)
     if report.failures:
         out.print(failures_table(report.failures))
     totals = report.totals()
@@ -174,6 +177,9 @@ def run(
     report = run_extraction(paths, backend=backend, out=out_dir / "records.jsonl", csv=out_dir / "records.csv",
                             jobs=jobs, settings=settings, store_dir=store)
     print_extract_summary(report)
+    from extractor.cli.cases import write_run_cases
+
+    write_run_cases(report.records, out_dir, console)  # issue 13: cases.jsonl beside records.jsonl
     raise typer.Exit(1 if (report.failures or ingested.failed) else 0)
 
 
