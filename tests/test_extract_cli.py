@@ -117,7 +117,7 @@ def test_llm_extract_end_to_end_with_evidence_cost_and_cache(folder: Path, tmp_p
     r3 = run_cli(*args, "--no-resume", env=env)
     assert r3.returncode == 0, r3.stdout + r3.stderr
     assert len(openai_server.chat_requests()) == first_calls
-    assert re.search(r"0 LLM calls \(\d+ cached", r3.stdout.replace("\n", " ")), r3.stdout
+    assert re.search(r"0 LLM calls \(0 failed, \d+ cached", r3.stdout.replace("\n", " ")), r3.stdout
     assert all(x["usage"]["cached_calls"] >= 1 for x in _records(out))
 
 
