@@ -21,6 +21,7 @@ from extractor.cli.display import (
     snippet,
     totals_line,
 )
+from extractor.cli.inputs import check_inputs, print_read_warnings
 
 app = typer.Typer(
     name="tenderx",
@@ -89,7 +90,7 @@ def _mask_secrets_filter(record) -> bool:  # noqa: ANN001 — a logging filter
 
 @app.command()
 def ingest(
-    paths: list[Path] = typer.Argument(..., help="PDF files or folders (searched recursively)."),
+    paths: list[Path] = typer.Argument(..., help="Documents (.pdf .html .docx .txt) or folders (searched recursively)."),
     store: Path = typer.Option(Path(".tenderx"), "--store", "-s", help="Store directory (created if missing)."),
     chunk_tokens: int = typer.Option(400, "--chunk-tokens", min=50, max=2000, help="Target chunk size in tokens."),
 ) -> None:
@@ -110,9 +111,7 @@ def ingest(
     from extractor.index.ingest import ingest as run_ingest
     from extractor.index.store import StoreError
 
-    if not any(p.exists() for p in paths):
-        err_console.print("[red]error:[/] no such file or folder: " + ", ".join(escape(str(p)) for p in paths))
-        raise typer.Exit(2)
+    check_inputs(paths, err_console)  # exit 2 when nothing readable; lists what folders held besides documents
     try:
         with IngestBar(err_console) as bar:
             report = run_ingest(paths, store_dir=store, progress=bar, chunk_tokens=chunk_tokens)
@@ -120,6 +119,7 @@ def ingest(
         err_console.print(f"[red]fatal:[/] {escape(str(e))}")
         raise typer.Exit(3) from None
     print_ingest_summary(report, console)
+    print_read_warnings(report.warnings, err_console)
     raise typer.Exit(1 if report.failed else 0)
 
 
@@ -233,13 +233,14 @@ def _print_extract_summary(report) -> None:  # noqa: ANN001
     if report.failures:
         console.print(failures_table(report.failures))
     console.print(totals_line(report.totals()))
+    print_read_warnings(report.records, err_console)
     if report.out:
         console.print(f"records: {report.out}" + (f", CSV: {report.csv}" if report.csv else ""))
 
 
 @app.command()
 def extract(
-    paths: list[Path] = typer.Argument(..., help="PDF files or folders (searched recursively)."),
+    paths: list[Path] = typer.Argument(..., help="Documents (.pdf .html .docx .txt) or folders (searched recursively)."),
     backend: str = typer.Option("auto", "--backend", "-b",
                                 help="auto (LLM if configured, else rules) | rules (offline) | llm."),
     out: Path = typer.Option(Path("tenderx-out/records.jsonl"), "--out", "-o", help="JSONL output (one record per document)."),
@@ -265,6 +266,7 @@ def extract(
     LLM responses come from the cache (.tenderx/llm-cache.sqlite).
     Exit codes: 0 ok, 1 some documents failed, 2 usage error, 3 fatal (e.g. LLM key rejected).
     """
+    check_inputs(paths, err_console)  # exit 2 when nothing readable; lists what folders held besides documents
     settings = _llm_settings(base_url, model, timeout)
     report = _extract_or_exit(paths, backend=backend, schema=schema, out=out, csv=csv, jobs=jobs,
                               settings=settings, store_dir=store, resume=not no_resume)
@@ -289,7 +291,7 @@ def _extract_or_exit(paths: list[Path], **options):  # noqa: ANN003, ANN202
 
 @app.command()
 def run(
-    paths: list[Path] = typer.Argument(..., help="PDF files or folders (searched recursively)."),
+    paths: list[Path] = typer.Argument(..., help="Documents (.pdf .html .docx .txt) or folders (searched recursively)."),
     out_dir: Path = typer.Option(Path("tenderx-out"), "--out-dir", "-o", help="Where records.jsonl and records.csv go."),
     store: Path = typer.Option(Path(".tenderx"), "--store", "-s", help="Store directory (created if missing)."),
     backend: str = typer.Option("auto", "--backend", "-b", help="auto (LLM if configured, else rules) | rules | llm."),
@@ -313,9 +315,7 @@ def run(
     from extractor.index.ingest import ingest as run_ingest
     from extractor.index.store import StoreError
 
-    if not any(p.exists() for p in paths):
-        err_console.print("[red]error:[/] no such file or folder: " + ", ".join(escape(str(p)) for p in paths))
-        raise typer.Exit(2)
+    check_inputs(paths, err_console)  # exit 2 when nothing readable; lists what folders held besides documents
     settings = _llm_settings(base_url, model, timeout)
     try:
         resolve_backend(backend, settings)  # check before spending minutes on ingest

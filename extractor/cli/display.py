@@ -145,7 +145,9 @@ class IngestBar:
 
     def file_started(self, path: Path, size: int) -> None:
         self.size = size
-        self.progress.update(self.task, current=escape(path.name))
+        from extractor.core.paths import display_path
+
+        self.progress.update(self.task, current=escape(display_path(path.name)))
 
     def file_read(self, path: Path, pages: int, chunks: int) -> None:
         self.pages += pages

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extractor.core.errors import EvalInputError
+from extractor.core.errors import EvalInputError, ReadError
 from extractor.core.normalize import norm_text
 from extractor.core.schema import load_schema
-from extractor.read.pdf import PdfError, file_sha256, read_pdf
+from extractor.read.formats import read_document
+from extractor.read.pdf import file_sha256
 
 GOLD_SUFFIX = ".gold.json"
+GOLD_DOCUMENT_SUFFIXES = (".pdf", ".html", ".htm", ".docx", ".txt")  # NAME.gold.json pairs with NAME + one
 FLAG_FIELD = "restricted_us_tech"
 CONTEXT_CHARS = 200  # characters of page text shown on each side of an evidence quote
 NULL_LABEL = "null"  # how a null value is named in confusion matrices
@@ -95,7 +97,7 @@ def schema_spec(schema: Any = None) -> SchemaSpec:
 
 @dataclass
 class GoldDoc:
-    """One labelled document: the PDF, its sha256 and the labels that will be scored."""
+    """One labelled document (``pdf``: its path, whatever the format), its sha256 and the labels scored."""
 
     pdf: Path
     gold_path: Path
@@ -171,9 +173,10 @@ def parse_gold_file(path: Path, schema: SchemaSpec) -> tuple[dict[str, Any], str
 
 
 def load_gold(folder: str | Path, schema: Any = None) -> list[GoldDoc]:
-    """Every `NAME.gold.json` beside its `NAME.pdf` under ``folder`` (recursive), validated.
+    """Every `NAME.gold.json` beside its document under ``folder`` (recursive), validated.
 
-    A gold file without its PDF is an error; PDFs without gold are ignored.
+    The document is the first of ``NAME.pdf|html|htm|docx|txt`` that exists (``GOLD_DOCUMENT_SUFFIXES``).
+    A gold file without its document is an error; documents without gold are ignored.
     """
     root = Path(folder)
     if not root.is_dir():
@@ -181,9 +184,12 @@ def load_gold(folder: str | Path, schema: Any = None) -> list[GoldDoc]:
     spec = schema_spec(schema)
     docs = []
     for gold_path in sorted(root.rglob(f"*{GOLD_SUFFIX}")):
-        pdf = gold_path.with_name(gold_path.name[: -len(GOLD_SUFFIX)] + ".pdf")
+        stem = gold_path.name[: -len(GOLD_SUFFIX)]
+        pdf = next((p for p in (gold_path.with_name(stem + s) for s in GOLD_DOCUMENT_SUFFIXES) if p.is_file()),
+                   gold_path.with_name(stem + ".pdf"))
         if not pdf.is_file():
-            raise EvalInputError(f"{gold_path}: no PDF beside it (expected {pdf.name})")
+            raise EvalInputError(f"{gold_path}: no document beside it (expected {stem}"
+                                 f".{'|'.join(s.lstrip('.') for s in GOLD_DOCUMENT_SUFFIXES)})")
         labels, name, version = parse_gold_file(gold_path, spec)
         docs.append(GoldDoc(pdf, gold_path, file_sha256(pdf), labels, name, version))
     if not docs:
@@ -331,11 +337,11 @@ class DocumentText:
 
 
 def read_page_texts(pdf: Path) -> list[str]:
-    """The PDF's per-page text as pypdf reads it (the text evidence quotes are taken from)."""
+    """The document's per-page text as its reader reads it (the text evidence quotes are taken from)."""
     try:
-        return [p.text for p in read_pdf(pdf).pages]
-    except PdfError:
-        return []  # an unreadable PDF grounds nothing
+        return [p.text for p in read_document(pdf).pages]
+    except ReadError:
+        return []  # an unreadable document grounds nothing
 
 
 # --- results ---
@@ -553,7 +559,7 @@ def score(gold_docs: Sequence[GoldDoc], records: Iterable[dict[str, Any]], schem
     """Score ``records`` against ``gold_docs`` per the contract.
 
     ``page_texts(pdf) -> list[str]`` supplies the text evidence is checked
-    against (pypdf's, via `extractor.read.pdf.read_pdf`, by default).
+    against (the reader's, via `extractor.read.formats.read_document`, by default).
     """
     spec = schema_spec(schema)
     matched, unmatched = match_records(gold_docs, records)

@@ -22,6 +22,7 @@ from extractor.backends.registry import BackendOptions, get_backend, resolve_bac
 from extractor.core.config import DEFAULT_STORE, LLMSettings
 from extractor.core.document import Chunk, Document, FieldValue
 from extractor.core.errors import LLMAuthError, LLMConfigError
+from extractor.core.paths import display_path
 from extractor.core.schema import Schema, load_schema
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class ExtractReport:
     model: str | None
     records: list[dict[str, Any]] = field(default_factory=list)
     skipped: int = 0  # already in the output from an earlier (interrupted) run
+    skipped_inputs: list[tuple[str, str]] = field(default_factory=list)  # (path, why) not documents
     seconds: float = 0.0
     out: Path | None = None
     csv: Path | None = None
@@ -121,11 +123,19 @@ def make_record(
     errors: list[str],
     usage: dict[str, Any] | None = None,
     extra_flags: Sequence[str] = (),
+    doc: Document | None = None,
 ) -> dict[str, Any]:
+    """One JSONL record. ``file`` is printable (undecodable name bytes as ``\\xNN``); when that
+    changed the name, ``file_bytes_b64`` holds its exact bytes. ``doc`` adds how it was read."""
+    from extractor.core.paths import display_path, path_bytes_b64
+
     fields = fields or {}
     full = {f.name: fields.get(f.name, FieldValue(None)) for f in schema.fields}
-    return {
-        "file": doc_file,
+    rec: dict[str, Any] = {"file": display_path(doc_file)}
+    raw_name = path_bytes_b64(doc_file)
+    if raw_name is not None:
+        rec["file_bytes_b64"] = raw_name
+    rec.update({
         "sha256": sha256,
         "schema": schema.name,
         "schema_version": schema.version,
@@ -135,7 +145,12 @@ def make_record(
         "flags": [*_flags(full), *extra_flags],
         "errors": errors,
         "usage": usage or {},
-    }
+    })
+    if doc is not None and doc.metadata:
+        rec["source"] = dict(doc.metadata)  # format, encoding, the notice's own publication time
+    if doc is not None and doc.warnings:
+        rec["warnings"] = list(doc.warnings)
+    return rec
 
 
 Retriever = Callable[[str, int], list[Chunk]]
@@ -202,7 +217,7 @@ class _Runner:
         self.store_dir = store_dir
         self.engine: Backend = get_backend(backend, BackendOptions(settings, cache_path, store_dir))
         self.backend = self.engine.name
-        self.reader: GuardedReader | None = None  # bounded pypdf workers while a run is on
+        self.reader: GuardedReader | None = None  # bounded reader workers while a run is on
 
     @property
     def model(self) -> str | None:
@@ -212,12 +227,16 @@ class _Runner:
         return self.finish(path, self.load(path))
 
     def load(self, path: Path) -> Document | dict[str, Any]:
-        """The PDF read through the bounded reader, or the failure record."""
-        from extractor.read.pdf import PdfError, file_sha256, read_pdf
+        """The document read through the bounded reader, or the failure record."""
+        from extractor.core.errors import ReadError
+        from extractor.read.formats import read_document
+        from extractor.read.pdf import file_sha256
 
         try:
-            return self.reader.read(path) if self.reader is not None else read_pdf(path)
-        except PdfError as e:
+            doc = self.reader.read(path) if self.reader is not None else read_document(path)
+            doc.path = display_path(path)  # printable: prompts, chunks and records are UTF-8
+            return doc
+        except ReadError as e:
             sha = ""
             with contextlib.suppress(OSError):
                 sha = file_sha256(path)
@@ -230,7 +249,8 @@ class _Runner:
         model = self.model
         if doc.needs_ocr:
             return make_record(str(path), doc.sha256, self.schema, self.backend, model, None,
-                               ["needs_ocr: no text layer (scanned); run OCR first"], extra_flags=["needs_ocr"])
+                               ["needs_ocr: no text layer (scanned); run OCR first"], extra_flags=["needs_ocr"],
+                               doc=doc)
         usage: dict[str, Any] = {}
         try:
             result = self.engine.extract(doc, self.schema, retriever=document_retriever(doc, self.store_dir))
@@ -242,8 +262,8 @@ class _Runner:
             if isinstance(e, (LLMAuthError, LLMConfigError)):
                 raise
             return make_record(str(path), doc.sha256, self.schema, self.backend, model, None,
-                               [f"{type(e).__name__}: {_one_line(e)}"], usage)
-        return make_record(str(path), doc.sha256, self.schema, self.backend, model, fields, [], usage)
+                               [f"{type(e).__name__}: {_one_line(e)}"], usage, doc=doc)
+        return make_record(str(path), doc.sha256, self.schema, self.backend, model, fields, [], usage, doc=doc)
 
 
 def _run_pipelined(runner: _Runner, todo: list[Path], jobs: int, emit: Callable[[str, dict[str, Any]], None]) -> None:
@@ -262,7 +282,7 @@ def _run_pipelined(runner: _Runner, todo: list[Path], jobs: int, emit: Callable[
     def work(path: Path, loading: Future) -> None:
         try:
             if not stop.is_set():
-                emit(str(path), runner.finish(path, loading.result()))
+                emit(display_path(path), runner.finish(path, loading.result()))
         except BaseException as e:  # noqa: BLE001 — handed to the submitting thread
             errors.append(e)
             stop.set()
@@ -304,12 +324,15 @@ def extract_documents(
     progress: ExtractProgress | None = None,
     resume: bool = True,
 ) -> ExtractReport:
-    """Extract every PDF under ``paths``; returns the records (also written to ``out``).
+    """Extract every document (PDF, HTML, DOCX, TXT) under ``paths``; returns the records
+    (also written to ``out``).
 
     With ``resume`` (the default) documents already recorded in ``out`` without
-    errors are not extracted again; documents that failed are retried.
+    errors are not extracted again; documents that failed are retried. Paths are
+    canonical (absolute, resolved), so a document is one record however it was named.
     """
-    from extractor.read.pdf import PdfError, file_sha256, iter_pdf_paths
+    from extractor.read.formats import is_failure, iter_input_paths
+    from extractor.read.pdf import file_sha256
 
     t0 = time.monotonic()
     settings = settings or LLMSettings.from_env()
@@ -320,7 +343,9 @@ def extract_documents(
     report = ExtractReport(backend=used, backend_reason=reason,
                            model=settings.model if used == "llm" else None, out=out, csv=csv)
 
-    files, path_errors = iter_pdf_paths([Path(p) for p in paths])
+    files, skipped = iter_input_paths([Path(p) for p in paths])
+    path_errors = [(p, e) for p, e in skipped if is_failure(e)]
+    report.skipped_inputs = [(display_path(p), e.message) for p, e in skipped if not is_failure(e)]
     done: dict[str, dict[str, Any]] = {}
     if out is not None and resume:
         for rec in read_records(out):
@@ -344,14 +369,15 @@ def extract_documents(
 
     todo: list[Path] = []
     for f in files:
-        order.append(str(f))
-        prev = done.get(str(f))
+        key = display_path(f)
+        order.append(key)
+        prev = done.get(key)
         try:
             unchanged = prev is not None and prev.get("sha256") == file_sha256(f)
         except OSError:
             unchanged = False
         if unchanged:
-            results[str(f)] = prev
+            results[key] = prev
             report.skipped += 1
         else:
             todo.append(f)
@@ -360,12 +386,11 @@ def extract_documents(
         progress.start(len(todo) + len(path_errors))
     try:
         for p, err in path_errors:
-            kind = err.kind if isinstance(err, PdfError) else "error"
-            emit(str(p), make_record(str(p), "", sch, used, report.model, None, [f"{kind}: {err}"]))
-            order.append(str(p))
+            emit(display_path(p), make_record(str(p), "", sch, used, report.model, None, [f"{err.kind}: {err}"]))
+            order.append(display_path(p))
         if jobs <= 1 or len(todo) <= 1:
             for f in todo:
-                emit(str(f), runner.one(f))
+                emit(display_path(f), runner.one(f))
         else:
             _run_pipelined(runner, todo, jobs, emit)
     finally:
