@@ -23,7 +23,7 @@ from extractor.core.errors import ReadError
 from extractor.read.caps import TextBudget
 from extractor.read.cleaning import clean_page
 from extractor.read.encoding import declared_charset, decode_text
-from extractor.read.layout import cell_text, join_row
+from extractor.read.layout import cell_text, table_lines
 
 # Elements that never hold notice text.
 _DROP_TAGS = {"script", "style", "noscript", "template", "nav", "header", "footer", "aside", "iframe", "select",
@@ -33,11 +33,13 @@ _BLOCK_TAGS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
                "article", "blockquote", "pre", "tr", "table", "tbody", "thead", "tfoot", "form", "center",
                "address", "main", "body", "hr", "td", "th", "caption", "fieldset", "figure", "figcaption", "html"}
 # Site chrome by class/id: menus, breadcrumbs ("当前位置"), footers, share and print bars, sidebars.
-_CHROME = re.compile(r"(?:^|[\s_-])(?:nav|navbar|navigation|menu|menus|breadcrumbs?|crumbs?|location|position|"
-                     r"footer|foot|copyright|sidebar|share|toolbar|topbar|login|search|friendlinks?|banner|"
+_CHROME = re.compile(r"nav|menu|(?:^|[\s_-])(?:breadcrumbs?|crumbs?|location|position|"
+                     r"footer|foot|copyright|sidebar|share|toolbar|tool-bar|topbar|top-bar|top_bar|login|search|searchbox|"
+                     r"friendlinks?|banner|notice-tools|"
                      r"logo|gotop|backtop|back-top|print|qrcode|skip)(?:$|[\s_-])", re.I)
 _CHROME_MAX_SHARE = 0.3  # a "chrome" element holding more of the page than this is the page
-_CHROME_LINE = re.compile(r"^(?:(?:当前位置|您的位置|您现在的位置|所在位置)\s*[:：].*|"
+_CHROME_LINE = re.compile(r"^(?:(?:当前位置|您的位置|您现在的位置|所在位置)\s*[:：].*|今天是\s*[:：]?.{0,40}|"
+                          r".{0,40}(?:设为首页|加入收藏).{0,40}|\S{0,4}首页(?:\s*[|>»/]+\s*[^|>»/\s]{1,10}){2,}|"
                           r"(?:[【\[]?\s*(?:打印|关闭|打印本页|关闭窗口|返回顶部|返回|收藏|分享|网站纠错|我要纠错)\s*[】\]]?\s*)+)$")
 _DATA_CELL_MAX = 500  # a table with a longer cell is page layout, not data
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u2000-\u200b\u3000\ufeff]+")
@@ -51,6 +53,27 @@ _PRINTED_TIME = re.compile(_TIME_LABEL + r"\s*[:：]?\s*" + _DATE)
 _META_TIME_NAMES = ("pubdate", "publishdate", "firstpublishedtime", "article:published_time", "publishtime",
                     "dc.date.issued", "dc.date")
 _META_TIME = re.compile(_DATE)
+_TIME_ELEMENT = re.compile(r"pub_?time|pub_?date|publish_?(?:time|date)|release_?time|fbsj|fbrq|info_?time", re.I)
+_NAME_LINE = re.compile(r"^(?:[\d一二三四五六七八九十]+[、.．]\s*)?(?:采购)?项目名称\s*[:：]\s*([^\t]+)")
+_HEADINGS = ("h1", "h2", "h3")
+_SITE_SUFFIX = re.compile(r"\s*[_|｜\-–—]+\s*[^_|｜\-–—]*$")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _title(root: Any, lines: list[str], html_title: str | None) -> str | None:
+    """The 项目名称 value, else the first heading, else the <title> without its site name."""
+    for line in lines[:60]:
+        m = _NAME_LINE.match(line)
+        if m and m.group(1).strip():
+            return m.group(1).strip()[:120]
+    for el in root.iter(*_HEADINGS):
+        text = cell_text(el.text_content())
+        if len(_CJK.findall(text)) >= 4:
+            return text[:120]
+    if html_title:
+        text = _SITE_SUFFIX.sub("", html_title) or html_title
+        return text[:120] if _CJK.search(text) else None
+    return None
 
 
 class _Lines:
@@ -119,8 +142,10 @@ class _Walker:
             return
         if tag == "table" and _is_data_table(el):
             out.end_line()
-            for cells in _rows(el):
-                out.add_line(join_row([self.cell(c) for c in cells]))
+            rows = _rows(el)
+            th = [all(_tag(c) == "th" for c in cells) for cells in rows]
+            for line in table_lines([[self.cell(c) for c in cells] for cells in rows], th):
+                out.add_line(line)
             out.text(el.tail)
             return
         block = tag in _BLOCK_TAGS
@@ -144,11 +169,21 @@ class _Walker:
 
 
 def _published(root: Any, lines: list[str]) -> dict[str, str]:
-    """The notice's publication time as printed on the page (else from a <meta> tag)."""
+    """The notice's publication time as printed on the page (labelled, or in a ``pubTime``-like
+    element), else from a <meta> tag."""
     for line in lines:
         m = _PRINTED_TIME.search(line)
         if m:
             return {"published": _iso(m), "published_text": m.group(0).strip(), "published_from": "page text"}
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag in ("meta", "script", "style"):
+            continue
+        marks = f"{el.get('id') or ''} {el.get('class') or ''}"
+        if marks.strip() and _TIME_ELEMENT.search(marks):
+            m = _META_TIME.search(el.text_content())
+            if m:
+                return {"published": _iso(m), "published_text": m.group(0).strip(),
+                        "published_from": f"<{el.tag} {marks.strip()}>"}
     for meta in root.iter("meta"):
         name = (meta.get("name") or meta.get("property") or meta.get("itemprop") or "").strip().lower()
         if name in _META_TIME_NAMES:
@@ -187,7 +222,7 @@ def html_text(data: bytes) -> tuple[list[str], dict[str, str], str | None]:
     meta.update(_published(root, lines))
     if title:
         meta["html_title"] = title
-    return lines, meta, title
+    return lines, meta, _title(start, lines, title)
 
 
 def read_html(path: str | Path, budget: TextBudget | None = None) -> Document:
@@ -199,12 +234,12 @@ def read_html(path: str | Path, budget: TextBudget | None = None) -> Document:
         data = p.read_bytes()
     except OSError as e:
         raise ReadError("unreadable", f"cannot read file: {e.strerror or e}") from e
-    lines, meta, _ = html_text(data)
+    lines, meta, title = html_text(data)
     budget = budget or TextBudget()
     text = budget.take("\n".join(lines))
     if not text.strip():
         raise ReadError("empty", "web page holds no text (only scripts, styles or navigation?)")
     clean, clean_map = clean_page(text)
     pages = [Page(number=1, text=text, clean=clean, clean_map=clean_map)]
-    return Document(path=str(path), sha256=file_sha256(p), pages=pages, title=find_title(pages),
+    return Document(path=str(path), sha256=file_sha256(p), pages=pages, title=title or find_title(pages),
                     warnings=list(budget.warnings), metadata=meta)

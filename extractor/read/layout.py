@@ -4,7 +4,10 @@ Web pages and Word files hold their key facts in tables (``采购人 | 某某大
 Each row becomes one line; a label cell followed by its value cell is joined
 with a full-width colon (``采购人：某某大学``) and other cells with a tab, which
 the rules engine treats as a cell break. So a value never runs into the next
-cell, and a label is never separated from its value by a line break.
+cell, and a label is never separated from its value by a line break. In a
+table with a column-header row (ccgp's ``序号 | 中标供应商名称 | …``), the header
+line is kept and each data row below it is written as ``header：cell`` pairs,
+so every value still sits beside its label on one line.
 """
 
 from __future__ import annotations
@@ -60,3 +63,36 @@ def join_row(cells: Sequence[str]) -> str:
         out += cell
         i += 1
     return out
+
+
+def is_header_row(cells: Sequence[str], all_th: bool = False) -> bool:
+    """A column-header row: ``<th>`` cells, or two label cells side by side and most cells labels."""
+    cells = [c for c in (cell_text(c) for c in cells) if c]
+    if len(cells) < 2:
+        return False
+    if all_th:
+        return True
+    labels = [is_label(c) for c in cells]
+    return any(a and b for a, b in zip(labels, labels[1:], strict=False)) and sum(labels) * 2 >= len(cells)
+
+
+def table_lines(rows: Sequence[Sequence[str]], th_rows: Sequence[bool] = ()) -> list[str]:
+    """A table's lines: one per row, data rows under a header row as ``header：cell`` pairs."""
+    lines: list[str] = []
+    header: list[str] | None = None
+    for i, row in enumerate(rows):
+        cells = [cell_text(c) for c in row]
+        if is_header_row(cells, bool(th_rows[i]) if i < len(th_rows) else False):
+            header = cells
+            lines.append(CELL_SEP.join(c for c in cells if c))
+            continue
+        if header is not None and len(cells) == len(header) and not is_label(cells[0]):
+            pairs = [f"{h}{'' if h.endswith((':', '：')) else LABEL_SEP}{c}" if h else c
+                     for h, c in zip(header, cells, strict=True) if c]
+            line = CELL_SEP.join(pairs)
+        else:
+            header = None if header is not None and len(cells) != len(header) else header
+            line = join_row(cells)
+        if line:
+            lines.append(line)
+    return lines

@@ -17,7 +17,7 @@ from extractor.core.document import Document, Page
 from extractor.core.errors import ReadError
 from extractor.read.caps import TextBudget
 from extractor.read.cleaning import clean_page
-from extractor.read.layout import cell_text, join_row
+from extractor.read.layout import cell_text, table_lines
 
 _DATA_CELL_MAX = 500  # as for HTML: a table with a longer cell is layout, not data
 
@@ -58,10 +58,7 @@ def _blocks(container: Any, lines: list[str]) -> None:
 
 def _table(table: Any, lines: list[str]) -> None:
     if _is_data_table(table):
-        for row in table.rows:
-            line = join_row([cell.text for cell in _unique_cells(row)])
-            if line:
-                lines.append(line)
+        lines.extend(table_lines([[cell.text for cell in _unique_cells(row)] for row in table.rows]))
         return
     for row in table.rows:
         for cell in _unique_cells(row):
