@@ -41,6 +41,8 @@ _CHROME_MAX_SHARE = 0.3  # a "chrome" element holding more of the page than this
 _CHROME_LINE = re.compile(r"^(?:(?:当前位置|您的位置|您现在的位置|所在位置)\s*[:：].*|今天是\s*[:：]?.{0,40}|"
                           r".{0,40}(?:设为首页|加入收藏).{0,40}|\S{0,4}首页(?:\s*[|>»/]+\s*[^|>»/\s]{1,10}){2,}|"
                           r"(?:[【\[]?\s*(?:打印|关闭|打印本页|关闭窗口|返回顶部|返回|收藏|分享|网站纠错|我要纠错)\s*[】\]]?\s*)+)$")
+# print/close buttons and empty counters inside a line (``来源：本网 【打印】``, ``【阅读次数：】``)
+_CHROME_TOKEN = re.compile(r"\s*[【\[]\s*(?:我要打印|打印本页|打印|关闭窗口|关闭|收藏|分享|[^】\]:：]{1,8}[:：]\s*)\s*[】\]]")
 _DATA_CELL_MAX = 500  # a table with a longer cell is page layout, not data
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u2000-\u200b\u3000\ufeff]+")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
@@ -217,7 +219,7 @@ def html_text(data: bytes) -> tuple[list[str], dict[str, str], str | None]:
     start = body if body is not None else root
     out = _Lines()
     _Walker(len(start.text_content())).walk(start, out)
-    lines = [ln for ln in out.lines if not _CHROME_LINE.match(ln)]
+    lines = [ln for ln in (_CHROME_TOKEN.sub("", ln).strip() for ln in out.lines) if ln and not _CHROME_LINE.match(ln)]
     meta: dict[str, str] = {"format": "html", "encoding": encoding}
     meta.update(_published(root, lines))
     if title:

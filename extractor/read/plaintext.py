@@ -30,7 +30,7 @@ def read_text_file(path: str | Path, budget: TextBudget | None = None) -> Docume
     if not text.strip():
         raise ReadError("empty", "text file holds no text" if data else "zero-byte file")
     budget = budget or TextBudget()
-    parts = text.split("\f") if "\f" in text.strip("\f") else [text.strip("\f")]
+    parts = text.strip("\f").split("\f")
     pages = []
     for i, part in enumerate(parts, 1):
         kept = budget.take(part, i if len(parts) > 1 else None)
