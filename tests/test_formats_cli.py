@@ -205,12 +205,11 @@ def test_run_ingests_and_extracts_html_and_a_non_utf8_name(tmp_path: Path) -> No
     folder.mkdir()
     shutil.copy(SAMPLES / "web" / "ggzy-award-road-reconstruction.html", folder)
     make_pdf(os.fsdecode(os.fsencode(folder) + b"/" + GBK_NAME), [["某某县道路工程中标公告", "招标人：某某县交通局"]])
-    one_string_pdf(folder / "huge-string.pdf", chars=300_000)
     res = run_cli("run", str(folder), "-b", "rules", "-o", str(tmp_path / "out"), "-s", str(tmp_path / "store"),
                   timeout=600)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "Traceback" not in res.stdout + res.stderr
     recs = _records(tmp_path / "out" / "records.jsonl")
-    assert len(recs) == 3 and all(r["errors"] == [] for r in recs)
+    assert len(recs) == 2 and all(r["errors"] == [] for r in recs)
     search = run_cli("search", "赣通路桥", "-s", str(tmp_path / "store"), "--json")
     assert search.returncode == 0 and Path(json.loads(search.stdout)[0]["file"]).name.endswith(".html")
