@@ -33,6 +33,10 @@ def check_inputs(paths: list[Path], console: Console) -> list[Path]:
         console.print("[red]error:[/] no such file or folder: " + ", ".join(escape(display_path(p)) for p in paths))
         raise typer.Exit(2)
     ignored = [(p, e.message) for p, e in skipped if not is_failure(e)]
+    if found:
+        by_suffix = Counter(f.suffix.lower() or "(no suffix)" for f in found)
+        console.print(f"[dim]found {len(found)} file(s): "
+                      + ", ".join(f"{n} {escape(s)}" for s, n in by_suffix.most_common()) + "[/]", soft_wrap=True)
     if ignored:
         console.print(skipped_summary(ignored), soft_wrap=True)
     if not any(readable(f) for f in found):

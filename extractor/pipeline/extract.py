@@ -376,7 +376,7 @@ def extract_documents(
             unchanged = prev is not None and prev.get("sha256") == file_sha256(f)
         except OSError:
             unchanged = False
-        if unchanged:
+        if unchanged and prev is not None:
             results[key] = prev
             report.skipped += 1
         else:
