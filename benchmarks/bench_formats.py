@@ -45,7 +45,7 @@ def big_docx(path: Path, paragraphs: int = 400, tables: int = 30) -> Path:
     return path
 
 
-def _rate(paths: list[Path], read, repeats: int) -> tuple[float, float]:  # noqa: ANN001
+def _rate(paths: list[Path], read, repeats: int) -> tuple[float, float]:
     """(documents/s best of ``repeats``, mean characters read per document)."""
     best = 0.0
     chars = 0

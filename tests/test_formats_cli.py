@@ -76,7 +76,7 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, object]
     return folder, out, (res, hints)
 
 
-def test_mixed_folder_reads_every_format_and_says_what_it_skipped(mixed) -> None:  # noqa: ANN001
+def test_mixed_folder_reads_every_format_and_says_what_it_skipped(mixed) -> None:
     folder, out, (res, hints) = mixed
     both = res.stdout + res.stderr
     assert res.returncode == 1, both  # the unsupported files and the blank PDF are failures

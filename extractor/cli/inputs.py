@@ -13,7 +13,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import typer
 from rich.console import Console
 from rich.markup import escape
 
@@ -24,14 +23,15 @@ _SHOW_WARNINGS = 10
 
 
 def check_inputs(paths: list[Path], console: Console) -> list[Path]:
-    """The documents under ``paths``; prints what was skipped; exits 2 when nothing is readable."""
-    from extractor.read.formats import is_failure, iter_input_paths, readable
+    """The documents under ``paths``; prints what was found and skipped. Raises UsageError (exit 2)
+    when no path exists or nothing under them is in a format tenderx reads."""
+    from extractor.core.errors import ReadError, UsageError
+    from extractor.read.formats import detect_format, is_failure, iter_input_paths, readable
 
     found, skipped = iter_input_paths(paths)
     missing = [p for p, e in skipped if e.kind == "missing"]
-    if not found and missing and len(missing) == len(paths):
-        console.print("[red]error:[/] no such file or folder: " + ", ".join(escape(display_path(p)) for p in paths))
-        raise typer.Exit(2)
+    if not found and len(missing) == len(paths):
+        raise UsageError("no such file or folder: " + ", ".join(display_path(p) for p in paths))
     ignored = [(p, e.message) for p, e in skipped if not is_failure(e)]
     if found:
         by_suffix = Counter(f.suffix.lower() or "(no suffix)" for f in found)
@@ -40,23 +40,18 @@ def check_inputs(paths: list[Path], console: Console) -> list[Path]:
     if ignored:
         console.print(skipped_summary(ignored), soft_wrap=True)
     if not any(readable(f) for f in found):
-        where = ", ".join(escape(display_path(p)) for p in paths)
+        where = ", ".join(display_path(p) for p in paths)
         unsupported = [f for f in found if not readable(f)]
         extra = ""
         if unsupported:
-            from extractor.core.errors import ReadError
-            from extractor.read.formats import detect_format
-
+            why = ""
             try:
                 detect_format(unsupported[0])
-                why = ""
             except ReadError as e:
                 why = e.message
             extra = (f"; {len(unsupported)} file(s) in formats it does not read, e.g. "
-                     f"{escape(unsupported[0].name)}: {escape(why)}")
-        console.print(f"[red]error:[/] nothing tenderx can read in {where} (it reads .pdf, .html/.htm, .docx, .txt)"
-                      + extra, soft_wrap=True)
-        raise typer.Exit(2)
+                     f"{display_path(unsupported[0].name)}: {why}")
+        raise UsageError(f"nothing tenderx can read in {where} (it reads .pdf, .html/.htm, .docx, .txt){extra}")
     return found
 
 

@@ -142,7 +142,7 @@ def _has_image(resources: object, depth: int = 0) -> bool:
                 return True
             if subtype == "/Form" and _has_image(xo.get("/Resources"), depth + 1):
                 return True
-    except Exception:  # a broken resource dict is not a scan
+    except Exception:  # noqa: BLE001 — a broken resource dict is not a scan
         return False
     return False
 
@@ -156,7 +156,7 @@ def _has_inline_image(reader: PdfReader, index: int) -> bool:
     try:
         contents = reader.pages[index].get_contents()
         data = contents.get_data() if contents is not None else b""
-    except Exception:  # an unreadable stream is not evidence of a scan
+    except Exception:  # noqa: BLE001 — an unreadable stream is not evidence of a scan
         return False
     return len(data) <= _INLINE_SCAN_MAX and bool(_INLINE_IMAGE.search(data))
 
@@ -184,7 +184,7 @@ def read_pdf(path: str | Path) -> Document:
     for i in range(n_pages):
         try:
             page_obj = reader.pages[i]
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 — pypdf raises anything on a broken page tree
             warnings.append(f"page {i + 1}: cannot read page ({_one_line(e)})")
             pages.append(Page(number=i + 1, text=""))
             continue
@@ -192,7 +192,7 @@ def read_pdf(path: str | Path) -> Document:
             text = page_obj.extract_text() or ""
         except FileNotDecryptedError as e:
             raise PdfError("encrypted", "encrypted: needs a password") from e
-        except Exception as e:  # one bad page must not lose the document
+        except Exception as e:  # noqa: BLE001 — one bad page must not lose the document
             warnings.append(f"page {i + 1}: text extraction failed ({_one_line(e)})")
             text = ""
         text = budget.take(text, i + 1)

@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 FIXED = dt.datetime(2025, 1, 1, 0, 0, 0)
 
 
-def _heading(d, text: str) -> None:  # noqa: ANN001
+def _heading(d, text: str) -> None:
     p = d.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = p.add_run(text)
@@ -33,7 +33,7 @@ def _heading(d, text: str) -> None:  # noqa: ANN001
     run.font.size = Pt(16)
 
 
-def _table(d, rows: list[list[str]], merge_rest: tuple[int, ...] = ()) -> None:  # noqa: ANN001
+def _table(d, rows: list[list[str]], merge_rest: tuple[int, ...] = ()) -> None:
     """A bordered table; rows listed in ``merge_rest`` have their 2nd..last cells merged (one value)."""
     width = max(len(r) for r in rows)
     t = d.add_table(rows=len(rows), cols=width)
@@ -48,7 +48,7 @@ def _table(d, rows: list[list[str]], merge_rest: tuple[int, ...] = ()) -> None: 
             t.cell(i, j).text = text
 
 
-def tender_l40s(d) -> None:  # noqa: ANN001
+def tender_l40s(d) -> None:
     _heading(d, "滨海市人工智能创新中心智算推理服务器采购项目竞争性磋商公告")
     d.add_paragraph("项目概况")
     d.add_paragraph("滨海市人工智能创新中心智算推理服务器采购项目的潜在供应商应在滨海市政府采购网获取采购文件，"
@@ -91,7 +91,7 @@ def tender_l40s(d) -> None:  # noqa: ANN001
     p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
 
-def contract_huawei_cloud(d) -> None:  # noqa: ANN001
+def contract_huawei_cloud(d) -> None:
     _heading(d, "江州市政务云服务（2025年度）采购项目合同公告")
     _table(d, [
         ["合同编号", "JZZWY-HT-2025-001"],
