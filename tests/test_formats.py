@@ -265,6 +265,9 @@ def test_text_budget_cuts_pages_and_documents_with_warnings() -> None:
     assert budget.take("丙" * 10, 3) == ""
     assert any("TENDERX_MAX_PAGE_CHARS" in w and "page 1" in w for w in budget.warnings)
     assert sum("TENDERX_MAX_DOC_CHARS" in w for w in budget.warnings) == 1
+    whole = TextBudget(TextLimits(max_page_chars=100, max_doc_chars=1000))
+    assert len(whole.take("丁" * 500)) == 500  # an unpaginated document: the document cap only
+    assert len(whole.take("戊" * 800)) == 500 and len(whole.warnings) == 1
 
 
 def test_walk_lists_skips_and_honours_tenderxignore() -> None:

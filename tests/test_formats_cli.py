@@ -172,7 +172,7 @@ def test_a_tiny_pdf_with_one_huge_string_is_capped(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stdout + res.stderr
     recs = {Path(r["file"]).name: r for r in _records(out)}
     assert recs["huge-string.pdf"]["warnings"] == [
-        "page 1: text cut from 1,000,000 to 50,000 characters (TENDERX_MAX_PAGE_CHARS)"]
+        "page 1: text cut from 1,000,000 to 20,000 characters (TENDERX_MAX_PAGE_CHARS)"]
     assert "warning:" in res.stderr and "TENDERX_MAX_PAGE_CHARS" in res.stderr
     assert "warnings" not in recs["normal.pdf"]
     res = run_cli("extract", str(folder / "huge-string.pdf"), "-b", "rules", "-o", str(tmp_path / "o2.jsonl"),

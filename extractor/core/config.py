@@ -79,7 +79,7 @@ class EmbeddingSettings:
 
 
 # --- text caps (a tiny file must not cost minutes of chunking and embedding) ---
-DEFAULT_MAX_PAGE_CHARS = 50_000  # a dense A4 page holds ~3-8k characters; 50k is generous headroom
+DEFAULT_MAX_PAGE_CHARS = 20_000  # the densest real PDF page seen holds ~1.2k characters, the longest web notice 4.5k
 DEFAULT_MAX_DOC_CHARS = 2_000_000  # ~400 dense pages
 
 

@@ -21,9 +21,13 @@ class TextBudget:
         self._doc_warned = False
 
     def take(self, text: str, page: int | None = None) -> str:
-        """``text`` within the caps; ``page`` (1-based) names the page in the warning."""
+        """``text`` within the caps; ``page`` (1-based) names the page in the warning.
+
+        Without ``page`` the text is a whole unpaginated document (a web page, a .docx, a text file):
+        only the document cap applies, since a Word tender package is rightly longer than any page.
+        """
         where = f"page {page}: " if page is not None else ""
-        page_cap = self.limits.max_page_chars
+        page_cap = self.limits.max_page_chars if page is not None else None
         if page_cap is not None and len(text) > page_cap:
             self.warnings.append(f"{where}text cut from {len(text):,} to {page_cap:,} characters "
                                  "(TENDERX_MAX_PAGE_CHARS)")
