@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from extractor.read.pdf import ERROR_KINDS, PdfError, file_sha256, iter_pdf_paths, read_pdf
+from extractor.read.formats import is_failure, iter_input_paths
+from extractor.read.pdf import ERROR_KINDS, PdfError, file_sha256, read_pdf
 from tests.conftest import SAMPLES
 from tests.pdf_factory import make_encrypted_pdf, make_image_only_pdf, make_pdf
 
@@ -152,28 +153,30 @@ def test_pypdf_warnings_stay_out_of_the_terminal(tmp_path: Path, tender_pdf: Pat
     assert proc.stderr == ""
 
 
-def test_iter_pdf_paths_walks_sorted_and_survives_symlink_loops(tmp_path: Path) -> None:
+def test_iter_input_paths_walks_sorted_and_survives_symlink_loops(tmp_path: Path) -> None:
     root = tmp_path / "tenders"
     (root / "b" / "deep").mkdir(parents=True)
     (root / "a").mkdir()
-    for rel in ["z.pdf", "a/Second.PDF", "a/first.pdf", "b/deep/x.Pdf", "a/notes.txt"]:
+    for rel in ["z.pdf", "a/Second.PDF", "a/first.pdf", "b/deep/x.Pdf", "a/notes.txt", "a/data.json"]:
         (root / rel).write_bytes(b"%PDF-1.4\n%%EOF\n")
     (root / "b" / "deep" / "loop").symlink_to(root, target_is_directory=True)
     (root / "a" / "dangling.pdf").symlink_to(tmp_path / "gone.pdf")
     single = tmp_path / "single.pdf"
     single.write_bytes(b"%PDF-1.4\n%%EOF\n")
 
-    found, errors = iter_pdf_paths([root, single, tmp_path / "missing-dir", root / "z.pdf"])
-    rel = [p.relative_to(tmp_path).as_posix() for p in found]
-    assert rel == ["tenders/a/first.pdf", "tenders/a/Second.PDF", "tenders/b/deep/x.Pdf", "tenders/z.pdf", "single.pdf"]
+    found, errors = iter_input_paths([root, single, tmp_path / "missing-dir", root / "z.pdf"])
+    rel = [p.relative_to(tmp_path.resolve()).as_posix() for p in found]
+    assert rel == ["tenders/a/first.pdf", "tenders/a/notes.txt", "tenders/a/Second.PDF", "tenders/b/deep/x.Pdf",
+                   "tenders/z.pdf", "single.pdf"]
     kinds = {(p.name, e.kind, e.message) for p, e in errors}
-    assert kinds == {("dangling.pdf", "missing", "broken symlink"), ("missing-dir", "missing", "no such file or folder")}
+    assert kinds == {("dangling.pdf", "missing", "broken symlink"), ("missing-dir", "missing", "no such file or folder"),
+                     ("data.json", "ignored", "not a document (.json)")}
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
 def test_real_tender_packages_parse() -> None:
-    found, errors = iter_pdf_paths([CORPUS])
-    assert not errors and len(found) >= 4
+    found, errors = iter_input_paths([CORPUS])
+    assert not [e for _, e in errors if is_failure(e)] and len(found) >= 4
     for path in found:
         doc = read_pdf(path)
         assert doc.pages and not doc.needs_ocr and doc.title

@@ -179,7 +179,9 @@ class IngestBar:
 
     def file_started(self, path: Path, size: int) -> None:
         self.size = size
-        self.progress.update(self.task, current=safe(path.name))
+        from extractor.core.paths import display_path
+
+        self.progress.update(self.task, current=safe(display_path(path.name)))
 
     def file_read(self, path: Path, pages: int, chunks: int) -> None:
         self.pages += pages

@@ -20,6 +20,7 @@ from extractor.cli.display import (
     totals_line,
 )
 from extractor.cli.ingest import require_paths
+from extractor.cli.inputs import print_read_warnings
 from extractor.cli.options import (
     DEFAULT_OUT,
     DEFAULT_STORE,
@@ -68,6 +69,7 @@ def print_extract_summary(report: ExtractReport, out: Console = console) -> None
         out.print(f"[yellow]{totals['disputed']} document(s) have disputed values[/] (the LLM and the rules engine "
                   "disagree; see disputed:<field> flags): check them by eye")
     out.print(totals_line(totals))
+    print_read_warnings(report.records, err_console)
     if report.out:
         out.print(f"records: {report.out}" + (f", CSV: {report.csv}" if report.csv else ""))
 

@@ -1,5 +1,5 @@
-"""A bounded PDF reader: pypdf runs in persistent worker processes with a time
-and memory limit per file.
+"""A bounded document reader: every reader (pypdf, lxml, python-docx) runs in
+persistent worker processes with a time and memory limit per file.
 
 Why: one pathological PDF (a 50 MB content stream, a decompression bomb, a
 parser loop or crash inside pypdf) must not hang or kill a batch of thousands.
@@ -9,7 +9,7 @@ dies (MemoryError, segfault) costs only that file. Workers are reused across
 files, so the per-file cost is one pipe round-trip, not a new interpreter.
 
     with GuardedReader(workers=2, timeout=60, max_memory_mb=1024) as reader:
-        doc = reader.read("notice.pdf")   # Document, or raises PdfError
+        doc = reader.read("notice.pdf")   # Document, or raises ReadError (PdfError for PDFs)
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from extractor.core.document import Document
-from extractor.read.pdf import PdfError, read_pdf
+from extractor.core.errors import ReadError
+from extractor.read.formats import detect_format, read_document
+from extractor.read.pdf import ERROR_KINDS, PdfError
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_MEMORY_MB = 1024
@@ -42,7 +44,8 @@ _PAGE_FAILED = "text extraction failed"
 # (forking the multi-threaded CLI process itself could inherit held locks).
 _context: Any = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
 if _context.get_start_method() == "forkserver":
-    _context.set_forkserver_preload(["extractor.read.pdf"])
+    _context.set_forkserver_preload(["extractor.read.pdf", "extractor.read.formats", "extractor.read.html",
+                                     "extractor.read.word", "extractor.read.plaintext"])
 
 
 def _one_line(e: BaseException) -> str:
@@ -83,8 +86,10 @@ def _limit_memory(max_memory_mb: int | None) -> None:
 
 
 def read_checked(path: str | Path) -> Document:
-    """``read_pdf`` plus the rule that a document whose every page failed in pypdf is unreadable."""
-    doc = read_pdf(path)
+    """``read_document`` plus the rule that a PDF whose every page failed in pypdf is unreadable."""
+    doc = read_document(path)
+    if doc.metadata.get("format") != "pdf":
+        return doc
     failed = [w for w in doc.warnings if _PAGE_FAILED in w]
     if doc.pages and len(failed) >= len(doc.pages):
         raise _first_page_failure(path)
@@ -120,7 +125,7 @@ def _worker_main(conn: Connection, max_memory_mb: int | None) -> None:
             os._exit(0)
         try:
             reply: tuple[Any, ...] = ("ok", read_checked(path))
-        except PdfError as e:
+        except ReadError as e:
             reply = ("error", e.kind, e.message, getattr(e, "detail", ""))
         except MemoryError:
             reply = ("error", "memory", "", "")
@@ -164,6 +169,17 @@ def _without_main_module() -> Iterator[None]:
         finally:
             for k, v in saved.items():
                 setattr(main, k, v)
+
+
+def _what(path: Path | None) -> str:
+    """'PDF', 'web page', 'Word file' or 'file', for messages about a read that went wrong."""
+    if path is None:
+        return "PDF"
+    try:
+        fmt = detect_format(path)
+    except ReadError:
+        return "file"
+    return {"pdf": "PDF", "html": "web page", "docx": "Word file", "txt": "text file"}.get(fmt, "file")
 
 
 class _Worker:
@@ -302,8 +318,8 @@ class GuardedReader:
             except (BrokenPipeError, EOFError, OSError):
                 raise self._died(worker) from None
             if not ready:
-                raise PdfError("timeout", f"gave up after {self.timeout:g}s: PDF too slow to parse "
-                               "(pathological content stream?)")
+                hint = " (pathological content stream?)" if _what(p) == "PDF" else ""
+                raise PdfError("timeout", f"gave up after {self.timeout:g}s: {_what(p)} too slow to parse{hint}")
             try:
                 reply = worker.conn.recv()
             except (EOFError, OSError):
@@ -314,15 +330,18 @@ class GuardedReader:
         if reply[0] == "ok":
             return reply[1]
         _, kind, message, detail = reply
-        error = PdfError("memory", self._memory_message()) if kind == "memory" else PdfError(kind, message)
+        if kind == "memory":
+            error: ReadError = PdfError("memory", self._memory_message(p))
+        else:
+            error = PdfError(kind, message) if kind in ERROR_KINDS else ReadError(kind, message)
         error.detail = detail  # type: ignore[attr-defined]
         if detail:
             log.debug("%s: %s\n%s", p, error.message, detail.rstrip())
         raise error
 
-    def _memory_message(self) -> str:
+    def _memory_message(self, path: Path | None = None) -> str:
         limit = f" ({self.max_memory_mb} MB limit)" if self.max_memory_mb else ""
-        return f"PDF needs too much memory to parse{limit}"
+        return f"{_what(path)} needs too much memory to parse{limit}"
 
     def _died(self, worker: _Worker) -> PdfError:
         with contextlib.suppress(Exception):

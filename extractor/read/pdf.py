@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-from collections.abc import Iterable
 from pathlib import Path
 
 from pypdf import PdfReader
@@ -20,6 +18,7 @@ from pypdf.generic import DictionaryObject
 
 from extractor.core.document import Document, Page
 from extractor.core.errors import ReadError
+from extractor.read.caps import TextBudget
 from extractor.read.cleaning import clean_page, strip_repeated_lines
 
 # pypdf logs every odd xref or font at WARNING; those are noise for a user, so keep them out.
@@ -148,6 +147,20 @@ def _has_image(resources: object, depth: int = 0) -> bool:
     return False
 
 
+_INLINE_IMAGE = re.compile(rb"(?:^|\s)BI\s.*?\sID\s", re.S)
+_INLINE_SCAN_MAX = 64 * 1024 * 1024
+
+
+def _has_inline_image(reader: PdfReader, index: int) -> bool:
+    """True when the page's content stream draws an inline image (checked only for text-less PDFs)."""
+    try:
+        contents = reader.pages[index].get_contents()
+        data = contents.get_data() if contents is not None else b""
+    except Exception:  # noqa: BLE001 — an unreadable stream is not evidence of a scan
+        return False
+    return len(data) <= _INLINE_SCAN_MAX and bool(_INLINE_IMAGE.search(data))
+
+
 def read_pdf(path: str | Path) -> Document:
     """Read one PDF into a Document (raw + clean text per page); raises PdfError."""
     p = Path(path)
@@ -166,6 +179,8 @@ def read_pdf(path: str | Path) -> Document:
 
     warnings: list[str] = []
     pages: list[Page] = []
+    budget = TextBudget()
+    images = False  # does any blank page hold an image? (a PDF with neither text nor images is empty)
     for i in range(n_pages):
         try:
             page_obj = reader.pages[i]
@@ -180,9 +195,18 @@ def read_pdf(path: str | Path) -> Document:
         except Exception as e:  # noqa: BLE001 — one bad page must not lose the document
             warnings.append(f"page {i + 1}: text extraction failed ({_one_line(e)})")
             text = ""
+        text = budget.take(text, i + 1)
         clean, clean_map = clean_page(text)
         needs_ocr = len(re.sub(r"\s", "", text)) < _OCR_MAX_CHARS and _has_image(page_obj.get("/Resources"))
+        images = images or needs_ocr
         pages.append(Page(number=i + 1, text=text, clean=clean, clean_map=clean_map, needs_ocr=needs_ocr))
+    warnings.extend(budget.warnings)
+    if not images and not any(pg.text.strip() for pg in pages) and not warnings:
+        inline = [pg for pg in pages if _has_inline_image(reader, pg.number - 1)]
+        if not inline:
+            raise PdfError("empty", "no text and no images on any page")
+        for pg in inline:  # a scan drawn as an inline image (BI … ID … EI) is a scan too
+            pg.needs_ocr = True
     strip_repeated_lines(pages)
     ocr_pages = [pg.number for pg in pages if pg.needs_ocr]
     if ocr_pages and len(ocr_pages) < len(pages):
@@ -230,49 +254,3 @@ def find_title(pages: list[Page]) -> str | None:
                     and not _DATE_LINE.match(line) and len(_CJK.findall(line)) >= 4):
                 return _continuation(lines, i + 1, line)[:_TITLE_MAX]
     return None
-
-
-def iter_pdf_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, PdfError]]]:
-    """Expand files and folders (recursively, sorted, ``*.pdf`` any case) into PDF paths.
-
-    Symlinked folders are followed once: visited real paths are tracked, so a link
-    loop ends. Missing paths come back as ``missing`` errors; each file once.
-    """
-    found: list[Path] = []
-    errors: list[tuple[Path, PdfError]] = []
-    seen_files: set[str] = set()
-
-    def add(f: Path) -> None:
-        real = os.path.realpath(f)
-        if real not in seen_files:
-            seen_files.add(real)
-            found.append(f)
-
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            visited: set[str] = set()
-            in_folder: list[Path] = []
-            for dirpath, dirnames, filenames in os.walk(p, followlinks=True):
-                real = os.path.realpath(dirpath)
-                if real in visited:
-                    dirnames[:] = []
-                    continue
-                visited.add(real)
-                dirnames[:] = sorted(d for d in dirnames if os.path.realpath(os.path.join(dirpath, d)) not in visited)
-                for name in sorted(filenames):
-                    if not name.lower().endswith(".pdf"):
-                        continue
-                    f = Path(dirpath) / name
-                    if f.exists():
-                        in_folder.append(f)
-                    else:
-                        errors.append((f, PdfError("missing", "broken symlink")))
-            for f in sorted(in_folder, key=lambda f: f.as_posix().lower()):
-                add(f)
-        elif p.exists():
-            add(p)
-        else:
-            kind_msg = "broken symlink" if p.is_symlink() else "no such file or folder"
-            errors.append((p, PdfError("missing", kind_msg)))
-    return found, errors
