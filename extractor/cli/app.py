@@ -92,6 +92,8 @@ def ingest(
     paths: list[Path] = typer.Argument(..., help="PDF files or folders (searched recursively)."),
     store: Path = typer.Option(Path(".tenderx"), "--store", "-s", help="Store directory (created if missing)."),
     chunk_tokens: int = typer.Option(400, "--chunk-tokens", min=50, max=2000, help="Target chunk size in tokens."),
+    no_ocr: bool = typer.Option(False, "--no-ocr", help="Don't OCR pages without a usable text layer "
+                                                         "(they fail as needs_ocr); also TENDERX_OCR=0."),
 ) -> None:
     """Read PDFs, chunk them and index them (vectors + BM25) for `tenderx search`.
 
@@ -115,7 +117,8 @@ def ingest(
         raise typer.Exit(2)
     try:
         with IngestBar(err_console) as bar:
-            report = run_ingest(paths, store_dir=store, progress=bar, chunk_tokens=chunk_tokens)
+            report = run_ingest(paths, store_dir=store, progress=bar, chunk_tokens=chunk_tokens,
+                                ocr=False if no_ocr else None)
     except StoreError as e:
         err_console.print(f"[red]fatal:[/] {escape(str(e))}")
         raise typer.Exit(3) from None
@@ -251,6 +254,8 @@ def extract(
     model: str | None = typer.Option(None, "--model", "-m", help="Model name (default $TENDERX_MODEL)."),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per LLM request."),
     no_resume: bool = typer.Option(False, "--no-resume", help="Redo documents already in OUT."),
+    no_ocr: bool = typer.Option(False, "--no-ocr", help="Don't OCR pages without a usable text layer "
+                                                         "(they fail as needs_ocr); also TENDERX_OCR=0."),
 ) -> None:
     """Extract the schema's fields, with page + verbatim-quote evidence, from tender PDFs.
 
@@ -267,7 +272,8 @@ def extract(
     """
     settings = _llm_settings(base_url, model, timeout)
     report = _extract_or_exit(paths, backend=backend, schema=schema, out=out, csv=csv, jobs=jobs,
-                              settings=settings, store_dir=store, resume=not no_resume)
+                              settings=settings, store_dir=store, resume=not no_resume,
+                              ocr=False if no_ocr else None)
     _print_extract_summary(report)
     raise typer.Exit(1 if report.failures else 0)
 
@@ -297,6 +303,8 @@ def run(
     base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL)."),
     model: str | None = typer.Option(None, "--model", "-m", help="Model name (default $TENDERX_MODEL)."),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per LLM request."),
+    no_ocr: bool = typer.Option(False, "--no-ocr", help="Don't OCR pages without a usable text layer "
+                                                         "(they fail as needs_ocr); also TENDERX_OCR=0."),
 ) -> None:
     """The main job: ingest PDFs, extract every document, show what is flagged.
 
@@ -324,13 +332,13 @@ def run(
         raise typer.Exit(2) from None
     try:
         with IngestBar(err_console) as bar:
-            ingested = run_ingest(paths, store_dir=store, progress=bar)
+            ingested = run_ingest(paths, store_dir=store, progress=bar, ocr=False if no_ocr else None)
     except StoreError as e:
         err_console.print(f"[red]fatal:[/] {escape(str(e))}")
         raise typer.Exit(3) from None
     print_ingest_summary(ingested, console)
     report = _extract_or_exit(paths, backend=backend, out=out_dir / "records.jsonl", csv=out_dir / "records.csv",
-                              jobs=jobs, settings=settings, store_dir=store)
+                              jobs=jobs, settings=settings, store_dir=store, ocr=False if no_ocr else None)
     _print_extract_summary(report)
     raise typer.Exit(1 if (report.failures or ingested.failed) else 0)
 

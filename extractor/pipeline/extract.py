@@ -100,6 +100,14 @@ def _verify_all(doc: Document, fields: dict[str, FieldValue]) -> None:
         fv.verified = bool(fv.quote) and fv.page is not None and verify(doc, fv)
 
 
+def _mark_ocr_sources(doc: Document, fields: dict[str, FieldValue]) -> None:
+    """Evidence quoted from an OCR'd page says so (``source: "ocr"``): its text was recognised."""
+    ocr_pages = {p.number for p in doc.pages if p.ocr is not None}
+    for fv in fields.values():
+        if fv.page in ocr_pages and fv.value not in (None, [], ""):
+            fv.source = "ocr"
+
+
 def _check_grounding(doc: Document, fields: dict[str, FieldValue], schema: Schema) -> None:
     """An LLM value the document does not state is unverified even when its quote is real
     (text in a PDF can steer the model into inventing a value beside a genuine quote)."""
@@ -203,6 +211,7 @@ class _Runner:
         self.engine: Backend = get_backend(backend, BackendOptions(settings, cache_path, store_dir))
         self.backend = self.engine.name
         self.reader: GuardedReader | None = None  # bounded pypdf workers while a run is on
+        self.on_ocr: Callable[[Path, int, int], None] | None = None  # OCR page progress, if shown
 
     @property
     def model(self) -> str | None:
@@ -215,8 +224,11 @@ class _Runner:
         """The PDF read through the bounded reader, or the failure record."""
         from extractor.read.pdf import PdfError, file_sha256, read_pdf
 
+        hook = self.on_ocr
         try:
-            return self.reader.read(path) if self.reader is not None else read_pdf(path)
+            if self.reader is None:
+                return read_pdf(path)
+            return self.reader.read(path, on_ocr=(lambda done, total: hook(path, done, total)) if hook else None)
         except PdfError as e:
             sha = ""
             with contextlib.suppress(OSError):
@@ -230,12 +242,14 @@ class _Runner:
         model = self.model
         if doc.needs_ocr:
             return make_record(str(path), doc.sha256, self.schema, self.backend, model, None,
-                               ["needs_ocr: no text layer (scanned); run OCR first"], extra_flags=["needs_ocr"])
+                               ["needs_ocr: no usable text layer (scanned, or a font without a ToUnicode map) "
+                                "and OCR is off (--no-ocr)"], extra_flags=["needs_ocr"])
         usage: dict[str, Any] = {}
         try:
             result = self.engine.extract(doc, self.schema, retriever=document_retriever(doc, self.store_dir))
             fields, usage = result.fields, result.usage.to_json()
             _verify_all(doc, fields)
+            _mark_ocr_sources(doc, fields)
             if self.backend != "rules":
                 _check_grounding(doc, fields, self.schema)
         except Exception as e:  # noqa: BLE001 — one document's failure is recorded, the batch goes on
@@ -303,8 +317,12 @@ def extract_documents(
     cache_path: Path | None = None,
     progress: ExtractProgress | None = None,
     resume: bool = True,
+    ocr: bool | None = None,
 ) -> ExtractReport:
     """Extract every PDF under ``paths``; returns the records (also written to ``out``).
+
+    ``ocr`` False skips OCR of pages without a usable text layer (``--no-ocr``; they are then
+    ``needs_ocr`` failures); None follows TENDERX_OCR (on by default).
 
     With ``resume`` (the default) documents already recorded in ``out`` without
     errors are not extracted again; documents that failed are retried.
@@ -330,7 +348,8 @@ def extract_documents(
     from extractor.read.guard import GuardedReader
 
     runner = _Runner(sch, used, settings, store_dir, cache_path)
-    runner.reader = GuardedReader.from_env(workers=min(max(1, jobs), 4))
+    runner.reader = GuardedReader.from_env(workers=min(max(1, jobs), 4), ocr=ocr)
+    runner.on_ocr = getattr(progress, "ocr_page", None)
     writer = JsonlWriter(out) if out is not None else None
     results: dict[str, dict[str, Any]] = {}
     order: list[str] = []
