@@ -37,9 +37,9 @@ from extractor.read.pdf import OcrProgress, PdfError, read_pdf
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_MEMORY_MB = 1024
-# onnxruntime + the OCR models add ~600 MB of address space and a few hundred MB of RSS per worker
-# (measured in benchmarks/bench_ocr.py): with OCR on, the per-file bound starts higher.
-DEFAULT_OCR_MAX_MEMORY_MB = 3072
+# OCR of an A4 page at 144 dpi takes a worker's address space ~1,040 MB above its start (onnxruntime
+# arenas and thread stacks; peak RSS ~600 MB, measured): with OCR on, the default bound is twice that.
+DEFAULT_OCR_MAX_MEMORY_MB = 2048
 DEFAULT_MAX_FILE_MB = 1024
 _JOIN_SECONDS = 2.0
 _OCR_CACHE_DOCS = 32  # OCR'd documents kept per process, so `run` (ingest, then extract) OCRs once
@@ -330,7 +330,7 @@ class GuardedReader:
         worker = self._acquire()
         healthy = False
         try:
-            reply = self._exchange(worker, p, on_ocr)
+            reply, ocr_started = self._exchange(worker, p, on_ocr)
             healthy = reply[0] == "ok" or reply[1] != "memory"  # a worker that ran out is recycled
         finally:
             self._release(worker, healthy)
@@ -343,14 +343,16 @@ class GuardedReader:
                         _ocr_cache.popitem(last=False)
             return doc
         _, kind, message, detail = reply
-        error = PdfError("memory", self._memory_message()) if kind == "memory" else PdfError(kind, message)
+        error = PdfError("memory", self._memory_message(ocr_started)) if kind == "memory" else PdfError(kind, message)
         error.detail = detail  # type: ignore[attr-defined]
         if detail:
             log.debug("%s: %s\n%s", p, error.message, detail.rstrip())
         raise error
 
-    def _exchange(self, worker: _Worker, p: Path, on_ocr: Callable[[int, int], None] | None) -> tuple[Any, ...]:
-        """Send the request and wait for the answer, passing OCR progress on and moving the deadline."""
+    def _exchange(self, worker: _Worker, p: Path, on_ocr: Callable[[int, int], None] | None
+                  ) -> tuple[tuple[Any, ...], bool]:
+        """Send the request and wait for the answer (and whether OCR started), passing OCR progress
+        on and moving the deadline."""
         deadline = time.monotonic() + self.timeout
         ocr_pages = 0
         try:
@@ -365,7 +367,7 @@ class GuardedReader:
                                    "(pathological content stream?)")
                 reply = worker.conn.recv()
                 if reply[0] != "ocr":
-                    return reply
+                    return reply, bool(ocr_pages)
                 _, done, total = reply
                 ocr_pages = total
                 if done < total:  # the next page's allowance
@@ -376,19 +378,25 @@ class GuardedReader:
                     with contextlib.suppress(Exception):
                         on_ocr(done, total)
         except (BrokenPipeError, EOFError, OSError):
-            raise self._died(worker) from None
+            raise self._died(worker, bool(ocr_pages)) from None
 
-    def _memory_message(self) -> str:
+    def _memory_message(self, ocr: bool = False) -> str:
         limit = f" ({self.max_memory_mb} MB limit)" if self.max_memory_mb else ""
+        if ocr:
+            return f"OCR needs more memory than allowed{limit}; raise TENDERX_PDF_MEMORY_MB"
         return f"PDF needs too much memory to parse{limit}"
 
-    def _died(self, worker: _Worker) -> PdfError:
+    def _died(self, worker: _Worker, ocr: bool = False) -> PdfError:
         with contextlib.suppress(Exception):
             worker.process.join(_JOIN_SECONDS)
         code = worker.process.exitcode
         if code is not None and code < 0:
             sig = -code
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+            if ocr and self.max_memory_mb and sig in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS):
+                # onnxruntime does not survive a failed allocation under the address-space limit
+                return PdfError("memory", f"the OCR engine crashed ({name}) on this file: "
+                                f"{self._memory_message(ocr)}")
             if sig in (signal.SIGKILL, signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT):
                 what = "crashed" if sig != signal.SIGKILL else "was killed (out of memory?)"
                 return PdfError("memory" if sig == signal.SIGKILL else "unreadable",
@@ -396,7 +404,7 @@ class GuardedReader:
             return PdfError("unreadable", f"the PDF reader died ({name}) on this file")
         if code == 0 or code is None:
             return PdfError("unreadable", "the PDF reader stopped unexpectedly on this file")
-        return PdfError("memory", f"{self._memory_message()}; the reader exited with code {code}")
+        return PdfError("memory", f"{self._memory_message(ocr)}; the reader exited with code {code}")
 
     # --- lifetime -------------------------------------------------------------------------------
     def close(self) -> None:

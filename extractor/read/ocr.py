@@ -30,7 +30,8 @@ DEFAULT_SCALE = 2.0  # 144 dpi: the smallest that keeps 9-pt CJK text legible to
 DEFAULT_PAGE_TIMEOUT = 60.0  # seconds a worker may spend on one page's OCR before it is killed
 DEFAULT_MAX_PAGES = 500  # pages OCR'd per document at most (a warning names the rest)
 CELL_GAP = 1.0  # a horizontal gap wider than this many line heights is a cell break (tab)
-_BLANK_LEVEL = 250  # a grey render whose darkest pixel is lighter than this is blank
+_BLANK_LEVEL = 250
+_PAPER_LEVEL = 170.0  # grey (red channel) at or above this is paper  # a grey render whose darkest pixel is lighter than this is blank
 _MODELS = {"det": "PP-OCRv6_det_small.onnx", "rec": "PP-OCRv6_rec_small.onnx"}
 
 
@@ -138,8 +139,9 @@ def recogniser(threads: int = 0) -> Recogniser:
 def join_lines(boxes: Sequence[tuple[np.ndarray, str, float]]) -> str:
     """Boxes (4×2 corner arrays, text, score) → text: a line per row of boxes, left to right.
 
-    A box joins the current line when its vertical span overlaps the line's by at least half
-    the smaller height (so a tilted scan's row, whose boxes drift a few pixels, stays one line).
+    A box joins a recent line when its vertical span overlaps the line's by at least half the
+    smaller height (so a tilted scan's row, whose boxes drift a few pixels, stays one line) and
+    it covers none of the line's columns (the next line of a wrapped table cell starts a line).
     Within a line, a gap wider than ``CELL_GAP`` line heights becomes a tab (a cell break),
     a smaller one a space between Latin/digits and nothing between CJK characters.
     """
@@ -152,16 +154,21 @@ def join_lines(boxes: Sequence[tuple[np.ndarray, str, float]]) -> str:
     items.sort(key=lambda it: ((it[0] + it[1]) / 2, it[2]))
     lines: list[list[tuple[float, float, float, float, str]]] = []
     for it in items:
-        top, bottom = it[0], it[1]
-        if lines:
-            line = lines[-1]
+        top, bottom, left, right = it[0], it[1], it[2], it[3]
+        best, best_overlap = None, 0.0
+        for line in lines[-4:]:  # the recent lines: a row's cells may be offset vertically
             l_top = float(np.median([b[0] for b in line]))
             l_bot = float(np.median([b[1] for b in line]))
-            overlap = min(bottom, l_bot) - max(top, l_top)
-            if overlap >= 0.5 * min(bottom - top, l_bot - l_top):
-                line.append(it)
-                continue
-        lines.append([it])
+            overlap = (min(bottom, l_bot) - max(top, l_top)) / max(1.0, min(bottom - top, l_bot - l_top))
+            # two boxes over the same columns are never one line (a wrapped cell's next line)
+            collides = any(min(right, b[3]) - max(left, b[2]) > 0 for b in line)
+            if overlap >= 0.5 and not collides and overlap > best_overlap:
+                best, best_overlap = line, overlap
+        if best is not None:
+            best.append(it)
+        else:
+            lines.append([it])
+    lines.sort(key=lambda line: float(np.median([(b[0] + b[1]) / 2 for b in line])))
     out = []
     for line in lines:
         line.sort(key=lambda b: b[2])
@@ -223,13 +230,21 @@ def is_blank(page: Any) -> bool:
     return small.size == 0 or int(small.min()) >= _BLANK_LEVEL
 
 
+def drop_red(image: np.ndarray) -> np.ndarray:
+    """The page as grey from its red channel, light greys lifted to white: a red seal stamped over
+    the text turns white and is neither read into the text nor hides it, black print stays black.
+    pdfium renders BGR(A), so red is channel 2."""
+    grey = image if image.ndim == 2 else image[:, :, 2] if image.shape[2] >= 3 else image[:, :, 0]
+    # levels: everything lighter than _PAPER_LEVEL is paper (a seal's red, grain, yellowed paper)
+    red = np.clip(grey.astype(np.float32) * (255.0 / _PAPER_LEVEL), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(np.stack([red, red, red], axis=-1))
+
+
 def ocr_page(page: Any, settings: OcrSettings) -> tuple[OcrText, OcrInfo]:
     """OCR one pdfium page at ``settings.scale``; the text and its provenance."""
     engine = recogniser(settings.threads)
     image = render(page, settings.scale)
-    if image.ndim == 3 and image.shape[2] == 4:
-        image = image[:, :, :3]
-    result = engine.recognise(image)  # pdfium renders BGR, the order OpenCV (and RapidOCR) expect
+    result = engine.recognise(drop_red(image))
     return result, OcrInfo(engine=ENGINE, model=model_name(), confidence=round(result.confidence, 4))
 
 

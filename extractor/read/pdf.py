@@ -186,12 +186,15 @@ def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgre
     needs: set[int] = set()
     if unusable:
         needs, ocr_info = _pages_without_text(p, unusable, texts, ocr, on_ocr, warnings)
-        if len(unusable) == n_pages and not needs and not ocr_info:
-            blank_glyphs = [w for w in warnings if "draws blank" in w]
-            raise PdfError("empty", blank_glyphs[0].split(": ", 1)[1] if blank_glyphs
-                           else "no text and no images on any page")
         if not any(t.strip() for t in texts) and not needs:
-            raise PdfError("empty", f"no text found: OCR read nothing on {len(unusable)} page(s)")
+            blank_glyphs = [w for w in warnings if "draws blank" in w]
+            if blank_glyphs:
+                raise PdfError("empty", blank_glyphs[0].split(": ", 1)[1])
+            if ocr_info:
+                raise PdfError("empty", f"no text found: OCR read nothing on {len(ocr_info)} image page(s)")
+            if any("image is blank" in w for w in warnings):
+                raise PdfError("empty", "no text, and its images are blank")
+            raise PdfError("empty", "no text and no images on any page")
 
     pages: list[Page] = []
     for i, text in enumerate(texts):
@@ -221,9 +224,13 @@ def _pages_without_text(path: Path, unusable: list[int], texts: list[str], ocr: 
         for i in unusable:
             page = pdf[i]
             drawing = ocr_mod.page_drawing(page)
+            if texts[i].strip() and not drawing.image_objects:
+                continue  # a short page of real text (a heading, a signature line), not a scan
             if not drawing.objects or ocr_mod.is_blank(page):
                 if drawing.text_objects:
                     warnings.append(_blank_glyphs_warning(i, drawing.text_objects))
+                elif drawing.image_objects:
+                    warnings.append(f"page {i + 1}: its only image is blank")
                 continue
             visible.append(i)
         enabled = ocr is not None and ocr.enabled
