@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import tempfile
@@ -131,15 +132,18 @@ def run(pairs: list[tuple[Path, Path]] | None = None, scale: float | None = None
         "docs": docs,
     }
     if extraction:
-        out.update(_extraction(pairs))
+        out.update(_extraction(pairs, scale))
     return out
 
 
-def _extraction(pairs: list[tuple[Path, Path]]) -> dict[str, Any]:
-    """Rules-engine micro-F1 on the scans and on their originals (same gold labels)."""
+def _extraction(pairs: list[tuple[Path, Path]], scale: float) -> dict[str, Any]:
+    """Rules-engine micro-F1 on the scans and on their originals (same gold labels), OCR'd at the
+    same scale (so the reads above are reused) and one document at a time."""
     from extractor.evaluate.scoring import evaluate_folder
 
     scores = {}
+    saved = os.environ.get("TENDERX_OCR_SCALE")
+    os.environ["TENDERX_OCR_SCALE"] = str(scale)
     with tempfile.TemporaryDirectory() as tmp:
         for kind in ("scan", "original"):
             folder = Path(tmp) / kind
@@ -148,8 +152,12 @@ def _extraction(pairs: list[tuple[Path, Path]]) -> dict[str, Any]:
                 pdf = scan if kind == "scan" else original
                 shutil.copy(pdf, folder / pdf.name)
                 shutil.copy(pdf.with_name(pdf.stem + ".gold.json"), folder / (pdf.stem + ".gold.json"))
-            result = evaluate_folder(folder, backend="rules", store_dir=None).to_json()
+            result = evaluate_folder(folder, backend="rules", store_dir=None, jobs=1).to_json()
             scores[kind] = result["micro_f1"]
+    if saved is None:
+        os.environ.pop("TENDERX_OCR_SCALE", None)
+    else:
+        os.environ["TENDERX_OCR_SCALE"] = saved
     return {"f1_scan": scores["scan"], "f1_original": scores["original"],
             "f1_gap": scores["original"] - scores["scan"]}
 
