@@ -8,19 +8,25 @@ library stays silent when used from Python.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
+
+from extractor.cli.terminal import plain, safe
+
+if TYPE_CHECKING:
+    from extractor.index.ingest import IngestReport
 
 
 class ExtractBar:
@@ -39,7 +45,7 @@ class ExtractBar:
             console=console,
             transient=False,
         )
-        self.task = None
+        self.task: TaskID | None = None
         self.failed = 0
 
     def __enter__(self) -> ExtractBar:
@@ -55,14 +61,14 @@ class ExtractBar:
     def ocr_page(self, path: Path, done: int, total: int) -> None:
         """A scanned document's pages as OCR reads them."""
         if self.task is not None:
-            self.progress.update(self.task, current=f"{escape(path.name[:40])} (OCR {done}/{total} pages)")
+            self.progress.update(self.task, current=f"{safe(path.name[:40])} (OCR {done}/{total} pages)")
 
     def advance(self, file: str, record: dict[str, Any]) -> None:
         if record.get("errors"):
             self.failed += 1
         if self.task is not None:
             name = file.rsplit("/", 1)[-1]
-            self.progress.update(self.task, advance=1, failed=self.failed, current=escape(name[:40]))
+            self.progress.update(self.task, advance=1, failed=self.failed, current=safe(name[:40]))
 
 
 def _v(rec: dict[str, Any], name: str) -> Any:
@@ -89,12 +95,12 @@ def flagged_table(records: list[dict[str, Any]]) -> Table:
         if amount is None:
             amount = _v(r, "budget_cny")
         t.add_row(
-            escape(str(r.get("file", "")).rsplit("/", 1)[-1]),
-            escape(str(_v(r, "buyer") or "—")),
-            escape("; ".join(_v(r, "suppliers") or []) or "—"),
-            escape(", ".join(tech) or "—"),
+            safe(str(r.get("file", "")).rsplit("/", 1)[-1]),
+            safe(str(_v(r, "buyer") or "—")),
+            safe("; ".join(_v(r, "suppliers") or []) or "—"),
+            safe(", ".join(tech) or "—"),
             _fmt_amount(amount),
-            escape(str(_v(r, "publish_date") or "—")),
+            safe(str(_v(r, "publish_date") or "—")),
         )
     return t
 
@@ -105,7 +111,7 @@ def failures_table(records: list[dict[str, Any]]) -> Table:
     t.add_column("error", overflow="fold")
     for r in records:
         for e in r.get("errors") or []:
-            t.add_row(escape(str(r.get("file", ""))), escape(str(e)))
+            t.add_row(safe(str(r.get("file", ""))), safe(str(e)))
     return t
 
 
@@ -114,7 +120,8 @@ def totals_line(tot: dict[str, Any]) -> str:
     cost_s = "n/a (model not in price table)" if cost is None else f"${cost:.4f}"
     return (
         f"[bold]{tot['documents']}[/] documents, [red]{tot['failures']}[/] failures, "
-        f"{tot['calls']} LLM calls ({tot['cached_calls']} cached, {tot['retries']} retries), "
+        f"{tot['calls']} LLM calls ({tot.get('failed_calls', 0)} failed, {tot['cached_calls']} cached, "
+        f"{tot['retries']} retries), "
         f"{tot['prompt_tokens']:,} prompt + {tot['completion_tokens']:,} completion tokens, "
         f"estimated cost {cost_s}"
     )
@@ -150,7 +157,7 @@ class IngestBar:
 
     def file_started(self, path: Path, size: int) -> None:
         self.size = size
-        self.progress.update(self.task, current=escape(path.name))
+        self.progress.update(self.task, current=safe(path.name))
 
     def file_read(self, path: Path, pages: int, chunks: int) -> None:
         self.pages += pages
@@ -164,7 +171,7 @@ class IngestBar:
 
     def ocr_page(self, path: Path, done: int, total: int) -> None:
         """A scanned file's pages as OCR reads them (the slow part of such a file)."""
-        self.progress.update(self.task, current=f"{escape(path.name)} (OCR {done}/{total} pages)",
+        self.progress.update(self.task, current=f"{safe(path.name)} (OCR {done}/{total} pages)",
                              completed=self.bytes_done + 0.05 * self.size * done / max(total, 1))
 
     def file_finished(self, path: Path, status: str, message: str = "") -> None:
@@ -173,8 +180,8 @@ class IngestBar:
         self.progress.update(self.task, completed=self.bytes_done, files=f"{self.done_files}/{self.n_files}")
 
 
-def print_ingest_summary(report, console: Console) -> None:  # noqa: ANN001
-    table = Table(title=f"ingest into {escape(report.store)}", show_header=True)
+def print_ingest_summary(report: IngestReport, console: Console) -> None:
+    table = Table(title=f"ingest into {safe(report.store)}", show_header=True)
     for col in ("added", "replaced", "unchanged", "needs OCR", "failed", "pages", "chunks", "seconds"):
         table.add_column(col, justify="right")
     table.add_row(str(len(report.added)), str(len(report.replaced)), str(len(report.unchanged)),
@@ -182,11 +189,11 @@ def print_ingest_summary(report, console: Console) -> None:  # noqa: ANN001
                   str(report.pages), str(report.chunks), f"{report.seconds:.1f}")
     console.print(table)
     if report.embedder:
-        console.print(f"embedder: {escape(report.embedder)}")
+        console.print(f"embedder: {safe(report.embedder)}")
     if getattr(report, "ocr_pages", 0):
         console.print(f"OCR: {report.ocr_pages} page(s) had no usable text layer and were read by OCR")
     for path in report.needs_ocr:
-        console.print(f"[yellow]needs OCR[/] {escape(path)}: no usable text layer and OCR is off — not stored",
+        console.print(f"[yellow]needs OCR[/] {safe(path)}: no usable text layer and OCR is off — not stored",
                       soft_wrap=True)
     if report.failed:
         failures = Table(title="[red]failed files[/]", show_header=True)
@@ -194,15 +201,15 @@ def print_ingest_summary(report, console: Console) -> None:  # noqa: ANN001
         failures.add_column("kind")
         failures.add_column("reason", overflow="fold")
         for path, kind, message in report.failed:
-            failures.add_row(escape(path), escape(kind), escape(message))
+            failures.add_row(safe(path), safe(kind), safe(message))
         console.print(failures)
 
 
-def snippet(text: str, terms: list[str], width: int = 160):  # noqa: ANN202
+def snippet(text: str, terms: list[str], width: int = 160) -> Text:
     """A window of the chunk around the first query term, with every term highlighted."""
     from rich.text import Text
 
-    flat = " ".join(text.split())
+    flat = " ".join(plain(text).split())
     low = flat.casefold()
     hits = [i for i in (low.find(t.casefold()) for t in terms) if i >= 0]
     start = max(0, min(hits) - width // 4) if hits else 0

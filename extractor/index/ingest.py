@@ -9,10 +9,10 @@ through an ``IngestProgress`` callback object; the CLI renders it with rich.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from extractor.core.config import DEFAULT_STORE
 from extractor.core.document import Chunk, Document
 from extractor.index.embeddings import Embedder, get_embedder
 from extractor.index.store import Store, path_key
+
+if TYPE_CHECKING:
+    from extractor.read.guard import GuardedReader
 
 EMBED_BATCH = 64  # large enough for FastE5 to bucket by length; progress still moves every batch
 
@@ -151,12 +154,13 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
     return report
 
 
-def _reading(reader, progress: IngestProgress):  # noqa: ANN001, ANN202
+def _reading(reader: GuardedReader, progress: IngestProgress) -> Callable[[Path], Document]:
     """``reader.read`` that passes OCR page progress to ``progress.ocr_page`` when it has one."""
     hook = getattr(progress, "ocr_page", None)
 
     def read(path: Path) -> Document:
-        return reader.read(path, on_ocr=(lambda done, total: hook(path, done, total)) if hook else None)
+        on_ocr = (lambda done, total: hook(path, done, total)) if hook is not None else None
+        return reader.read(path, on_ocr=on_ocr)
 
     return read
 
@@ -169,7 +173,8 @@ def _size(path: Path) -> int:
 
 
 def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestProgress, chunk_tokens: int,
-                report: IngestReport, read_pdf, chunk_document, file_sha256) -> tuple[str, str]:
+                report: IngestReport, read_pdf: Callable[[Path], Document],
+                chunk_document: Callable[..., list[Chunk]], file_sha256: Callable[[Path], str]) -> tuple[str, str]:
     """Ingest one file, record the outcome in ``report`` and return (status, message)."""
     name = str(path)
     try:
@@ -200,7 +205,7 @@ def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestPr
         elif chunks:
             progress.embedded(path, len(chunks), len(chunks))
         store.replace_document(doc, chunks, vectors)
-    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+    except Exception as exc:
         from extractor.index.store import StoreError
 
         if isinstance(exc, StoreError):

@@ -117,10 +117,10 @@ class Recogniser:
         """Text of an RGB/grey image (H×W[×3] uint8), lines in reading order."""
         if image.ndim == 2:
             image = np.stack([image] * 3, axis=-1)
-        out = self._engine(image, use_cls=False)
+        out: Any = self._engine(image, use_cls=False)  # a RapidOCROutput (boxes, txts, scores)
         if out.boxes is None or not out.txts:
             return OcrText("", 0.0, 0)
-        boxes = [(np.asarray(b, dtype=float), t, float(s)) for b, t, s in zip(out.boxes, out.txts, out.scores,
+        boxes = [(np.asarray(b, dtype=float), t, float(s)) for b, t, s in zip(out.boxes, out.txts, out.scores or (),
                                                                                strict=False)]
         scores = [s for _, t, s in boxes if t.strip()]
         return OcrText(join_lines(boxes), float(np.mean(scores)) if scores else 0.0, len(scores))

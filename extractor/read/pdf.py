@@ -160,7 +160,7 @@ def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgre
     for i in range(n_pages):
         try:
             page_obj = reader.pages[i]
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 — pypdf raises anything on a broken page tree
             warnings.append(f"page {i + 1}: cannot read page ({_one_line(e)})")
             texts.append("")
             continue
@@ -168,7 +168,7 @@ def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgre
             text = page_obj.extract_text() or ""
         except FileNotDecryptedError as e:
             raise PdfError("encrypted", "encrypted: needs a password") from e
-        except Exception as e:  # one bad page must not lose the document
+        except Exception as e:  # noqa: BLE001 — one bad page must not lose the document
             warnings.append(f"page {i + 1}: text extraction failed ({_one_line(e)})")
             text = ""
         quality = measure(text)
@@ -248,7 +248,7 @@ def _pages_without_text(path: Path, unusable: list[int], texts: list[str], ocr: 
                 result, page_info = ocr_mod.ocr_page(pdf[i], ocr)  # type: ignore[arg-type]
             except (PdfError, MemoryError):
                 raise
-            except Exception as e:  # noqa: BLE001 — an engine failure is this file's error, in one line
+            except Exception as e:
                 raise PdfError("unreadable", f"OCR failed on page {i + 1}: {type(e).__name__}: "
                                f"{_one_line(e)}") from e
             texts[i] = result.text
