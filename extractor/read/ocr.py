@@ -18,12 +18,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from extractor.core.document import OcrInfo
 from extractor.read.pdf import PdfError
+
+if TYPE_CHECKING:  # numpy is imported only where OCR runs: the reader's workers stay small without it
+    import numpy as np
 
 ENGINE = "rapidocr"
 DEFAULT_SCALE = 2.0  # 144 dpi: the smallest that keeps 9-pt CJK text legible to the recogniser
@@ -115,6 +116,8 @@ class Recogniser:
 
     def recognise(self, image: np.ndarray) -> OcrText:
         """Text of an RGB/grey image (H×W[×3] uint8), lines in reading order."""
+        import numpy as np
+
         if image.ndim == 2:
             image = np.stack([image] * 3, axis=-1)
         out: Any = self._engine(image, use_cls=False)  # a RapidOCROutput (boxes, txts, scores)
@@ -145,6 +148,8 @@ def join_lines(boxes: Sequence[tuple[np.ndarray, str, float]]) -> str:
     Within a line, a gap wider than ``CELL_GAP`` line heights becomes a tab (a cell break),
     a smaller one a space between Latin/digits and nothing between CJK characters.
     """
+    import numpy as np
+
     items = []
     for pts, text, _ in boxes:
         if not text.strip():
@@ -216,6 +221,8 @@ def page_drawing(page: Any) -> PageDrawing:
 
 
 def render(page: Any, scale: float, grey: bool = False) -> np.ndarray:
+    import numpy as np
+
     bitmap = page.render(scale=scale, grayscale=grey)
     try:
         return np.array(bitmap.to_numpy(), copy=True)
@@ -234,6 +241,8 @@ def drop_red(image: np.ndarray) -> np.ndarray:
     """The page as grey from its red channel, light greys lifted to white: a red seal stamped over
     the text turns white and is neither read into the text nor hides it, black print stays black.
     pdfium renders BGR(A), so red is channel 2."""
+    import numpy as np
+
     grey = image if image.ndim == 2 else image[:, :, 2] if image.shape[2] >= 3 else image[:, :, 0]
     # levels: everything lighter than _PAPER_LEVEL is paper (a seal's red, grain, yellowed paper)
     red = np.clip(grey.astype(np.float32) * (255.0 / _PAPER_LEVEL), 0, 255).astype(np.uint8)

@@ -162,7 +162,7 @@ def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgre
             page_obj = reader.pages[i]
         except Exception as e:  # noqa: BLE001 — pypdf raises anything on a broken page tree
             warnings.append(f"page {i + 1}: cannot read page ({_one_line(e)})")
-            texts.append("")
+            texts.append("")  # not probed or OCR'd (see below)
             continue
         try:
             text = page_obj.extract_text() or ""
@@ -170,7 +170,8 @@ def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgre
             raise PdfError("encrypted", "encrypted: needs a password") from e
         except Exception as e:  # noqa: BLE001 — one bad page must not lose the document
             warnings.append(f"page {i + 1}: text extraction failed ({_one_line(e)})")
-            text = ""
+            texts.append("")  # not probed or OCR'd: a page pypdf chokes on (a bomb) would choke pdfium too
+            continue
         quality = measure(text)
         if quality.garbage:
             garbage.append(i)
