@@ -14,7 +14,7 @@ from pathlib import Path
 from benchmarks.generate import generate_corpus, vary_lines
 from tests.conftest import ROOT
 
-SECTIONS = ("1 PDF text", "2 Embeddings", "3 Ingest", "4 Search", "5 Rules", "6 LLM", "7 Memory", "8 Formats")
+SECTIONS = ("1 PDF text", "2 Embeddings", "3 Ingest", "4 Search", "5 Rules", "6 LLM", "7 Memory", "8 Formats", "9 OCR")
 
 
 def _table_rows(markdown: str) -> list[list[str]]:
@@ -43,7 +43,7 @@ def test_quick_run_writes_a_complete_table(tmp_path: Path) -> None:
             assert status.strip("*") in ("reached", "NOT reached"), f"no status for target row {measure}"
     measures = " ".join(r[1] for r in rows)
     for must in ("pypdfium2", "FastE5", "ingest()", "hybrid @", "recall@5", "concurrency 64", "retrieval-targeted",
-                 "EXTRAPOLATED"):
+                 "EXTRAPOLATED", "seconds per page", "character error rate"):
         assert must in measures, must
     # the printed rich table carries the same rows
     assert "tenderx benchmarks" in proc.stdout and "recall@5" in proc.stdout

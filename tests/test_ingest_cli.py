@@ -35,8 +35,9 @@ def make_pdf(path: Path, pages: list[str], scanned_page: bool = False) -> Path:
             c.drawString(60, y, line)
             y -= 18
         c.showPage()
-    if scanned_page:
-        c.drawImage(ImageReader(Image.new("RGB", (400, 300), "white")), 60, 400, 400, 300)
+    if scanned_page:  # a grey gradient: visible, but no text for OCR to find
+        gradient = Image.linear_gradient("L").resize((400, 300)).convert("RGB")
+        c.drawImage(ImageReader(gradient), 60, 400, 400, 300)
         c.showPage()
     c.save()
     return path
@@ -107,16 +108,17 @@ def test_ingest_reingest_change_and_search_json(corpus, tmp_path):
     assert "a.pdf" in table.stdout and "c.pdf" not in table.stdout
 
 
-def test_needs_ocr_is_reported_but_not_a_failure(tmp_path):
+def test_no_ocr_scan_is_a_needs_ocr_failure_never_stored_empty(tmp_path):
     folder = tmp_path / "in"
     make_pdf(folder / "text.pdf", NOTICE_C)
     make_pdf(folder / "scan.pdf", [], scanned_page=True)
-    res = run_cli("ingest", str(folder), "--store", str(tmp_path / "store"))
-    assert res.returncode == 0, res.stdout + res.stderr
+    res = run_cli("ingest", str(folder), "--store", str(tmp_path / "store"), "--no-ocr")
+    assert res.returncode == 1, res.stdout + res.stderr
     out = _flat(res.stdout)
-    assert "needs OCR" in out and "scan.pdf" in out and "failed files" not in out
-    doc = Store(tmp_path / "store").document_for_path(folder / "scan.pdf")
-    assert doc.needs_ocr and doc.chunks == 0
+    assert "needs OCR" in out and "scan.pdf" in out and "failed files" in out and "needs_ocr" in out
+    store = Store(tmp_path / "store")
+    assert store.document_for_path(folder / "scan.pdf") is None
+    assert store.document_for_path(folder / "text.pdf").chunks > 0
 
 
 def test_second_writer_is_refused_with_exit_3(corpus, tmp_path):

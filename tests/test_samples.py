@@ -49,6 +49,27 @@ def pdf_text(pdf: Path) -> str:
     return squash(pdf_raw_text(pdf))
 
 
+IMAGE_ONLY = "scanned-notice-image-only"
+
+
+def stated_text(gold: Path) -> str:
+    """The text a gold file's document states: its PDF's text layer, or for a scan (no text
+    layer) the born-digital original it was made from (samples/make_scans.py), or for the
+    image-only notice the lines samples/render.py drew into its image."""
+    stem = gold.name.removesuffix(".gold.json")
+    if stem == IMAGE_ONLY:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("samples_render", SAMPLES / "render.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules.setdefault("samples_render", module)  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+        return "\n".join(module.SCANNED_TEXT)
+    if stem.startswith("scanned-"):
+        stem = stem.removeprefix("scanned-")
+    return pdf_raw_text(SAMPLES / f"{stem}.pdf")
+
+
 def load_labels(gold: Path) -> dict:
     return json.loads(gold.read_text(encoding="utf-8"))["labels"]
 
@@ -218,7 +239,7 @@ def test_gold_file_is_valid(gold: Path) -> None:
 @pytest.mark.parametrize("gold", GOLD_FILES, ids=lambda p: p.name.removesuffix(".gold.json"))
 def test_gold_strings_occur_in_pdf(gold: Path) -> None:
     labels = load_labels(gold)
-    text = pdf_text(gold.parent / gold.name.replace(".gold.json", ".pdf"))
+    text = squash(stated_text(gold))
     values = [labels[name] for name in STRING_FIELDS if labels[name]] + labels["suppliers"]
     missing = [v for v in values if squash(v) not in text]
     assert not missing, f"not in the PDF text: {missing}"
@@ -227,18 +248,42 @@ def test_gold_strings_occur_in_pdf(gold: Path) -> None:
 @pytest.mark.parametrize("gold", GOLD_FILES, ids=lambda p: p.name.removesuffix(".gold.json"))
 def test_gold_date_and_amounts_are_stated(gold: Path) -> None:
     labels = load_labels(gold)
-    pdf = gold.parent / gold.name.replace(".gold.json", ".pdf")
+    raw = stated_text(gold)
     if labels["publish_date"]:
-        text = pdf_text(pdf)
+        text = squash(raw)
         assert any(form in text for form in date_forms(labels["publish_date"])), labels["publish_date"]
     for name in AMOUNT_FIELDS:
         if labels[name] is not None:
-            assert amount_is_stated(labels[name], pdf_raw_text(pdf)), f"{name}={labels[name]} not stated in any form"
+            assert amount_is_stated(labels[name], raw), f"{name}={labels[name]} not stated in any form"
 
 
 @pytest.mark.parametrize("gold", GOLD_FILES, ids=lambda p: p.name.removesuffix(".gold.json"))
 def test_source_file_exists(gold: Path) -> None:
-    assert (SAMPLES / "src" / gold.name.replace(".gold.json", ".txt")).is_file()
+    stem = gold.name.removesuffix(".gold.json")
+    if stem == IMAGE_ONLY:
+        return  # drawn by samples/render.py from its SCANNED_TEXT (stated_text reads it)
+    assert (SAMPLES / "src" / f"{stem.removeprefix('scanned-')}.txt").is_file()
+
+
+SCANS = sorted(SAMPLES.glob("scanned-*.pdf"))
+
+
+@pytest.mark.parametrize("scan", SCANS, ids=lambda p: p.stem)
+def test_scans_are_image_only_and_labelled_like_their_original(scan: Path) -> None:
+    reader = pypdf.PdfReader(scan)
+    for page in reader.pages:
+        assert (page.extract_text() or "").strip() == "", "a scan must have no text layer"
+        assert page.images, "page should carry the scanned image"
+    if scan.stem == IMAGE_ONLY:
+        return
+    original = SAMPLES / scan.name.removeprefix("scanned-")
+    assert len(pypdf.PdfReader(original).pages) == len(reader.pages)
+    assert load_labels(scan.with_name(scan.stem + ".gold.json")) == load_labels(
+        original.with_name(original.stem + ".gold.json"))
+
+
+def test_four_scanned_samples() -> None:
+    assert len([s for s in SCANS if s.stem != IMAGE_ONLY]) >= 4
 
 
 # --- the error-path files ---------------------------------------------------------------------------------

@@ -58,6 +58,11 @@ class ExtractBar:
     def start(self, total: int) -> None:
         self.task = self.progress.add_task("extract", total=total, failed=0, current="")
 
+    def ocr_page(self, path: Path, done: int, total: int) -> None:
+        """A scanned document's pages as OCR reads them."""
+        if self.task is not None:
+            self.progress.update(self.task, current=f"{safe(path.name[:40])} (OCR {done}/{total} pages)")
+
     def advance(self, file: str, record: dict[str, Any]) -> None:
         if record.get("errors"):
             self.failed += 1
@@ -193,6 +198,11 @@ class IngestBar:
         share = 0.05 + 0.95 * done / max(total, 1)
         self.progress.update(self.task, completed=self.bytes_done + share * self.size)
 
+    def ocr_page(self, path: Path, done: int, total: int) -> None:
+        """A scanned file's pages as OCR reads them (the slow part of such a file)."""
+        self.progress.update(self.task, current=f"{safe(path.name)} (OCR {done}/{total} pages)",
+                             completed=self.bytes_done + 0.05 * self.size * done / max(total, 1))
+
     def file_finished(self, path: Path, status: str, message: str = "") -> None:
         self.done_files += 1
         self.bytes_done += self.size
@@ -209,8 +219,10 @@ def print_ingest_summary(report: IngestReport, console: Console) -> None:
     console.print(table)
     if report.embedder:
         console.print(f"embedder: {safe(report.embedder)}")
+    if getattr(report, "ocr_pages", 0):
+        console.print(f"OCR: {report.ocr_pages} page(s) had no usable text layer and were read by OCR")
     for path in report.needs_ocr:
-        console.print(f"[yellow]needs OCR[/] {safe(path)}: no text layer (scanned?) — stored, but not searchable",
+        console.print(f"[yellow]needs OCR[/] {safe(path)}: no usable text layer and OCR is off — not stored",
                       soft_wrap=True)
     if report.failed:
         failures = Table(title="[red]failed files[/]", show_header=True)

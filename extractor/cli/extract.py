@@ -28,10 +28,12 @@ from extractor.cli.options import (
     BaseUrlOpt,
     JobsOpt,
     ModelOpt,
+    NoOcrOpt,
     PathsArg,
     SchemaOpt,
     StoreOpt,
     TimeoutOpt,
+    ocr_choice,
 )
 from extractor.cli.terminal import console, err_console, safe
 from extractor.core.config import LLMSettings
@@ -101,6 +103,7 @@ def extract(
     batch: Annotated[bool, typer.Option(
         "--batch", help="Submit the LLM requests to the provider's Batch API (half price, results within 24 h) "
                         "instead of calling it now; follow with `tenderx batch status/collect ID`.")] = False,
+    no_ocr: NoOcrOpt = False,
 ) -> None:
     """Extract the schema's fields, with page + verbatim-quote evidence, from tender documents.
 
@@ -124,7 +127,7 @@ def extract(
     to_stdout = out == STDOUT
     report = run_extraction(paths, backend=backend, schema=schema, out=None if to_stdout else out, csv=csv,
                             jobs=jobs, settings=llm_settings(base_url, model, timeout), store_dir=store,
-                            resume=not no_resume)
+                            resume=not no_resume, ocr=ocr_choice(no_ocr))
     if to_stdout:
         for rec in report.records:
             sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
@@ -155,6 +158,7 @@ def run(
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
     timeout: TimeoutOpt = 60.0,
+    no_ocr: NoOcrOpt = False,
 ) -> None:
     """The main job: ingest documents, extract every one, show what is flagged.
 
@@ -174,10 +178,10 @@ def run(
     settings = llm_settings(base_url, model, timeout)
     resolve_backend(backend, settings)  # check before spending minutes on ingest
     with IngestBar(err_console) as bar:
-        ingested = run_ingest(paths, store_dir=store, progress=bar)
+        ingested = run_ingest(paths, store_dir=store, progress=bar, ocr=ocr_choice(no_ocr))
     print_ingest_summary(ingested, console)
     report = run_extraction(paths, backend=backend, out=out_dir / "records.jsonl", csv=out_dir / "records.csv",
-                            jobs=jobs, settings=settings, store_dir=store)
+                            jobs=jobs, settings=settings, store_dir=store, ocr=ocr_choice(no_ocr))
     print_extract_summary(report)
     from extractor.cli.cases import write_run_cases
 

@@ -9,7 +9,7 @@ import typer
 
 from extractor.cli.display import IngestBar, print_ingest_summary
 from extractor.cli.inputs import check_inputs, print_read_warnings
-from extractor.cli.options import DEFAULT_STORE, PathsArg, StoreOpt
+from extractor.cli.options import DEFAULT_STORE, NoOcrOpt, PathsArg, StoreOpt, ocr_choice
 from extractor.cli.terminal import console, err_console
 
 
@@ -24,6 +24,7 @@ def ingest(
     store: StoreOpt = DEFAULT_STORE,
     chunk_tokens: Annotated[int, typer.Option("--chunk-tokens", min=50, max=2000,
                                               help="Target chunk size in tokens.")] = 400,
+    no_ocr: NoOcrOpt = False,
 ) -> None:
     """Read documents, chunk them and index them (vectors + BM25) for `tenderx search`.
 
@@ -43,7 +44,7 @@ def ingest(
 
     require_paths(paths)
     with IngestBar(err_console) as bar:
-        report = run_ingest(paths, store_dir=store, progress=bar, chunk_tokens=chunk_tokens)
+        report = run_ingest(paths, store_dir=store, progress=bar, chunk_tokens=chunk_tokens, ocr=ocr_choice(no_ocr))
     print_ingest_summary(report, console)
     print_read_warnings(report.warnings, err_console)
     raise typer.Exit(1 if report.failed else 0)

@@ -10,7 +10,7 @@ import typer
 from extractor.core.config import DEFAULT_OUT, DEFAULT_STORE
 
 __all__ = ["DEFAULT_OUT", "DEFAULT_STORE", "BackendOpt", "BaseUrlOpt", "JobsOpt", "ModelOpt", "PathsArg",
-           "SchemaOpt", "StoreOpt", "TimeoutOpt"]
+           "NoOcrOpt", "SchemaOpt", "StoreOpt", "TimeoutOpt", "ocr_choice"]
 
 PathsArg = Annotated[list[Path], typer.Argument(
     help="Documents or folders (searched recursively): PDF, HTML, DOCX, TXT.", show_default=False)]
@@ -25,3 +25,11 @@ BaseUrlOpt = Annotated[str | None, typer.Option(
 ModelOpt = Annotated[str | None, typer.Option(
     "--model", "-m", help="Model name (default $TENDERX_MODEL).", show_default=False)]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds per LLM request.")]
+NoOcrOpt = Annotated[bool, typer.Option(
+    "--no-ocr", help="Don't OCR pages without a usable text layer (scans, fonts without a ToUnicode map): "
+                     "such files fail as needs_ocr. Also TENDERX_OCR=0.")]
+
+
+def ocr_choice(no_ocr: bool) -> bool | None:
+    """--no-ocr as the library's ``ocr`` argument: False, or None (follow TENDERX_OCR, on by default)."""
+    return False if no_ocr else None

@@ -11,6 +11,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+@dataclass(frozen=True)
+class OcrInfo:
+    """How a page's text was recognised: engine, model and the mean box confidence (0-1)."""
+
+    engine: str
+    model: str
+    confidence: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"engine": self.engine, "model": self.model, "confidence": self.confidence}
+
+
 @dataclass
 class Page:
     """One PDF page. ``text`` is pypdf's text verbatim (evidence quotes come from it);
@@ -22,6 +34,7 @@ class Page:
     clean: str = ""
     clean_map: list[int] = field(default_factory=list, repr=False)
     needs_ocr: bool = False
+    ocr: OcrInfo | None = None  # set when ``text`` came from OCR, not the PDF's text layer
 
 
 @dataclass
@@ -75,18 +88,22 @@ class Chunk:
 @dataclass
 class FieldValue:
     """An extracted value with its evidence. ``verified`` is True only when the
-    quote was found on that page's text (whitespace-insensitive)."""
+    quote was found on that page's text (whitespace-insensitive). ``source`` is ``"ocr"``
+    when that page's text was recognised from its image (the quote may carry OCR errors)."""
 
     value: Any
     page: int | None = None
     quote: str | None = None
     verified: bool | None = None
+    source: str | None = None
     disputed: bool = False  # the engines disagree on this value: shown, never verified
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"value": self.value, "page": self.page, "quote": self.quote}
         if self.verified is not None:
             d["verified"] = self.verified
+        if self.source is not None:
+            d["source"] = self.source
         if self.disputed:
             d["disputed"] = True
         return d

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from extractor.core.config import DEFAULT_STORE
 from extractor.core.document import Chunk, Document
 from extractor.index.embeddings import Embedder, get_embedder
 from extractor.index.store import Store, path_key
+
+if TYPE_CHECKING:
+    from extractor.read.guard import GuardedReader
 
 EMBED_BATCH = 64  # large enough for FastE5 to bucket by length; progress still moves every batch
 
@@ -64,7 +67,8 @@ class IngestReport:
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    needs_ocr: list[str] = field(default_factory=list)
+    needs_ocr: list[str] = field(default_factory=list)  # not stored: no usable text and OCR off
+    ocr_pages: int = 0  # pages whose text came from OCR
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (path, kind, message)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): in a folder, not a document
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, warning): e.g. text cut at a cap
@@ -113,9 +117,12 @@ def _embed(embedder: Embedder, path: Path, chunks: list[Chunk], progress: Ingest
 
 
 def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, embedder: Embedder | None = None,
-           progress: IngestProgress | None = None, chunk_tokens: int = 400, store: Store | None = None
-           ) -> IngestReport:
+           progress: IngestProgress | None = None, chunk_tokens: int = 400, store: Store | None = None,
+           ocr: bool | None = None) -> IngestReport:
     """Add PDFs (files or folders, searched recursively) to the store at ``store_dir``.
+
+    ``ocr`` False skips OCR (``--no-ocr``); None follows TENDERX_OCR (on by default). A progress
+    object with an ``ocr_page(path, done, total)`` method hears about each OCR'd page.
 
     Raises ``StoreLocked`` when another process is writing the store and
     ``EmbedderMismatch`` when the store was built with another embedder;
@@ -139,7 +146,7 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
 
     from extractor.read.guard import GuardedReader
 
-    with store.writing(), GuardedReader.from_env() as reader:
+    with store.writing(), GuardedReader.from_env(ocr=ocr) as reader:
         embedder = embedder or get_embedder()
         store.check_embedder(embedder.name)
         report.embedder = embedder.name
@@ -148,10 +155,21 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
         for path in pdfs:
             progress.file_started(path, sizes[path])
             status, message = _ingest_one(path, store, embedder, progress, chunk_tokens, report,
-                                          reader.read, chunk_document, file_sha256)
+                                          _reading(reader, progress), chunk_document, file_sha256)
             progress.file_finished(path, status, message)
     report.seconds = time.monotonic() - began
     return report
+
+
+def _reading(reader: GuardedReader, progress: IngestProgress) -> Callable[[Path], Document]:
+    """``reader.read`` that passes OCR page progress to ``progress.ocr_page`` when it has one."""
+    hook = getattr(progress, "ocr_page", None)
+
+    def read(path: Path) -> Document:
+        on_ocr = (lambda done, total: hook(path, done, total)) if hook is not None else None
+        return reader.read(path, on_ocr=on_ocr)
+
+    return read
 
 
 def _size(path: Path) -> int:
@@ -171,16 +189,23 @@ def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestPr
     try:
         sha = file_sha256(path)
         previous = store.document_for_path(path)
-        if previous is not None and previous.sha256 == sha:
+        # a document stored without text by an older version (scanned, OCR off) is read again
+        if previous is not None and previous.sha256 == sha and not previous.needs_ocr:
             report.unchanged.append(name)
-            if previous.needs_ocr:
-                report.needs_ocr.append(name)
             return "unchanged", ""
         doc: Document = read_pdf(path)
         doc.path = path_key(path)
         report.warnings.extend((name, w) for w in doc.warnings)
         doc.sha256 = doc.sha256 or sha
-        chunks = [] if doc.needs_ocr else list(chunk_document(doc, chunk_tokens=chunk_tokens))
+        if doc.needs_ocr:  # nothing usable was read: a failure to list, not an empty document to store
+            report.needs_ocr.append(name)
+            message = "no usable text layer (scanned, or a font without a ToUnicode map); OCR is off (--no-ocr)"
+            report.failed.append((name, "needs_ocr", message))
+            return "failed", message
+        chunks = list(chunk_document(doc, chunk_tokens=chunk_tokens))
+        if not chunks:
+            report.failed.append((name, "empty", "no text to index"))
+            return "failed", "no text to index"
         progress.file_read(path, len(doc.pages), len(chunks))
         vectors = _reuse_vectors(store, doc.sha256, chunks) if chunks else None
         if chunks and vectors is None:
@@ -200,8 +225,6 @@ def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestPr
         return "failed", message
     report.pages += len(doc.pages)
     report.chunks += len(chunks)
+    report.ocr_pages += sum(1 for pg in doc.pages if pg.ocr is not None)
     (report.replaced if previous is not None else report.added).append(name)
-    if doc.needs_ocr:
-        report.needs_ocr.append(name)
-        return "needs_ocr", "no text layer (scanned?) — run OCR first"
     return ("replaced" if previous is not None else "added"), ""

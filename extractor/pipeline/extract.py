@@ -102,6 +102,14 @@ def _flags(fields: dict[str, FieldValue]) -> list[str]:
     return flags
 
 
+def _mark_ocr_sources(doc: Document, fields: dict[str, FieldValue]) -> None:
+    """Evidence quoted from an OCR'd page says so (``source: "ocr"``): its text was recognised."""
+    ocr_pages = {p.number for p in doc.pages if p.ocr is not None}
+    for fv in fields.values():
+        if fv.page in ocr_pages and fv.value not in (None, [], ""):
+            fv.source = "ocr"
+
+
 def make_record(
     doc_file: str,
     sha256: str,
@@ -207,6 +215,7 @@ class _Runner:
         self.engine: Backend = get_backend(backend, BackendOptions(settings, cache_path, store_dir, cache_only))
         self.backend = self.engine.name
         self.reader: GuardedReader | None = None  # bounded reader workers while a run is on
+        self.on_ocr: Callable[[Path, int, int], None] | None = None  # OCR page progress, if shown
 
     @property
     def model(self) -> str | None:
@@ -221,8 +230,12 @@ class _Runner:
         from extractor.read.formats import read_document
         from extractor.read.pdf import file_sha256
 
+        hook = self.on_ocr
         try:
-            doc = self.reader.read(path) if self.reader is not None else read_document(path)
+            if self.reader is None:
+                doc = read_document(path)
+            else:
+                doc = self.reader.read(path, on_ocr=(lambda done, total: hook(path, done, total)) if hook else None)
             doc.path = display_path(path)  # printable: prompts, chunks and records are UTF-8
             return doc
         except ReadError as e:
@@ -238,8 +251,8 @@ class _Runner:
         model = self.model
         if doc.needs_ocr:
             return make_record(str(path), doc.sha256, self.schema, self.backend, model, None,
-                               ["needs_ocr: no text layer (scanned); run OCR first"], extra_flags=["needs_ocr"],
-                               doc=doc)
+                               ["needs_ocr: no usable text layer (scanned, or a font without a ToUnicode map) "
+                                "and OCR is off (--no-ocr)"], extra_flags=["needs_ocr"], doc=doc)
         usage: dict[str, Any] = {}
         try:
             suspicious = find_instructions(doc)
@@ -250,6 +263,7 @@ class _Runner:
                 reference = get_backend("rules").extract(doc, self.schema).fields
                 mark_disputes(fields, reference, types)
             verify_fields(doc, fields, types, grounding=self.engine.needs_grounding, suspicious=suspicious)
+            _mark_ocr_sources(doc, fields)
             truncated = bound_values(fields)
         except Exception as e:
             if isinstance(e, (LLMAuthError, LLMConfigError)):
@@ -324,9 +338,13 @@ def extract_documents(
     progress: ExtractProgress | None = None,
     resume: bool = True,
     cache_only: bool = False,
+    ocr: bool | None = None,
 ) -> ExtractReport:
     """Extract every document (PDF, HTML, DOCX, TXT) under ``paths``; returns the records
     (also written to ``out``).
+
+    ``ocr`` False skips OCR of pages without a usable text layer (``--no-ocr``; they are then
+    ``needs_ocr`` failures); None follows TENDERX_OCR (on by default).
 
     With ``resume`` (the default) documents already recorded in ``out`` without
     errors are not extracted again; documents that failed are retried. Paths are
@@ -358,7 +376,8 @@ def extract_documents(
     from extractor.read.guard import GuardedReader
 
     runner = _Runner(sch, used, settings, store_dir, cache_path, cache_only)
-    runner.reader = GuardedReader.from_env(workers=min(max(1, jobs), 4))
+    runner.reader = GuardedReader.from_env(workers=min(max(1, jobs), 4), ocr=ocr)
+    runner.on_ocr = getattr(progress, "ocr_page", None)
     writer = JsonlWriter(out) if out is not None else None
     results: dict[str, dict[str, Any]] = {}
     order: list[str] = []

@@ -1,4 +1,4 @@
-"""A bounded document reader: every reader (pypdf, lxml, python-docx) runs in
+"""A bounded document reader: every reader (pypdf and OCR, lxml, python-docx) runs in
 persistent worker processes with a time and memory limit per file.
 
 Why: one pathological PDF (a 50 MB content stream, a decompression bomb, a
@@ -15,6 +15,7 @@ files, so the per-file cost is one pipe round-trip, not a new interpreter.
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import multiprocessing as mp
 import os
@@ -22,8 +23,10 @@ import queue
 import resource
 import signal
 import threading
+import time
 import traceback
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -31,12 +34,19 @@ from typing import Any
 from extractor.core.document import Document
 from extractor.core.errors import ReadError
 from extractor.read.formats import detect_format, read_document
-from extractor.read.pdf import ERROR_KINDS, PdfError
+from extractor.read.ocr import OcrSettings
+from extractor.read.pdf import ERROR_KINDS, OcrProgress, PdfError, read_pdf
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_MEMORY_MB = 1024
+# OCR of an A4 page at 144 dpi takes a worker's address space ~1,040 MB above its start (onnxruntime
+# arenas and thread stacks; peak RSS ~600 MB, measured): with OCR on, the default bound is twice that.
+DEFAULT_OCR_MAX_MEMORY_MB = 2048
 DEFAULT_MAX_FILE_MB = 1024
 _JOIN_SECONDS = 2.0
+_OCR_CACHE_DOCS = 32  # OCR'd documents kept per process, so `run` (ingest, then extract) OCRs once
+_ocr_cache: OrderedDict[tuple[str, float], Document] = OrderedDict()
+_ocr_cache_lock = threading.Lock()
 log = logging.getLogger("tenderx.guard")
 _PAGE_FAILED = "text extraction failed"
 
@@ -85,11 +95,13 @@ def _limit_memory(max_memory_mb: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def read_checked(path: str | Path) -> Document:
-    """``read_document`` plus the rule that a PDF whose every page failed in pypdf is unreadable."""
-    doc = read_document(path)
-    if doc.metadata.get("format") != "pdf":
-        return doc
+def read_checked(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgress | None = None) -> Document:
+    """``read_document`` (with OCR for PDFs) plus the rule that a PDF whose every page failed in pypdf
+    is unreadable."""
+    if detect_format(path) != "pdf":
+        return read_document(path)
+    doc = read_pdf(path, ocr=ocr, on_ocr=on_ocr)
+    doc.metadata.setdefault("format", "pdf")
     failed = [w for w in doc.warnings if _PAGE_FAILED in w]
     if doc.pages and len(failed) >= len(doc.pages):
         raise _first_page_failure(path)
@@ -113,18 +125,24 @@ def _first_page_failure(path: str | Path) -> PdfError:
 
 
 def _worker_main(conn: Connection, max_memory_mb: int | None) -> None:
-    """Worker loop: read a path, send back ('ok', Document) or ('error', kind, message, traceback)."""
+    """Worker loop: read (path, OcrSettings | None), send ('ocr', done, total) while OCR runs, then
+    ('ok', Document) or ('error', kind, message, traceback)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _limit_memory(max_memory_mb)
+
+    def on_ocr(done: int, total: int) -> None:
+        conn.send(("ocr", done, total))
+
     while True:
         try:
-            path = conn.recv()
+            request = conn.recv()
         except (EOFError, OSError):
             os._exit(0)  # the parent went away; skip interpreter teardown (it may be out of memory)
-        if path is None:
+        if request is None:
             os._exit(0)
+        path, ocr = request if isinstance(request, tuple) else (request, None)
         try:
-            reply: tuple[Any, ...] = ("ok", read_checked(path))
+            reply: tuple[Any, ...] = ("ok", read_checked(path, ocr=ocr, on_ocr=on_ocr))
         except ReadError as e:
             reply = ("error", e.kind, e.message, getattr(e, "detail", ""))
         except MemoryError:
@@ -221,11 +239,12 @@ class GuardedReader:
 
     def __init__(self, workers: int = 1, timeout: float = DEFAULT_TIMEOUT,
                  max_memory_mb: int | None = DEFAULT_MAX_MEMORY_MB,
-                 max_file_mb: float | None = DEFAULT_MAX_FILE_MB) -> None:
+                 max_file_mb: float | None = DEFAULT_MAX_FILE_MB, ocr: OcrSettings | None = None) -> None:
         self.workers = max(1, int(workers))
         self.timeout = float(timeout)
         self.max_memory_mb = max_memory_mb
         self.max_file_mb = max_file_mb
+        self.ocr = _share_cores(ocr, self.workers) if ocr is not None and ocr.enabled else ocr
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._started = 0
         self._busy: set[_Worker] = set()
@@ -234,8 +253,11 @@ class GuardedReader:
         self.replaced = 0  # workers killed or lost (timeouts, crashes); for tests and benchmarks
 
     @classmethod
-    def from_env(cls, workers: int = 1) -> GuardedReader:
-        """Bounds from TENDERX_PDF_TIMEOUT (s), TENDERX_PDF_MEMORY_MB and TENDERX_PDF_MAX_FILE_MB."""
+    def from_env(cls, workers: int = 1, ocr: OcrSettings | bool | None = None) -> GuardedReader:
+        """Bounds from TENDERX_PDF_TIMEOUT (s), TENDERX_PDF_MEMORY_MB and TENDERX_PDF_MAX_FILE_MB;
+        OCR settings from ``ocr`` (a bool is the --no-ocr flag's answer) or TENDERX_OCR*."""
+        if not isinstance(ocr, OcrSettings):
+            ocr = OcrSettings.from_env(enabled=ocr)
         def number(name: str, default: float | None) -> float | None:
             raw = os.environ.get(name, "").strip()
             if not raw:
@@ -247,10 +269,10 @@ class GuardedReader:
             return value if value > 0 else None
 
         timeout = number("TENDERX_PDF_TIMEOUT", DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT
-        memory = number("TENDERX_PDF_MEMORY_MB", DEFAULT_MAX_MEMORY_MB)
+        memory = number("TENDERX_PDF_MEMORY_MB", DEFAULT_OCR_MAX_MEMORY_MB if ocr.enabled else DEFAULT_MAX_MEMORY_MB)
         max_file = number("TENDERX_PDF_MAX_FILE_MB", DEFAULT_MAX_FILE_MB)
         return cls(workers=workers, timeout=timeout, max_memory_mb=int(memory) if memory else None,
-                   max_file_mb=max_file)
+                   max_file_mb=max_file, ocr=ocr)
 
     # --- pool -----------------------------------------------------------------------------------
     def _acquire(self) -> _Worker:
@@ -300,8 +322,12 @@ class GuardedReader:
             raise
 
     # --- reading --------------------------------------------------------------------------------
-    def read(self, path: str | Path) -> Document:
-        """The document at ``path``, read by a worker within the time and memory bounds."""
+    def read(self, path: str | Path, on_ocr: Callable[[int, int], None] | None = None) -> Document:
+        """The document at ``path``, read by a worker within the time and memory bounds.
+
+        With OCR on, each OCR'd page gets ``ocr.page_timeout`` more seconds (the bound is per
+        page, so a long scan is not cut off, but one stuck page is); ``on_ocr(done, total)``
+        reports the pages as they finish."""
         p = Path(path)
         if self.max_file_mb is not None:
             with contextlib.suppress(OSError):
@@ -309,29 +335,34 @@ class GuardedReader:
                 if size > self.max_file_mb * 1024 * 1024:
                     raise PdfError("too_large", f"file too large ({size / 1024 / 1024:.0f} MB > "
                                    f"{self.max_file_mb:g} MB limit)")
+        key = _cache_key(p, self.ocr)
+        if key is not None:
+            with _ocr_cache_lock:
+                cached = _ocr_cache.get(key)
+                if cached is not None:
+                    _ocr_cache.move_to_end(key)
+            if cached is not None:
+                doc = copy.deepcopy(cached)
+                doc.path = str(path)
+                return doc
         worker = self._acquire()
         healthy = False
         try:
-            try:
-                worker.conn.send(str(p))
-                ready = worker.conn.poll(self.timeout)
-            except (BrokenPipeError, EOFError, OSError):
-                raise self._died(worker) from None
-            if not ready:
-                hint = " (pathological content stream?)" if _what(p) == "PDF" else ""
-                raise PdfError("timeout", f"gave up after {self.timeout:g}s: {_what(p)} too slow to parse{hint}")
-            try:
-                reply = worker.conn.recv()
-            except (EOFError, OSError):
-                raise self._died(worker) from None
+            reply, ocr_started = self._exchange(worker, p, on_ocr)
             healthy = reply[0] == "ok" or reply[1] != "memory"  # a worker that ran out is recycled
         finally:
             self._release(worker, healthy)
         if reply[0] == "ok":
-            return reply[1]
+            doc = reply[1]
+            if key is not None and any(pg.ocr is not None for pg in doc.pages):
+                with _ocr_cache_lock:
+                    _ocr_cache[key] = copy.deepcopy(doc)
+                    while len(_ocr_cache) > _OCR_CACHE_DOCS:
+                        _ocr_cache.popitem(last=False)
+            return doc
         _, kind, message, detail = reply
         if kind == "memory":
-            error: ReadError = PdfError("memory", self._memory_message(p))
+            error: ReadError = PdfError("memory", self._memory_message(ocr_started, p))
         else:
             error = PdfError(kind, message) if kind in ERROR_KINDS else ReadError(kind, message)
         error.detail = detail  # type: ignore[attr-defined]
@@ -339,17 +370,54 @@ class GuardedReader:
             log.debug("%s: %s\n%s", p, error.message, detail.rstrip())
         raise error
 
-    def _memory_message(self, path: Path | None = None) -> str:
+    def _exchange(self, worker: _Worker, p: Path, on_ocr: Callable[[int, int], None] | None
+                  ) -> tuple[tuple[Any, ...], bool]:
+        """Send the request and wait for the answer (and whether OCR started), passing OCR progress
+        on and moving the deadline."""
+        deadline = time.monotonic() + self.timeout
+        ocr_pages = 0
+        try:
+            worker.conn.send((str(p), self.ocr))
+            while True:
+                ready = worker.conn.poll(max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    if ocr_pages:
+                        raise PdfError("timeout", f"gave up: OCR of one page took longer than "
+                                       f"{self.ocr.page_timeout:g}s (TENDERX_OCR_PAGE_TIMEOUT)")  # type: ignore[union-attr]
+                    hint = " (pathological content stream?)" if _what(p) == "PDF" else ""
+                    raise PdfError("timeout", f"gave up after {self.timeout:g}s: {_what(p)} too slow to parse{hint}")
+                reply = worker.conn.recv()
+                if reply[0] != "ocr":
+                    return reply, bool(ocr_pages)
+                _, done, total = reply
+                ocr_pages = total
+                if done < total:  # the next page's allowance
+                    deadline = time.monotonic() + self.ocr.page_timeout  # type: ignore[union-attr]
+                else:  # the rest (cleaning, pickling) is quick: the ordinary bound again
+                    deadline = time.monotonic() + self.timeout
+                if on_ocr is not None:
+                    with contextlib.suppress(Exception):
+                        on_ocr(done, total)
+        except (BrokenPipeError, EOFError, OSError):
+            raise self._died(worker, bool(ocr_pages)) from None
+
+    def _memory_message(self, ocr: bool = False, path: Path | None = None) -> str:
         limit = f" ({self.max_memory_mb} MB limit)" if self.max_memory_mb else ""
+        if ocr:
+            return f"OCR needs more memory than allowed{limit}; raise TENDERX_PDF_MEMORY_MB"
         return f"{_what(path)} needs too much memory to parse{limit}"
 
-    def _died(self, worker: _Worker) -> PdfError:
+    def _died(self, worker: _Worker, ocr: bool = False) -> PdfError:
         with contextlib.suppress(Exception):
             worker.process.join(_JOIN_SECONDS)
         code = worker.process.exitcode
         if code is not None and code < 0:
             sig = -code
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+            if ocr and self.max_memory_mb and sig in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS):
+                # onnxruntime does not survive a failed allocation under the address-space limit
+                return PdfError("memory", f"the OCR engine crashed ({name}) on this file: "
+                                f"{self._memory_message(ocr)}")
             if sig in (signal.SIGKILL, signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT):
                 what = "crashed" if sig != signal.SIGKILL else "was killed (out of memory?)"
                 return PdfError("memory" if sig == signal.SIGKILL else "unreadable",
@@ -357,7 +425,7 @@ class GuardedReader:
             return PdfError("unreadable", f"the PDF reader died ({name}) on this file")
         if code == 0 or code is None:
             return PdfError("unreadable", "the PDF reader stopped unexpectedly on this file")
-        return PdfError("memory", f"{self._memory_message()}; the reader exited with code {code}")
+        return PdfError("memory", f"{self._memory_message(ocr)}; the reader exited with code {code}")
 
     # --- lifetime -------------------------------------------------------------------------------
     def close(self) -> None:
@@ -385,6 +453,27 @@ class GuardedReader:
             self.close()
 
 
+def _cache_key(path: Path, ocr: OcrSettings | None) -> tuple[str, float] | None:
+    """(sha256, OCR scale) of a file when OCR is on (the only reads worth remembering)."""
+    if ocr is None or not ocr.enabled:
+        return None
+    from extractor.read.pdf import file_sha256
+
+    try:
+        return file_sha256(path), ocr.scale
+    except OSError:
+        return None
+
+
+def _share_cores(ocr: OcrSettings, workers: int) -> OcrSettings:
+    """OCR threads per worker: the cores divided among the workers (never oversubscribe)."""
+    if ocr.threads > 0:
+        return ocr
+    from dataclasses import replace
+
+    return replace(ocr, threads=max(1, (os.cpu_count() or 1) // workers))
+
+
 def worker_pids(reader: GuardedReader) -> list[int]:
     """Process ids of the reader's live workers (tests check replacement and clean-up)."""
     with reader._lock:
@@ -393,4 +482,4 @@ def worker_pids(reader: GuardedReader) -> list[int]:
 
 
 __all__ = ["GuardedReader", "pypdf_failure", "read_checked", "worker_pids", "DEFAULT_TIMEOUT",
-           "DEFAULT_MAX_MEMORY_MB"]
+           "DEFAULT_MAX_MEMORY_MB", "DEFAULT_OCR_MAX_MEMORY_MB"]

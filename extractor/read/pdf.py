@@ -10,16 +10,24 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, PyPdfError
-from pypdf.generic import DictionaryObject
 
 from extractor.core.document import Document, Page
 from extractor.core.errors import ReadError
 from extractor.read.caps import TextBudget
 from extractor.read.cleaning import clean_page, strip_repeated_lines
+from extractor.read.quality import measure
+
+if TYPE_CHECKING:
+    from extractor.read.ocr import OcrSettings
+
+# on_ocr(done, total): called before the first OCR'd page (done=0) and after each one
+OcrProgress = Callable[[int, int], None]
 
 # pypdf logs every odd xref or font at WARNING; those are noise for a user, so keep them out.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -27,7 +35,6 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)
 ERROR_KINDS = ("missing", "empty", "not_pdf", "html_not_pdf", "encrypted", "truncated", "corrupt", "unreadable",
                "timeout", "memory", "too_large")  # the last three come from extractor.read.guard
 
-_OCR_MAX_CHARS = 10  # a page with fewer non-space chars than this and an image is a scan
 _TITLE_MAX = 120
 _HEAD_BYTES = 1024
 _TAIL_BYTES = 4096
@@ -125,44 +132,13 @@ def _damaged(e: BaseException) -> PdfError:
     return PdfError("corrupt", f"damaged PDF: {msg}")
 
 
-def _has_image(resources: object, depth: int = 0) -> bool:
-    """True when the page's resources (or a form XObject's, a few levels deep) hold an image."""
-    try:
-        res = resources.get_object() if resources is not None else None  # type: ignore[attr-defined]
-        if not isinstance(res, DictionaryObject) or depth > 3:
-            return False
-        xobjects = res.get("/XObject")
-        xobjects = xobjects.get_object() if xobjects is not None else None
-        if not isinstance(xobjects, DictionaryObject):
-            return False
-        for ref in xobjects.values():
-            xo = ref.get_object()
-            subtype = xo.get("/Subtype")
-            if subtype == "/Image":
-                return True
-            if subtype == "/Form" and _has_image(xo.get("/Resources"), depth + 1):
-                return True
-    except Exception:  # noqa: BLE001 — a broken resource dict is not a scan
-        return False
-    return False
+def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgress | None = None) -> Document:
+    """Read one PDF into a Document (raw + clean text per page); raises PdfError.
 
-
-_INLINE_IMAGE = re.compile(rb"(?:^|\s)BI\s.*?\sID\s", re.S)
-_INLINE_SCAN_MAX = 64 * 1024 * 1024
-
-
-def _has_inline_image(reader: PdfReader, index: int) -> bool:
-    """True when the page's content stream draws an inline image (checked only for text-less PDFs)."""
-    try:
-        contents = reader.pages[index].get_contents()
-        data = contents.get_data() if contents is not None else b""
-    except Exception:  # noqa: BLE001 — an unreadable stream is not evidence of a scan
-        return False
-    return len(data) <= _INLINE_SCAN_MAX and bool(_INLINE_IMAGE.search(data))
-
-
-def read_pdf(path: str | Path) -> Document:
-    """Read one PDF into a Document (raw + clean text per page); raises PdfError."""
+    Pages without a usable text layer (no text, or text that decodes to garbage) are OCR'd when
+    ``ocr`` is given and enabled, else marked ``needs_ocr``. A PDF whose pages hold neither text
+    nor anything visible is an ``empty`` error, never a document without text.
+    """
     p = Path(path)
     if not p.exists():
         raise PdfError("missing", "broken symlink" if p.is_symlink() else "no such file")
@@ -178,15 +154,16 @@ def read_pdf(path: str | Path) -> Document:
         raise PdfError("empty", "PDF has no pages")
 
     warnings: list[str] = []
-    pages: list[Page] = []
-    budget = TextBudget()
-    images = False  # does any blank page hold an image? (a PDF with neither text nor images is empty)
+    budget = TextBudget()  # per-page and per-document text caps (a tiny file must not cost minutes)
+    texts: list[str] = []
+    unusable: list[int] = []  # 0-based pages without a usable text layer
+    garbage: list[int] = []
     for i in range(n_pages):
         try:
             page_obj = reader.pages[i]
         except Exception as e:  # noqa: BLE001 — pypdf raises anything on a broken page tree
             warnings.append(f"page {i + 1}: cannot read page ({_one_line(e)})")
-            pages.append(Page(number=i + 1, text=""))
+            texts.append("")  # not probed or OCR'd (see below)
             continue
         try:
             text = page_obj.extract_text() or ""
@@ -194,24 +171,104 @@ def read_pdf(path: str | Path) -> Document:
             raise PdfError("encrypted", "encrypted: needs a password") from e
         except Exception as e:  # noqa: BLE001 — one bad page must not lose the document
             warnings.append(f"page {i + 1}: text extraction failed ({_one_line(e)})")
-            text = ""
+            texts.append("")  # not probed or OCR'd: a page pypdf chokes on (a bomb) would choke pdfium too
+            continue
         text = budget.take(text, i + 1)
-        clean, clean_map = clean_page(text)
-        needs_ocr = len(re.sub(r"\s", "", text)) < _OCR_MAX_CHARS and _has_image(page_obj.get("/Resources"))
-        images = images or needs_ocr
-        pages.append(Page(number=i + 1, text=text, clean=clean, clean_map=clean_map, needs_ocr=needs_ocr))
+        quality = measure(text)
+        if quality.garbage:
+            garbage.append(i)
+            text = ""  # glyph ids, not words: never index or quote them
+        if quality.empty or quality.garbage:
+            unusable.append(i)
+        texts.append(text)
     warnings.extend(budget.warnings)
-    if not images and not any(pg.text.strip() for pg in pages) and not warnings:
-        inline = [pg for pg in pages if _has_inline_image(reader, pg.number - 1)]
-        if not inline:
+    if garbage:
+        warnings.append(f"{len(garbage)} page(s) have an unreadable text layer (a CJK font without a "
+                        f"ToUnicode map?): {_page_list([i + 1 for i in garbage])}")
+
+    ocr_info: dict[int, Any] = {}
+    needs: set[int] = set()
+    if unusable:
+        needs, ocr_info = _pages_without_text(p, unusable, texts, ocr, on_ocr, warnings)
+        if not any(t.strip() for t in texts) and not needs:
+            blank_glyphs = [w for w in warnings if "draws blank" in w]
+            if blank_glyphs:
+                raise PdfError("empty", blank_glyphs[0].split(": ", 1)[1])
+            if ocr_info:
+                raise PdfError("empty", f"no text found: OCR read nothing on {len(ocr_info)} image page(s)")
+            if any("image is blank" in w for w in warnings):
+                raise PdfError("empty", "no text, and its images are blank")
             raise PdfError("empty", "no text and no images on any page")
-        for pg in inline:  # a scan drawn as an inline image (BI … ID … EI) is a scan too
-            pg.needs_ocr = True
+
+    pages: list[Page] = []
+    for i, text in enumerate(texts):
+        clean, clean_map = clean_page(text)
+        pages.append(Page(number=i + 1, text=text, clean=clean, clean_map=clean_map, needs_ocr=i in needs,
+                          ocr=ocr_info.get(i)))
     strip_repeated_lines(pages)
     ocr_pages = [pg.number for pg in pages if pg.needs_ocr]
     if ocr_pages and len(ocr_pages) < len(pages):
         warnings.append(f"{len(ocr_pages)} page(s) look scanned (no text layer): {_page_list(ocr_pages)}")
     return Document(path=str(path), sha256=file_sha256(p), pages=pages, title=find_title(pages), warnings=warnings)
+
+
+def _pages_without_text(path: Path, unusable: list[int], texts: list[str], ocr: OcrSettings | None,
+                        on_ocr: OcrProgress | None, warnings: list[str]) -> tuple[set[int], dict[int, Any]]:
+    """Look at the textless pages with pdfium: blank ones stay empty, the others are OCR'd (their
+    text goes into ``texts``) or, without OCR, returned as needing it. Returns (needs_ocr, ocr info)."""
+    from extractor.read import ocr as ocr_mod
+
+    try:
+        pdf = ocr_mod.open_pdfium(path)
+    except Exception as e:  # noqa: BLE001 — pdfium refusing a file pypdf read: treat pages as scans
+        warnings.append(f"pdfium cannot open the file to look for scanned pages ({_one_line(e)})")
+        return set(unusable), {}
+    try:
+        visible: list[int] = []
+        for i in unusable:
+            page = pdf[i]
+            drawing = ocr_mod.page_drawing(page)
+            if texts[i].strip() and not drawing.image_objects:
+                continue  # a short page of real text (a heading, a signature line), not a scan
+            if not drawing.objects or ocr_mod.is_blank(page):
+                if drawing.text_objects:
+                    warnings.append(_blank_glyphs_warning(i, drawing.text_objects))
+                elif drawing.image_objects:
+                    warnings.append(f"page {i + 1}: its only image is blank")
+                continue
+            visible.append(i)
+        enabled = ocr is not None and ocr.enabled
+        if not enabled or not visible:
+            return set(visible), {}
+        todo = visible[: ocr.max_pages]  # type: ignore[union-attr]
+        if len(todo) < len(visible):
+            warnings.append(f"OCR limited to {len(todo)} pages (TENDERX_OCR_MAX_PAGES); not read: "
+                            f"{_page_list([i + 1 for i in visible[len(todo):]])}")
+        info: dict[int, Any] = {}
+        if on_ocr is not None:
+            on_ocr(0, len(todo))
+        for n, i in enumerate(todo, 1):
+            try:
+                result, page_info = ocr_mod.ocr_page(pdf[i], ocr)  # type: ignore[arg-type]
+            except (PdfError, MemoryError):
+                raise
+            except Exception as e:
+                raise PdfError("unreadable", f"OCR failed on page {i + 1}: {type(e).__name__}: "
+                               f"{_one_line(e)}") from e
+            texts[i] = result.text
+            info[i] = page_info
+            if not result.text.strip():
+                warnings.append(f"page {i + 1}: OCR found no text on the page's image")
+            if on_ocr is not None:
+                on_ocr(n, len(todo))
+        return set(visible[len(todo):]), info
+    finally:
+        pdf.close()
+
+
+def _blank_glyphs_warning(i: int, n_text: int) -> str:
+    return (f"page {i + 1}: has {n_text} text object(s) but draws blank: its CJK font is not embedded and no "
+            "CJK system font is installed (install fonts-wqy-zenhei: scripts/install-system-deps.sh)")
 
 
 def _page_list(numbers: list[int], limit: int = 10) -> str:
@@ -254,3 +311,4 @@ def find_title(pages: list[Page]) -> str | None:
                     and not _DATE_LINE.match(line) and len(_CJK.findall(line)) >= 4):
                 return _continuation(lines, i + 1, line)[:_TITLE_MAX]
     return None
+
