@@ -18,7 +18,6 @@ from extractor.cli.display import (
     failures_table,
     flagged_table,
     print_ingest_summary,
-    snippet,
     totals_line,
 )
 
@@ -84,7 +83,7 @@ def _mask_secrets_filter(record) -> bool:  # noqa: ANN001 — a logging filter
 # --- commands (each helper adds its command below this line; never rewrite this file whole) ---
 
 
-# --- store (ingest, search) ---
+# --- store (ingest; search lives in cli/search.py) ---
 
 
 @app.command()
@@ -121,97 +120,6 @@ def ingest(
         raise typer.Exit(3) from None
     print_ingest_summary(report, console)
     raise typer.Exit(1 if report.failed else 0)
-
-
-@app.command()
-def search(
-    query: str = typer.Argument(..., help="What to look for, e.g. '英伟达 A100 云服务器'."),
-    store: Path = typer.Option(Path(".tenderx"), "--store", "-s", help="Store directory made by `tenderx ingest`."),
-    k: int = typer.Option(10, "-k", "--top", min=1, max=500, help="Number of results."),
-    mode: str = typer.Option("hybrid", "--mode", help="hybrid (vectors + BM25, fused) | dense | lexical."),
-    file: str | None = typer.Option(None, "--file", "-f", help="Only this document (exact path or part of it)."),
-    as_json: bool = typer.Option(False, "--json", help="Print only a JSON list of {rank,file,page,score,text}."),
-    where: list[str] = typer.Option([], "--where", "-w",
-                                    help="Chunk metadata filter KEY=VALUE (page, page_start, page_end, doc_sha256, "
-                                         "file, tokens); repeat to combine."),
-    title: str | None = typer.Option(None, "--title", help="Only documents whose ingested title contains this text."),
-) -> None:
-    """Search ingested tenders by meaning and by exact words (chip names, codes).
-
-    Examples:
-
-      tenderx search '英伟达 A100 云服务器'
-
-      tenderx search '大模型 API tokens' -k 5 --mode lexical
-
-      tenderx search '预算金额' --file award-univ-aws-a100-cloud --json | jq '.[0].text'
-
-      tenderx search '技术参数' --title 人工智能计算平台 --where page_start=12
-
-    Lexical matching also tries the watchlist aliases of named chips/clouds/models
-    (英伟达 → NVIDIA, 亚马逊云服务 → AWS, ...).
-    Exit codes: 0 ok (also when nothing matched), 2 usage error (bad mode, no store), 3 store unusable.
-    """
-    import json
-
-    from extractor.index.search import MODES, query_terms
-    from extractor.index.search import search as run_search
-    from extractor.index.store import Store, StoreError
-
-    if mode not in MODES:
-        err_console.print(f"[red]error:[/] --mode must be one of {', '.join(MODES)}")
-        raise typer.Exit(2)
-    if not (store / "documents.sqlite").exists():
-        err_console.print(f"[red]error:[/] no store at {escape(str(store))} — run `tenderx ingest PATH --store {escape(str(store))}` first")
-        raise typer.Exit(2)
-    try:
-        opened = Store(store)
-        filt = _where_filter(where, title, opened)
-        hits = run_search(opened, query, k=k, mode=mode, file=file, where=filt) if filt != {"$in": []} else []
-    except StoreError as e:
-        err_console.print(f"[red]fatal:[/] {escape(str(e))}")
-        raise typer.Exit(3) from None
-    if as_json:
-        rows = [{"rank": h.rank, "file": h.file, "page": h.page, "score": h.score, "text": h.text} for h in hits]
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
-        return
-    if not hits:
-        console.print("no results")
-        return
-    from rich.table import Table
-
-    terms = [t for t in query_terms(query) if len(t) > 1]
-    table = Table(title=f"{escape(query)} — {mode}", show_lines=True)
-    table.add_column("#", justify="right")
-    table.add_column("file", overflow="fold", max_width=40)
-    table.add_column("page", justify="right")
-    table.add_column("score", justify="right")
-    table.add_column("snippet", overflow="fold")
-    for h in hits:
-        table.add_row(str(h.rank), escape(Path(h.file).name), str(h.page), f"{h.score:.4f}", snippet(h.text, terms))
-    console.print(table)
-
-
-def _where_filter(pairs: list[str], title: str | None, store) -> dict | None:  # noqa: ANN001
-    """KEY=VALUE pairs (numbers as numbers) and a title substring → one Chroma `where` filter."""
-    conds: list[dict] = []
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            err_console.print(f"[red]error:[/] --where takes KEY=VALUE, got {escape(pair)!r}")
-            raise typer.Exit(2)
-        v: object = value.strip()
-        if str(v).lstrip("-").isdigit():
-            v = int(str(v))
-        conds.append({key.strip(): v})
-    if title:
-        shas = sorted({d.sha256 for d in store.documents() if title in (d.title or "")})
-        if not shas:
-            return {"$in": []}  # no document has that title: nothing can match
-        conds.append({"doc_sha256": {"$in": shas}})
-    if not conds:
-        return None
-    return conds[0] if len(conds) == 1 else {"$and": conds}
 
 
 # --- extraction (extract, run) ---
@@ -434,6 +342,11 @@ def eval_command(
         err_console.print(f"[yellow]{len(scores.failed_predictions)} document(s) failed extraction "
                           f"(scored as all null):[/] {escape(', '.join(scores.failed_predictions))}")
     raise typer.Exit(1 if scores.missing_predictions or scores.failed_predictions else 0)
+
+
+from extractor.cli import search as _search_cli  # noqa: E402 — `search` and `eval-search` (cli/search.py)
+
+_search_cli.register(app)
 
 
 def main() -> None:

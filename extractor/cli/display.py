@@ -7,6 +7,7 @@ library stays silent when used from Python.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -186,15 +187,59 @@ def print_ingest_summary(report, console: Console) -> None:  # noqa: ANN001
         console.print(failures)
 
 
-def snippet(text: str, terms: list[str], width: int = 160):  # noqa: ANN202
-    """A window of the chunk around the first query term, with every term highlighted."""
+# Terminal escape sequences (CSI, OSC such as the title change ESC ] 0 ; ... BEL, DCS/PM/APC, two-byte
+# escapes), then C0/C1 control characters and the bidi overrides that reorder what a reader sees.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
+                      r"|\x1b.?|\x9b[0-?]*[ -/]*[@-~]?|\x9d[^\x07\x9c]*[\x07\x9c]?")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
+def safe_text(value: object, markup: bool = True) -> str:
+    """A document- or model-derived string made safe to print: terminal escape sequences
+    and control characters removed (line breaks and tabs become one space), and rich markup
+    escaped when ``markup`` (for strings that go into markup or a table; pass False for
+    ``rich.text.Text``, which never parses markup). Use it for every such string."""
+    text = _CONTROLS.sub(" ", _ESCAPES.sub("", str(value)))
+    return escape(text) if markup else text
+
+
+def snippet(text: str, terms: list[str], width: int = 160, lines: int = 1):  # noqa: ANN201
+    """A window of the chunk around the first of ``terms`` (in the order given) that occurs,
+    fitting ``lines`` terminal lines of ``width`` cells (CJK characters take two), with every
+    term highlighted; control characters and markup are neutralised (a ``rich.text.Text``)."""
+    from rich.cells import cell_len
     from rich.text import Text
 
-    flat = " ".join(text.split())
+    flat = " ".join(safe_text(text, markup=False).split())
+    width = max(10, width)
+    budget = width * lines - 2  # room for the ellipses
     low = flat.casefold()
-    hits = [i for i in (low.find(t.casefold()) for t in terms) if i >= 0]
-    start = max(0, min(hits) - width // 4) if hits else 0
-    piece = ("…" if start else "") + flat[start : start + width] + ("…" if start + width < len(flat) else "")
-    snippet = Text(piece)
-    snippet.highlight_words(terms, style="bold yellow", case_sensitive=False)
-    return snippet
+    first = next((i for i in (low.find(t.casefold()) for t in terms if t) if i >= 0), 0)
+    # start a few cells before the first match so it has some context on its left
+    start, lead = first, 0
+    while start > 0 and lead + cell_len(flat[start - 1]) <= budget // 4:
+        start -= 1
+        lead += cell_len(flat[start])
+    piece = ("…" if start else "") + flat[start:]
+    rows: list[str] = []
+    row, used, taken = [], 0, 0
+    for ch in piece:  # cut into rows by cells ourselves: rich would wrap CJK runs at spaces only
+        w = cell_len(ch)
+        if used + w > width:
+            rows.append("".join(row))
+            row, used = [], 0
+            if len(rows) == lines:
+                break
+        row.append(ch)
+        used += w
+        taken += 1
+    if len(rows) < lines and row:
+        rows.append("".join(row))
+    if taken < len(piece):  # cut short: end on an ellipsis within the last row
+        last = rows[-1]
+        while last and cell_len(last) + 1 > width:
+            last = last[:-1]
+        rows[-1] = last + "…"
+    out = Text("\n".join(rows), no_wrap=True, overflow="crop")
+    out.highlight_words([t for t in terms if t], style="bold yellow", case_sensitive=False)
+    return out
