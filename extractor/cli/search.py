@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,8 @@ def _session(store: Any, options: dict[str, Any], show_all: bool) -> None:
             break
         if not line:
             continue
+        if readline is not None and not sys.stdin.isatty():  # a terminal's readline records it itself
+            readline.add_history(line)
         if line in (":q", ":quit", "exit"):
             break
         if line.startswith(":mode"):

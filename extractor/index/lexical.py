@@ -396,12 +396,26 @@ def index_for_store(store: Any, with_vectors: bool = True) -> BM25Index:
     index = BM25Index.load(path, version=version)
     if index is None:
         index = BM25Index.build(store.all_chunks(), version=version)
+        if not len(index) and _expected_chunks(store):
+            from extractor.core.errors import StoreError
+
+            raise StoreError(
+                f"cannot read the chunks of store {store.path} (read-only, or its chroma/ folder is damaged), "
+                f"and its search file {path.name} is missing or out of date; search a writable copy, "
+                "or re-run `tenderx ingest` on it")
         if with_vectors:
             _attach_vectors(store, index)
         with contextlib.suppress(OSError):  # a read-only store still searches, it just rebuilds each time
             index.save(path)
     store._bm25_index = index
     return index
+
+
+def _expected_chunks(store: Any) -> int:
+    try:
+        return sum(int(d.chunks) for d in store.documents())
+    except Exception:  # noqa: BLE001 — only a hint for the error message above
+        return 0
 
 
 def _attach_vectors(store: Any, index: BM25Index) -> None:
