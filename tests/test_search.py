@@ -95,6 +95,8 @@ def samples_store(tmp_path_factory, samples_dir, embedder) -> Store:
     return store
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_search_eval_on_samples_does_not_fall_below_the_baseline(samples_store, embedder):
     """CI guard (like the extraction baseline): every query type of evals/search_queries.yaml
     that samples/ can answer scores at least evals/search_baseline.json."""

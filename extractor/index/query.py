@@ -32,7 +32,8 @@ FUSION_WEIGHTS: dict[str, tuple[float, float]] = {
     "model": (1.0, 1.5),  # e5 barely tells H20 from H200
     "keyword": (0.05, 2.0),  # a bare label (项目编号, bid bond): where it is written, not what it is near;
     #                          dense only breaks ties (form pages full of labels sit close to any label)
-    "english": (0.6, 1.5),  # the lexical side searches the glossary's Chinese; e5 is weaker across languages
+    "english": (0.3, 2.0),  # the lexical side searches the glossary's Chinese; e5 across languages puts
+    #                         every tender page at ~0.86 to an English query (too flat to rank by)
     "text": (1.0, 1.0),
 }
 
@@ -209,7 +210,9 @@ def analyse(query: str, vocabulary: Container[str] | None = None, glossary: Glos
     terms: dict[str, float] = {}
     for c in concepts:
         for n, alt in enumerate(c.alternatives):
-            weight = 1.0 if n == 0 or c.translated else ALIAS_WEIGHT
+            # as typed, or the glossary's first Chinese spelling of an English phrase: full weight;
+            # other spellings (项目预算 brings the everywhere-word 项目) and aliases: ALIAS_WEIGHT
+            weight = 1.0 if n == 0 or (c.translated and n == 1) else ALIAS_WEIGHT
             for t, w in alt.items():
                 terms[t] = max(terms.get(t, 0.0), w * weight)
     for alias in whole:
