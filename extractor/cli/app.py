@@ -8,8 +8,7 @@ Errors are mapped to the documented exit codes in one place, ``main``.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,13 +19,12 @@ from extractor.cli import evaluate as evaluate_commands
 from extractor.cli import extract as extract_commands
 from extractor.cli import ingest as ingest_commands
 from extractor.cli import screen as screen_commands
-from extractor.cli.display import snippet
-from extractor.cli.options import DEFAULT_STORE, StoreOpt
-from extractor.cli.terminal import State, console, enable_debug_logging, err_console, mask_secrets, safe
+from extractor.cli import search as search_commands
+from extractor.cli.terminal import State, enable_debug_logging, err_console, mask_secrets, safe
 from extractor.core.errors import ExitCode, TenderxError, exit_code_for
 
 if TYPE_CHECKING:
-    from extractor.index.store import Store
+    pass
 
 app = typer.Typer(
     name="tenderx",
@@ -75,94 +73,7 @@ evaluate_commands.register(app)
 batch_commands.register(app)
 screen_commands.register(app)  # `tenderx screen` (issue 12)
 cases_commands.register(app)  # issue 13: `tenderx cases`, `tenderx export`
-
-
-@app.command()
-def search(
-    query: str = typer.Argument(..., help="What to look for, e.g. '英伟达 A100 云服务器'."),
-    store: StoreOpt = DEFAULT_STORE,
-    k: int = typer.Option(10, "-k", "--top", min=1, max=500, help="Number of results."),
-    mode: str = typer.Option("hybrid", "--mode", help="hybrid (vectors + BM25, fused) | dense | lexical."),
-    file: str | None = typer.Option(None, "--file", "-f", help="Only this document (exact path or part of it)."),
-    as_json: bool = typer.Option(False, "--json", help="Print only a JSON list of {rank,file,page,score,text}."),
-    where: list[str] = typer.Option([], "--where", "-w",
-                                    help="Chunk metadata filter KEY=VALUE (page, page_start, page_end, doc_sha256, "
-                                         "file, tokens); repeat to combine."),
-    title: str | None = typer.Option(None, "--title", help="Only documents whose ingested title contains this text."),
-) -> None:
-    """Search ingested tenders by meaning and by exact words (chip names, codes).
-
-    Examples:
-
-      tenderx search '英伟达 A100 云服务器'
-
-      tenderx search '大模型 API tokens' -k 5 --mode lexical
-
-      tenderx search '预算金额' --file award-univ-aws-a100-cloud --json | jq '.[0].text'
-
-      tenderx search '技术参数' --title 人工智能计算平台 --where page_start=12
-
-    Lexical matching also tries the watchlist aliases of named chips/clouds/models
-    (英伟达 → NVIDIA, 亚马逊云服务 → AWS, ...).
-    Exit codes: 0 ok (also when nothing matched), 2 usage error (bad mode, no store), 3 store unusable.
-    """
-    import json
-
-    from extractor.index.search import MODES, query_terms
-    from extractor.index.search import search as run_search
-    from extractor.index.store import Store
-
-    if mode not in MODES:
-        err_console.print(f"[red]error:[/] --mode must be one of {', '.join(MODES)}")
-        raise typer.Exit(2)
-    if not (store / "documents.sqlite").exists():
-        err_console.print(f"[red]error:[/] no store at {safe(str(store))} — run `tenderx ingest PATH --store {safe(str(store))}` first")
-        raise typer.Exit(2)
-    opened = Store(store)
-    filt = _where_filter(where, title, opened)
-    hits = run_search(opened, query, k=k, mode=mode, file=file, where=filt) if filt != {"$in": []} else []
-    if as_json:
-        rows = [{"rank": h.rank, "file": h.file, "page": h.page, "score": h.score, "text": h.text} for h in hits]
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
-        return
-    if not hits:
-        console.print("no results")
-        return
-    from rich.table import Table
-
-    terms = [t for t in query_terms(query) if len(t) > 1]
-    table = Table(title=f"{safe(query)} — {mode}", show_lines=True)
-    table.add_column("#", justify="right")
-    table.add_column("file", overflow="fold", max_width=40)
-    table.add_column("page", justify="right")
-    table.add_column("score", justify="right")
-    table.add_column("snippet", overflow="fold")
-    for h in hits:
-        table.add_row(str(h.rank), safe(Path(h.file).name), str(h.page), f"{h.score:.4f}", snippet(h.text, terms))
-    console.print(table)
-
-
-def _where_filter(pairs: list[str], title: str | None, store: Store) -> dict[str, Any] | None:
-    """KEY=VALUE pairs (numbers as numbers) and a title substring → one Chroma `where` filter."""
-    conds: list[dict[str, Any]] = []
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            err_console.print(f"[red]error:[/] --where takes KEY=VALUE, got {safe(pair)!r}")
-            raise typer.Exit(2)
-        v: object = value.strip()
-        if str(v).lstrip("-").isdigit():
-            v = int(str(v))
-        conds.append({key.strip(): v})
-    if title:
-        shas = sorted({d.sha256 for d in store.documents() if title in (d.title or "")})
-        if not shas:
-            return {"$in": []}  # no document has that title: nothing can match
-        conds.append({"doc_sha256": {"$in": shas}})
-    if not conds:
-        return None
-    return conds[0] if len(conds) == 1 else {"$and": conds}
-
+search_commands.register(app)  # `search` (-i for a session) and `eval-search`
 
 
 def main() -> None:

@@ -234,15 +234,44 @@ def print_ingest_summary(report: IngestReport, console: Console) -> None:
         console.print(failures)
 
 
-def snippet(text: str, terms: list[str], width: int = 160) -> Text:
-    """A window of the chunk around the first query term, with every term highlighted."""
+def snippet(text: str, terms: list[str], width: int = 160, lines: int = 1) -> Text:
+    """A window of the chunk around the first of ``terms`` (in the order given) that occurs,
+    fitting ``lines`` terminal lines of ``width`` cells (CJK characters take two), with every
+    term highlighted; control characters and markup are neutralised (a ``rich.text.Text``)."""
+    from rich.cells import cell_len
     from rich.text import Text
 
     flat = " ".join(plain(text).split())
+    width = max(10, width)
+    budget = width * lines - 2  # room for the ellipses
     low = flat.casefold()
-    hits = [i for i in (low.find(t.casefold()) for t in terms) if i >= 0]
-    start = max(0, min(hits) - width // 4) if hits else 0
-    piece = ("…" if start else "") + flat[start : start + width] + ("…" if start + width < len(flat) else "")
-    snippet = Text(piece)
-    snippet.highlight_words(terms, style="bold yellow", case_sensitive=False)
-    return snippet
+    first = next((i for i in (low.find(t.casefold()) for t in terms if t) if i >= 0), 0)
+    # start a few cells before the first match so it has some context on its left
+    start, lead = first, 0
+    while start > 0 and lead + cell_len(flat[start - 1]) <= budget // 4:
+        start -= 1
+        lead += cell_len(flat[start])
+    piece = ("…" if start else "") + flat[start:]
+    rows: list[str] = []
+    row: list[str] = []
+    used = taken = 0
+    for ch in piece:  # cut into rows by cells ourselves: rich would wrap CJK runs at spaces only
+        w = cell_len(ch)
+        if used + w > width:
+            rows.append("".join(row))
+            row, used = [], 0
+            if len(rows) == lines:
+                break
+        row.append(ch)
+        used += w
+        taken += 1
+    if len(rows) < lines and row:
+        rows.append("".join(row))
+    if taken < len(piece):  # cut short: end on an ellipsis within the last row
+        last = rows[-1]
+        while last and cell_len(last) + 1 > width:
+            last = last[:-1]
+        rows[-1] = last + "…"
+    out = Text("\n".join(rows), no_wrap=True, overflow="crop")
+    out.highlight_words([t for t in terms if t], style="bold yellow", case_sensitive=False)
+    return out

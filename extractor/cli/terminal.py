@@ -48,9 +48,10 @@ def enable_debug_logging() -> None:
     logger.setLevel(logging.DEBUG)
 
 
-# ANSI/VT escape sequences (CSI ``ESC [ … final``, OSC ``ESC ] … BEL`` such as title changes, and
-# two-character escapes), then C0/C1 controls and bidi overrides that reorder what a reader sees.
-_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]")
+# Terminal escape sequences (CSI, OSC such as the title change ESC ] 0 ; ... BEL, DCS/PM/APC, two-byte
+# escapes), then C0/C1 control characters and the bidi overrides that reorder what a reader sees.
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
+                              r"|\x1b.?|\x9b[0-?]*[ -/]*[@-~]?|\x9d[^\x07\x9c]*[\x07\x9c]?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -64,3 +65,9 @@ def plain(value: Any) -> str:
 def safe(value: Any) -> str:
     """``plain`` text with rich markup escaped, for embedding in a rich markup string."""
     return escape(plain(value))
+
+
+def safe_text(value: Any, markup: bool = True) -> str:
+    """``safe`` for strings that go into markup or a table; ``plain`` (``markup=False``) for a
+    ``rich.text.Text``, which never parses markup."""
+    return safe(value) if markup else plain(value)

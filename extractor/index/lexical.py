@@ -1,79 +1,86 @@
-"""BM25 over Chinese tender text.
+"""BM25 over Chinese tender text, and the store's search file.
 
 Dense e5 vectors blur exact identifiers (``A100`` vs ``A800``, project codes),
-so a lexical index sits next to them. Tokens: jieba search-mode words plus
-CJK character bigrams (robust to jieba's segmentation mistakes), and Latin /
-number runs upper-cased (``a100`` == ``A100``), with letter/digit parts
-(``RTX4090`` also yields ``RTX`` and ``4090``).
+so a lexical index sits next to them; terms come from ``terms.py``.
+
+The index is cached in the store as ``search-index.npz``: numpy arrays and
+JSON only, read with ``allow_pickle=False`` (a store is something teams copy
+and share, so nothing read back from it may run code), each member checked
+against a SHA-256 in the manifest. The file also holds the chunk vectors, so
+a search answers without opening Chroma. It is rebuilt when missing, corrupt,
+from another format, or stale (the store's version counter moved); a
+read-only store searches with an index rebuilt in memory.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import json
-import logging
 import math
-import pickle
-import re
-import unicodedata
+import os
+import tempfile
+import zipfile
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from extractor.index.terms import latin_terms, query_tokens, tokenize
+
+__all__ = ["BM25Index", "LexicalHit", "held_index", "index_for_store", "latin_terms", "matches_where",
+           "tokenize"]
+
 K1 = 1.5
 B = 0.75
-INDEX_FILE = "bm25.pkl"
-_FORMAT = 1
+INDEX_FILE = "search-index.npz"
+LEGACY_FILES = ("bm25.pkl",)  # never read (pickle); removed when the new file is written
+_FORMAT = 2
 _ALLOWED_CACHE = 64  # where filters remembered per index
 _UNSEEN = object()
-
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_LATIN = re.compile(r"[A-Za-z0-9]+(?:[.\-_][A-Za-z0-9]+)*")
-_PARTS = re.compile(r"[A-Za-z]+|[0-9]+")
+MAX_VECTORS = 300_000  # above this many chunks the dense side stays in Chroma (HNSW) instead of the file
 
 
-def _jieba() -> Any:
-    import jieba
+class _Postings(Mapping[str, tuple[np.ndarray, np.ndarray]]):
+    """term -> (chunk positions, term frequencies), as views into three flat arrays
+    (one file member each; no per-term objects to rebuild when the file is read)."""
 
-    jieba.setLogLevel(logging.WARNING)  # its dictionary ships in the wheel; only the log is noisy
-    return jieba
+    def __init__(self, terms: list[str], offsets: np.ndarray, docs: np.ndarray, tfs: np.ndarray) -> None:
+        self.terms = terms
+        self.where = dict(zip(terms, range(len(terms)), strict=True))
+        self.offsets, self.docs, self.tfs = offsets, docs, tfs
 
+    @classmethod
+    def from_lists(cls, plists: dict[str, tuple[list[int], list[int]]]) -> _Postings:
+        terms = list(plists)
+        lengths = np.fromiter((len(plists[t][0]) for t in terms), dtype=np.int64, count=len(terms))
+        offsets = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        docs = np.fromiter((d for t in terms for d in plists[t][0]), dtype=np.int32, count=int(offsets[-1]))
+        tfs = np.fromiter((f for t in terms for f in plists[t][1]), dtype=np.float32, count=int(offsets[-1]))
+        return cls(terms, offsets, docs, tfs)
 
-def tokenize(text: str) -> list[str]:
-    """Index terms of a text (repeats kept: BM25 needs term frequencies)."""
-    text = unicodedata.normalize("NFKC", text)
-    tokens: list[str] = []
-    jieba = None
-    for run in _CJK_RUN.findall(text):
-        if len(run) == 1:
-            tokens.append(run)
-            continue
-        jieba = jieba or _jieba()
-        tokens.extend(w for w in jieba.lcut_for_search(run) if len(w) > 1)
-        tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
-    tokens.extend(_latin_tokens(text))
-    return tokens
+    def __getitem__(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        i = self.where[term]
+        lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
+        return self.docs[lo:hi], self.tfs[lo:hi]
 
+    def __contains__(self, term: object) -> bool:
+        return term in self.where
 
-def latin_terms(text: str) -> list[str]:
-    """The Latin/number terms ``tokenize`` gives for a text, without running jieba
-    (identifiers like ``H20`` are only ever Latin terms; jieba is ~100x slower)."""
-    return _latin_tokens(unicodedata.normalize("NFKC", text))
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.terms)
 
+    def __len__(self) -> int:
+        return len(self.terms)
 
-def _latin_tokens(normalized: str) -> list[str]:
-    tokens: list[str] = []
-    for word in _LATIN.findall(normalized):
-        upper = word.upper()
-        tokens.append(upper)
-        parts = _PARTS.findall(upper)
-        if len(parts) > 1:
-            tokens.extend(p for p in parts if len(p) > 1)
-    return tokens
+    def df(self, term: str) -> int:
+        i = self.where.get(term)
+        return 0 if i is None else int(self.offsets[i + 1] - self.offsets[i])
 
 
 def _where_key(where: dict[str, Any]) -> str:
@@ -102,27 +109,24 @@ class LexicalHit(NamedTuple):
 
 @dataclass
 class BM25Index:
-    """Inverted index: term -> (doc positions, term frequencies) as numpy arrays."""
+    """Inverted index over chunks, with their text, metadata and (optionally) vectors."""
 
     ids: list[str]
     texts: list[str]
     metadatas: list[dict[str, Any]]
     doc_len: np.ndarray
-    postings: dict[str, tuple[np.ndarray, np.ndarray]]
-    version: int = -1
+    postings: Mapping[str, tuple[np.ndarray, np.ndarray]]
+    version: Any = -1
     k1: float = K1
     b: float = B
+    vectors: np.ndarray | None = None  # row i = vector of ids[i] (unit length), when the file holds them
+    embedder: str | None = None  # name of the embedder the vectors came from
     _avgdl: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:
         self._avgdl = float(self.doc_len.mean()) if len(self.doc_len) else 0.0
-
-    # Per-process caches, derived from the fields, never pickled (bm25.pkl keeps its format;
-    # indexes pickled before they existed load fine and compute them on first use).
-    _CACHES = ("_norm_cache", "_positions_cache", "_values_cache", "_allowed_cache")
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in self._CACHES}
+        if not isinstance(self.postings, _Postings):
+            self.postings = _Postings.from_lists({t: (list(d), list(f)) for t, (d, f) in self.postings.items()})
 
     def _norm(self) -> np.ndarray:
         """BM25 length normalisation per chunk (the same for every query)."""
@@ -131,6 +135,10 @@ class BM25Index:
             norm = self.k1 * (1.0 - self.b + self.b * self.doc_len / max(self._avgdl, 1e-9))
             self.__dict__["_norm_cache"] = norm
         return norm
+
+    def query_terms(self, query: str) -> dict[str, float]:
+        """Weighted terms of a query, CJK words looked up in this index's vocabulary."""
+        return query_tokens(query, self.postings)
 
     def position_of(self, chunk_id: str) -> int | None:
         """Position of a chunk id in ``ids`` (None when not indexed)."""
@@ -206,7 +214,7 @@ class BM25Index:
         return _union(found) if found else np.empty(0, dtype=np.int64)
 
     @classmethod
-    def build(cls, chunks: Iterable[Any], version: int = -1) -> BM25Index:
+    def build(cls, chunks: Iterable[Any], version: Any = -1) -> BM25Index:
         """Index chunks: anything with ``id``, ``text`` and ``metadata`` (``StoredChunk``)
         or a ``Chunk`` (its ``metadata()`` method is called)."""
         ids: list[str] = []
@@ -225,15 +233,14 @@ class BM25Index:
                 docs, tfs = plists.setdefault(term, ([], []))
                 docs.append(pos)
                 tfs.append(tf)
-        postings = {t: (np.asarray(d, dtype=np.int32), np.asarray(f, dtype=np.float32))
-                    for t, (d, f) in plists.items()}
-        return cls(ids, texts, metas, np.asarray(lengths, dtype=np.float32), postings, version)
+        return cls(ids, texts, metas, np.asarray(lengths, dtype=np.float32), _Postings.from_lists(plists), version)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def idf(self, term: str) -> float:
-        n = len(self.postings[term][0]) if term in self.postings else 0
+        postings = self.postings
+        n = postings.df(term) if isinstance(postings, _Postings) else len(postings.get(term, ((),))[0])
         return math.log(1.0 + (len(self.ids) - n + 0.5) / (n + 0.5))
 
     def scores(self, query: str | Sequence[str] | Mapping[str, float]) -> np.ndarray:
@@ -242,7 +249,7 @@ class BM25Index:
         if isinstance(query, Mapping):
             terms = dict(query)
         else:
-            terms = dict.fromkeys(tokenize(query) if isinstance(query, str) else query, 1.0)
+            terms = self.query_terms(query) if isinstance(query, str) else dict.fromkeys(query, 1.0)
         total = np.zeros(len(self.ids), dtype=np.float32)
         if not len(self.ids):
             return total
@@ -285,23 +292,90 @@ class BM25Index:
 
     # --- persistence ----------------------------------------------------------
     def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump({"format": _FORMAT, "index": self}, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
+        """Write the index atomically as numpy arrays + JSON with a SHA-256 per member."""
+        members: dict[str, np.ndarray] = {
+            "terms": _json_bytes(list(self.postings)),
+            "chunks": _json_bytes({"ids": self.ids, "texts": self.texts, "metadatas": self.metadatas}),
+            "doc_len": np.asarray(self.doc_len, dtype=np.float32),
+        }
+        postings = self.postings
+        assert isinstance(postings, _Postings)
+        members.update(offsets=postings.offsets, docs=postings.docs, tfs=postings.tfs)
+        if self.vectors is not None:
+            members["vectors"] = np.ascontiguousarray(self.vectors, dtype=np.float32)
+        manifest = {"format": _FORMAT, "version": self.version, "k1": self.k1, "b": self.b,
+                    "embedder": self.embedder, "sha256": {k: _digest(v) for k, v in members.items()}}
+        members["manifest"] = _json_bytes(manifest)
+        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **members)  # type: ignore[arg-type]  # numpy stubs type **kwds as allow_pickle
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        for name in LEGACY_FILES:
+            with contextlib.suppress(OSError):
+                (path.parent / name).unlink()
 
     @classmethod
-    def load(cls, path: Path) -> BM25Index | None:
-        """The pickled index, or None when missing/corrupt/old (callers rebuild)."""
+    def load(cls, path: Path, version: Any = _UNSEEN) -> BM25Index | None:
+        """The saved index, or None when missing, corrupt, of another format or (with
+        ``version``) stale: callers rebuild. Nothing in the file can run code."""
         try:
-            with path.open("rb") as fh:
-                data = pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            with np.load(path, allow_pickle=False) as npz:
+                manifest = _json_value(npz["manifest"])
+                if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+                    return None
+                if version is not _UNSEEN and manifest.get("version") != version:
+                    return None
+                digests = manifest["sha256"]
+
+                def member(name: str) -> np.ndarray:
+                    value = npz[name]
+                    if digests.get(name) != _digest(value):
+                        raise ValueError(f"checksum mismatch in {name}")
+                    return value
+
+                chunks = _json_value(member("chunks"))
+                vectors = member("vectors") if "vectors" in digests else None
+                postings = _Postings(list(_json_value(member("terms"))), member("offsets"), member("docs"),
+                                     member("tfs"))
+                doc_len = member("doc_len")
+            ids, texts, metas = chunks["ids"], chunks["texts"], chunks["metadatas"]
+            n = len(ids)
+            if not (len(texts) == len(metas) == len(doc_len) == n) or len(postings.offsets) != len(postings) + 1:
+                return None
+            if int(postings.offsets[-1]) != len(postings.docs) or (len(postings.docs) and (
+                    int(postings.docs.max()) >= n or int(postings.docs.min()) < 0)):
+                return None
+            if vectors is not None and (vectors.ndim != 2 or len(vectors) != n):
+                return None
+            return cls(list(ids), list(texts), [dict(m) for m in metas], doc_len, postings,
+                       manifest.get("version"), float(manifest.get("k1", K1)), float(manifest.get("b", B)),
+                       vectors=vectors, embedder=manifest.get("embedder"))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, EOFError,
+                zipfile.BadZipFile, UnicodeDecodeError, RuntimeError):
+            # zlib/zip errors, truncation, a bit flip caught by the checksum, an object array refused
             return None
-        if not isinstance(data, dict) or data.get("format") != _FORMAT:
-            return None
-        index = data.get("index")
-        return index if isinstance(index, cls) else None
+
+
+def _json_bytes(value: Any) -> np.ndarray:
+    return np.frombuffer(json.dumps(value, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+
+
+def _json_value(array: np.ndarray) -> Any:
+    if array.dtype != np.uint8 or array.ndim != 1:
+        raise ValueError("not a JSON member")
+    return json.loads(array.tobytes().decode("utf-8"))
+
+
+def _digest(array: np.ndarray) -> str:
+    buf = io.BytesIO()
+    buf.write(f"{array.dtype.str}{array.shape}".encode())
+    buf.write(np.ascontiguousarray(array).tobytes())
+    return hashlib.sha256(buf.getvalue()).hexdigest()
 
 
 def held_index(store: Any) -> BM25Index | None:
@@ -310,21 +384,51 @@ def held_index(store: Any) -> BM25Index | None:
     return held if isinstance(held, BM25Index) and held.version == store.version else None
 
 
-def index_for_store(store: Any) -> BM25Index:
-    """The store's BM25 index: the cached ``bm25.pkl`` if it matches the store's
-    version counter, else rebuilt from ``store.all_chunks()`` and re-cached."""
+def index_for_store(store: Any, with_vectors: bool = True) -> BM25Index:
+    """The store's index: ``search-index.npz`` if it matches the store's version counter,
+    else rebuilt from ``store.all_chunks()`` (and the vectors) and re-written. A store that
+    cannot be written (read-only copy) searches with the index rebuilt in memory."""
     version = store.version
     held = getattr(store, "_bm25_index", None)  # one load per Store object, not one per query
     if isinstance(held, BM25Index) and held.version == version:
         return held
     path = Path(store.path) / INDEX_FILE
-    index = BM25Index.load(path)
-    if index is None or index.version != version:
+    index = BM25Index.load(path, version=version)
+    if index is None:
         index = BM25Index.build(store.all_chunks(), version=version)
+        if not len(index) and _expected_chunks(store):
+            from extractor.core.errors import StoreError
+
+            raise StoreError(
+                f"cannot read the chunks of store {store.path} (read-only, or its chroma/ folder is damaged), "
+                f"and its search file {path.name} is missing or out of date; search a writable copy, "
+                "or re-run `tenderx ingest` on it")
+        if with_vectors:
+            _attach_vectors(store, index)
         with contextlib.suppress(OSError):  # a read-only store still searches, it just rebuilds each time
             index.save(path)
     store._bm25_index = index
     return index
+
+
+def _expected_chunks(store: Any) -> int:
+    try:
+        return sum(int(d.chunks) for d in store.documents())
+    except Exception:  # noqa: BLE001 — only a hint for the error message above
+        return 0
+
+
+def _attach_vectors(store: Any, index: BM25Index) -> None:
+    """Copy the chunk vectors from the store into the index (skipped for very large stores)."""
+    if not index.ids or len(index.ids) > MAX_VECTORS:
+        return
+    name = store.embedder_name
+    if name is None:
+        return
+    ids, matrix = store.vectors_by_id(index.ids)
+    if ids != index.ids:  # a write raced the read: leave the dense side to Chroma this time
+        return
+    index.vectors, index.embedder = np.ascontiguousarray(matrix, dtype=np.float32), name
 
 
 # --- Chroma-style `where` filters applied to BM25 candidates ----------------

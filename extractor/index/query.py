@@ -1,0 +1,267 @@
+"""What a search query asks for: its concepts, their other spellings, and its kind.
+
+A query is cut into *concepts* (a CJK run, a Latin word, or an English glossary
+phrase). Each concept has alternatives: the terms as typed, the watchlist
+aliases of a chip/cloud/model it names (``英伟达`` -> ``NVIDIA``), and the
+glossary translations of a procurement term (``bid bond`` -> ``投标保证金``).
+Search uses the concepts twice: their terms (typed ones weighted above
+alternatives) for BM25, and how many of them a chunk covers for the relevance
+floor. The kind (identifier, model, keyword, english, text) sets how much the
+lexical side weighs against the dense side.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from extractor.index.terms import is_code, is_model_number, normalize, query_tokens
+
+GLOSSARY_PATH = Path(__file__).resolve().parent.parent / "data" / "glossary.yaml"
+ALIAS_WEIGHT = 0.5  # a watchlist alias never outweighs what the user typed
+ZH_TO_EN_WEIGHT = 0.3  # English renderings of a Chinese term: rare in Chinese documents, a weak extra
+MAX_PHRASE = 5  # longest English glossary phrase, in words
+
+# (dense weight, lexical weight) in the fusion, per kind of query
+FUSION_WEIGHTS: dict[str, tuple[float, float]] = {
+    "identifier": (0.25, 2.0),  # a code only means something spelled exactly
+    "model": (1.0, 1.5),  # e5 barely tells H20 from H200
+    "keyword": (0.05, 2.0),  # a bare label (项目编号, bid bond): where it is written, not what it is near;
+    #                          dense only breaks ties (form pages full of labels sit close to any label)
+    "english": (0.3, 2.0),  # the lexical side searches the glossary's Chinese; e5 across languages puts
+    #                         every tender page at ~0.86 to an English query (too flat to rank by)
+    "text": (1.0, 1.0),
+}
+
+_ATOM = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[A-Za-z0-9]+(?:[.\-_][A-Za-z0-9]+)*")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_EN_WORD = re.compile(r"[a-z]+")
+
+
+@dataclass
+class Concept:
+    """One thing the query asks for; ``alternatives[0]`` are the terms as typed."""
+
+    text: str
+    alternatives: list[dict[str, float]]
+    identifier: bool = False  # a model number or code: dense similarity cannot stand in for it
+    translated: bool = False  # an English phrase found in the glossary
+
+
+@dataclass
+class Query:
+    text: str
+    kind: str
+    concepts: list[Concept]
+    terms: dict[str, float]  # BM25 terms with weights
+    dense_text: str  # what the dense side embeds
+    models: set[str] = field(default_factory=set)  # model numbers / codes as index terms
+    sense: set[str] = field(default_factory=set)  # watchlist canonicals the query means in their watched sense
+    anti_sense: set[str] = field(default_factory=set)  # ... named, but meant as something else (H100型 试验箱)
+
+    @property
+    def weights(self) -> tuple[float, float]:
+        return FUSION_WEIGHTS[self.kind]
+
+
+# --- glossary -------------------------------------------------------------------------------
+@dataclass
+class Glossary:
+    """Bilingual procurement terms: each entry a set of Chinese and English spellings."""
+
+    entries: list[tuple[tuple[str, ...], tuple[str, ...]]]
+    stopwords: frozenset[str] = frozenset()  # English words that carry no meaning in a query
+
+    def __post_init__(self) -> None:
+        self.by_phrase: dict[tuple[str, ...], list[int]] = {}
+        for i, (_, en) in enumerate(self.entries):
+            for phrase in en:
+                self.by_phrase.setdefault(_en_key(phrase), []).append(i)
+        self.zh_words = sorted({z for zh, _ in self.entries for z in zh}, key=len, reverse=True)
+        self.by_zh: dict[str, list[int]] = {}
+        for i, (zh, _) in enumerate(self.entries):
+            for z in zh:
+                self.by_zh.setdefault(z, []).append(i)
+
+    @classmethod
+    def load(cls, path: str | Path = GLOSSARY_PATH) -> Glossary:
+        data = _yaml_load(Path(path))
+        entries = []
+        for line in data.get("terms") or []:
+            zh, sep, en = str(line).partition("=")
+            if not sep:
+                raise ValueError(f"glossary {path}: entry {line!r} lacks '=' between Chinese and English")
+            entries.append((tuple(s.strip() for s in zh.split("|") if s.strip()),
+                            tuple(s.strip() for s in en.split("|") if s.strip())))
+        return cls(entries, frozenset(str(w).lower() for w in data.get("stopwords") or ()))
+
+    def english_phrases(self, words: list[str]) -> list[tuple[int, int, list[int]]]:
+        """Longest glossary phrases in a run of lower-case English words: (start, end, entries)."""
+        out, i = [], 0
+        keys = [_singular(w) for w in words]
+        while i < len(words):
+            for size in range(min(MAX_PHRASE, len(words) - i), 0, -1):
+                found = self.by_phrase.get(tuple(keys[i : i + size]))
+                if found:
+                    out.append((i, i + size, found))
+                    i += size
+                    break
+            else:
+                i += 1
+        return out
+
+    def chinese_terms(self, text: str) -> list[int]:
+        """Entries whose Chinese spelling occurs in ``text`` (longest first, no overlaps)."""
+        found: list[int] = []
+        taken = [False] * len(text)
+        for word in self.zh_words:
+            start = text.find(word)
+            while start >= 0:
+                if not any(taken[start : start + len(word)]):
+                    for j in range(start, start + len(word)):
+                        taken[j] = True
+                    found.extend(self.by_zh[word])
+                start = text.find(word, start + 1)
+        return found
+
+
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _en_key(phrase: str) -> tuple[str, ...]:
+    return tuple(_singular(w) for w in _EN_WORD.findall(phrase.lower()))
+
+
+def _yaml_load(path: Path) -> Any:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster to start
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+
+
+@lru_cache(maxsize=1)
+def default_glossary() -> Glossary:
+    return Glossary.load()
+
+
+# --- analysis -----------------------------------------------------------------------------------
+def _watchlist() -> Any:
+    try:
+        from extractor.core.watchlist import default_watchlist
+
+        return default_watchlist()
+    except Exception:  # noqa: BLE001 — an alias table problem must not break search
+        return None
+
+
+def _aliases(watchlist: Any, text: str) -> list[str]:
+    if watchlist is None:
+        return []
+    try:
+        return list(watchlist.expand_query(text))
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def analyse(query: str, vocabulary: Container[str] | None = None, glossary: Glossary | None = None) -> Query:
+    """Concepts, weighted terms and kind of a query (``vocabulary``: the index's terms)."""
+    text = normalize(query).strip()
+    glossary = glossary or default_glossary()
+    watchlist = _watchlist()
+    atoms = [m.group() for m in _ATOM.finditer(text)]
+    concepts: list[Concept] = []
+    translations: list[str] = []
+    i = 0
+    while i < len(atoms):
+        atom = atoms[i]
+        if not _CJK.match(atom) and atom.isalpha():  # a run of English words: glossary phrases first
+            j = i
+            while j < len(atoms) and not _CJK.match(atoms[j]) and atoms[j].isalpha():
+                j += 1
+            words = [a.lower() for a in atoms[i:j]]
+            phrases = glossary.english_phrases(words)
+            covered: set[int] = set()
+            for s, e, entries in phrases:
+                typed = " ".join(atoms[i + s : i + e])
+                alts = [query_tokens(typed, vocabulary)]
+                for n in entries:
+                    for zh in glossary.entries[n][0]:
+                        alts.append(query_tokens(zh, vocabulary))
+                translations.append(glossary.entries[entries[0]][0][0])
+                concepts.append(Concept(typed, alts, translated=True))
+                covered.update(range(s, e))
+            for n, word in enumerate(atoms[i:j]):
+                if n not in covered and word.lower() not in glossary.stopwords:
+                    concepts.append(_plain_concept(word, vocabulary, watchlist, glossary))
+            i = j
+            continue
+        concepts.append(_plain_concept(atom, vocabulary, watchlist, glossary))
+        i += 1
+    whole = _aliases(watchlist, text)  # multi-word aliases too ("Amazon Web Services" -> AWS)
+    terms: dict[str, float] = {}
+    for c in concepts:
+        for n, alt in enumerate(c.alternatives):
+            # as typed, or the glossary's first Chinese spelling of an English phrase: full weight;
+            # other spellings (项目预算 brings the everywhere-word 项目) and aliases: ALIAS_WEIGHT
+            weight = 1.0 if n == 0 or (c.translated and n == 1) else ALIAS_WEIGHT
+            for t, w in alt.items():
+                terms[t] = max(terms.get(t, 0.0), w * weight)
+    for alias in whole:
+        for t, w in query_tokens(alias, vocabulary).items():
+            terms.setdefault(t, w * ALIAS_WEIGHT)
+    models = {t for c in concepts if c.identifier for t, w in c.alternatives[0].items() if w == 1.0}
+    sense: set[str] = set()
+    anti: set[str] = set()
+    if watchlist is not None:
+        try:
+            sense = {m.canonical for m in watchlist.find_mentions(text, use_context=True)}
+            for m in watchlist.find_mentions(text, use_context=False):
+                rule = watchlist.context_rules.get(watchlist.by_canonical[m.canonical].context or "")
+                if m.canonical not in sense and rule is not None and rule.negative_re is not None \
+                        and rule.negative_re.search(text):
+                    anti.add(m.canonical)
+        except Exception:  # noqa: BLE001
+            sense, anti = set(), set()
+    kind = _kind(text, concepts)
+    dense_text = text if not translations else f"{text} {' '.join(translations)}"
+    return Query(text, kind, concepts, terms, dense_text, models, sense, anti)
+
+
+def _plain_concept(atom: str, vocabulary: Container[str] | None, watchlist: Any, glossary: Glossary) -> Concept:
+    alts = [query_tokens(atom, vocabulary)]
+    for alias in _aliases(watchlist, atom):
+        alts.append(query_tokens(alias, vocabulary))
+    if _CJK.match(atom):
+        for n in glossary.chinese_terms(atom):
+            for en in glossary.entries[n][1]:
+                alts.append({t: w * ZH_TO_EN_WEIGHT for t, w in query_tokens(en, vocabulary).items()})
+    upper = atom.upper()
+    identifier = is_model_number(upper) or is_code(upper) or _is_long_code(upper)
+    return Concept(atom, [a for a in alts if a], identifier=identifier)
+
+
+def _is_long_code(word: str) -> bool:
+    """2024BFFFZ01583, JDZB2024-0316, 20312273: long and digit-heavy."""
+    return len(word) >= 8 and sum(ch.isdigit() for ch in word) >= 4
+
+
+def _kind(text: str, concepts: list[Concept]) -> str:
+    if any(c.identifier and (is_code(c.text.upper()) or _is_long_code(c.text.upper())) for c in concepts):
+        return "identifier"
+    if any(c.identifier for c in concepts):
+        return "model"
+    if not _CJK.search(text) and any(c.translated or c.text.isalpha() for c in concepts):
+        return "keyword" if len(concepts) == 1 and concepts[0].translated else "english"
+    runs = _CJK.findall(text)
+    if len(concepts) == 1 and len(runs) <= 6 and not text.isascii():
+        return "keyword"
+    return "text"
