@@ -35,7 +35,12 @@ DEBUG = False  # set by the global --debug option: full tracebacks instead of on
 
 @app.callback()
 def _global_options(
+    ctx: typer.Context,
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks and debug logs (secrets stay masked)."),
+    chroma_url: str | None = typer.Option(
+        None, "--chroma-url", metavar="URL",
+        help="Keep the whole store on this Chroma server (default $TENDERX_CHROMA_URL; token in "
+             "$TENDERX_CHROMA_TOKEN). --store then only holds local caches."),
 ) -> None:
     """Turn Chinese tender PDFs into structured, verifiable data — offline by default.
 
@@ -52,6 +57,9 @@ def _global_options(
     """
     global DEBUG
     DEBUG = debug
+    from extractor.cli.store import use_server
+
+    use_server(ctx.invoked_subcommand, chroma_url)
     if debug:
         import logging
 
@@ -66,7 +74,7 @@ def _global_options(
 def _secret_values() -> list[str]:
     import os
 
-    names = ("OPENAI_API_KEY", "TENDERX_EMBED_API_KEY")
+    names = ("OPENAI_API_KEY", "TENDERX_EMBED_API_KEY", "TENDERX_CHROMA_TOKEN")
     return [v for v in (os.environ.get(n, "") for n in names) if len(v) >= 4]
 
 
@@ -92,6 +100,7 @@ def ingest(
     paths: list[Path] = typer.Argument(..., help="PDF files or folders (searched recursively)."),
     store: Path = typer.Option(Path(".tenderx"), "--store", "-s", help="Store directory (created if missing)."),
     chunk_tokens: int = typer.Option(400, "--chunk-tokens", min=50, max=2000, help="Target chunk size in tokens."),
+    shard: str | None = typer.Option(None, "--shard", metavar="I/N", help="Only share I of N (split by content hash)."),
 ) -> None:
     """Read PDFs, chunk them and index them (vectors + BM25) for `tenderx search`.
 
@@ -103,23 +112,26 @@ def ingest(
 
     Re-running is cheap: unchanged files (same sha256) are skipped, changed files replace their
     old chunks. Embeddings come from the bundled e5 model (offline) unless TENDERX_EMBED_BASE_URL
-    points at an OpenAI-compatible /embeddings endpoint. Set TENDERX_CHROMA_HOST/PORT to use a
-    Chroma server instead of the local store.
+    points at an OpenAI-compatible /embeddings endpoint. `tenderx --chroma-url http://HOST:PORT ingest ...`
+    (or TENDERX_CHROMA_URL) keeps the whole store on a shared Chroma server.
     Exit codes: 0 ok, 1 some files failed (each listed), 2 usage error, 3 store locked by another run.
     """
+    from extractor.cli.store import print_ingest_notes, shard_or_exit
     from extractor.index.ingest import ingest as run_ingest
     from extractor.index.store import StoreError
 
     if not any(p.exists() for p in paths):
         err_console.print("[red]error:[/] no such file or folder: " + ", ".join(escape(str(p)) for p in paths))
         raise typer.Exit(2)
+    share = shard_or_exit(shard)
     try:
         with IngestBar(err_console) as bar:
-            report = run_ingest(paths, store_dir=store, progress=bar, chunk_tokens=chunk_tokens)
+            report = run_ingest(paths, store_dir=store, progress=bar, chunk_tokens=chunk_tokens, shard=share)
     except StoreError as e:
         err_console.print(f"[red]fatal:[/] {escape(str(e))}")
         raise typer.Exit(3) from None
     print_ingest_summary(report, console)
+    print_ingest_notes(report, share)
     raise typer.Exit(1 if report.failed else 0)
 
 
@@ -156,12 +168,12 @@ def search(
 
     from extractor.index.search import MODES, query_terms
     from extractor.index.search import search as run_search
-    from extractor.index.store import Store, StoreError
+    from extractor.index.store import Store, StoreError, store_exists
 
     if mode not in MODES:
         err_console.print(f"[red]error:[/] --mode must be one of {', '.join(MODES)}")
         raise typer.Exit(2)
-    if not (store / "documents.sqlite").exists():
+    if not store_exists(store):
         err_console.print(f"[red]error:[/] no store at {escape(str(store))} — run `tenderx ingest PATH --store {escape(str(store))}` first")
         raise typer.Exit(2)
     try:
@@ -251,6 +263,8 @@ def extract(
     model: str | None = typer.Option(None, "--model", "-m", help="Model name (default $TENDERX_MODEL)."),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per LLM request."),
     no_resume: bool = typer.Option(False, "--no-resume", help="Redo documents already in OUT."),
+    shard: str | None = typer.Option(None, "--shard", metavar="I/N",
+                                     help="Only share I of N (by content hash); OUT gets a .shard-I-of-N suffix."),
 ) -> None:
     """Extract the schema's fields, with page + verbatim-quote evidence, from tender PDFs.
 
@@ -265,6 +279,11 @@ def extract(
     LLM responses come from the cache (.tenderx/llm-cache.sqlite).
     Exit codes: 0 ok, 1 some documents failed, 2 usage error, 3 fatal (e.g. LLM key rejected).
     """
+    from extractor.cli.store import shard_or_exit, shard_paths
+
+    share = shard_or_exit(shard)
+    if share is not None:
+        paths, out, csv = shard_paths(paths, share), share.output_path(out), csv and share.output_path(csv)
     settings = _llm_settings(base_url, model, timeout)
     report = _extract_or_exit(paths, backend=backend, schema=schema, out=out, csv=csv, jobs=jobs,
                               settings=settings, store_dir=store, resume=not no_resume)
@@ -297,6 +316,8 @@ def run(
     base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL)."),
     model: str | None = typer.Option(None, "--model", "-m", help="Model name (default $TENDERX_MODEL)."),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per LLM request."),
+    shard: str | None = typer.Option(None, "--shard", metavar="I/N",
+                                     help="Only share I of N (by content hash); outputs get a .shard-I-of-N suffix."),
 ) -> None:
     """The main job: ingest PDFs, extract every document, show what is flagged.
 
@@ -316,6 +337,9 @@ def run(
     if not any(p.exists() for p in paths):
         err_console.print("[red]error:[/] no such file or folder: " + ", ".join(escape(str(p)) for p in paths))
         raise typer.Exit(2)
+    from extractor.cli.store import print_ingest_notes, shard_or_exit, shard_paths
+
+    share = shard_or_exit(shard)
     settings = _llm_settings(base_url, model, timeout)
     try:
         resolve_backend(backend, settings)  # check before spending minutes on ingest
@@ -324,12 +348,16 @@ def run(
         raise typer.Exit(2) from None
     try:
         with IngestBar(err_console) as bar:
-            ingested = run_ingest(paths, store_dir=store, progress=bar)
+            ingested = run_ingest(paths, store_dir=store, progress=bar, shard=share)
     except StoreError as e:
         err_console.print(f"[red]fatal:[/] {escape(str(e))}")
         raise typer.Exit(3) from None
     print_ingest_summary(ingested, console)
-    report = _extract_or_exit(paths, backend=backend, out=out_dir / "records.jsonl", csv=out_dir / "records.csv",
+    print_ingest_notes(ingested, share)
+    records, table = out_dir / "records.jsonl", out_dir / "records.csv"
+    if share is not None:
+        paths, records, table = shard_paths(paths, share), share.output_path(records), share.output_path(table)
+    report = _extract_or_exit(paths, backend=backend, out=records, csv=table,
                               jobs=jobs, settings=settings, store_dir=store)
     _print_extract_summary(report)
     raise typer.Exit(1 if (report.failures or ingested.failed) else 0)
@@ -434,6 +462,11 @@ def eval_command(
         err_console.print(f"[yellow]{len(scores.failed_predictions)} document(s) failed extraction "
                           f"(scored as all null):[/] {escape(', '.join(scores.failed_predictions))}")
     raise typer.Exit(1 if scores.missing_predictions or scores.failed_predictions else 0)
+
+
+from extractor.cli import store as _store_cli  # noqa: E402 — `tenderx store check`, --chroma-url, --shard
+
+_store_cli.register(app)
 
 
 def main() -> None:

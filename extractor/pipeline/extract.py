@@ -163,8 +163,9 @@ def document_retriever(doc: Document, store_dir: Path | None) -> Retriever:
 
 def _build_retriever(doc: Document, store_dir: Path | None) -> Retriever:
     from extractor.index.chunking import chunk_document
+    from extractor.index.store import store_exists
 
-    if store_dir is not None and (Path(store_dir) / "documents.sqlite").exists():
+    if store_dir is not None and store_exists(store_dir):
         try:
             from extractor.index.search import search
             from extractor.index.store import Store
