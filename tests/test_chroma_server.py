@@ -141,7 +141,7 @@ class _Stub(BaseHTTPRequestHandler):
         except Exception as e:  # noqa: BLE001 — pass the upstream's error status through
             self._reply(getattr(e, "code", 502), e.read() if hasattr(e, "read") else b"{}")
 
-    do_GET = do_POST = do_PUT = do_DELETE = _answer  # noqa: N815
+    do_GET = do_POST = do_PUT = do_DELETE = _answer
 
     def _reply(self, status: int, payload: bytes) -> None:
         self.send_response(status)

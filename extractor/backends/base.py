@@ -9,16 +9,13 @@ backend alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from extractor.core.document import Chunk, Document, FieldValue
-from extractor.core.schema import Schema
+__all__ = ["Backend", "Extraction", "Retriever", "Usage"]
 
-Retriever = Callable[[str, int], list[Chunk]]
-"""Chunks of one document most relevant to a query (query, k) -> chunks; given to backends that
-need only parts of a long document."""
+from extractor.core.document import Document, FieldValue, Retriever
+from extractor.core.schema import Schema
 
 
 @dataclass
@@ -61,5 +58,11 @@ class Backend(Protocol):
 
     @property
     def model(self) -> str | None: ...
+
+    @property
+    def needs_grounding(self) -> bool:
+        """True for engines that can state values the document does not (an LLM can be steered by
+        text in the document): their values must also be found in the text to count as verified."""
+        ...
 
     def extract(self, doc: Document, schema: Schema, *, retriever: Retriever | None = None) -> Extraction: ...

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from extractor.core.errors import StoreError, UsageError
+from extractor.cli.options import DEFAULT_STORE, StoreOpt
+from extractor.cli.terminal import console, err_console, safe
 
-err_console = Console(stderr=True)
-console = Console()
+if TYPE_CHECKING:
+    from extractor.index.ingest import IngestReport
+    from extractor.index.shard import Shard
 
 # commands that open a store: a configured server is checked before they start
 STORE_COMMANDS = {"ingest", "search", "extract", "run", "eval", "store", "serve"}
@@ -27,64 +28,46 @@ store_app = typer.Typer(help="Check and repair the store (documents ↔ chunks �
 def use_server(command: str | None, url: str | None) -> None:
     """Point this run at a Chroma server (``--chroma-url`` wins over TENDERX_CHROMA_URL) and,
     for a command that opens the store, check it now: down, wrong token or another API
-    version is one line and exit 3 before any work starts."""
+    version raises a one-line StoreError (exit 3) before any work starts."""
     from extractor.index.remote import URL_ENV, check_server, server_from_env
 
     if url:
         os.environ[URL_ENV] = url
     server = server_from_env()
-    if server is None or command not in STORE_COMMANDS:
-        return
-    try:
+    if server is not None and command in STORE_COMMANDS:
         check_server(server)
-    except StoreError as e:
-        err_console.print(f"[red]fatal:[/] {escape(str(e))}")
-        raise typer.Exit(3) from None
 
 
-def shard_or_exit(text: str | None):  # noqa: ANN201 — Shard | None
-    """Parse ``--shard I/N`` (exit 2 with the reason when malformed)."""
-    from extractor.index.shard import Shard
-
-    if not text:
-        return None
-    try:
-        return Shard.parse(text)
-    except UsageError as e:
-        err_console.print(f"[red]error:[/] {escape(str(e))}")
-        raise typer.Exit(2) from None
-
-
-def shard_paths(paths: list[Path], shard) -> list[Path]:  # noqa: ANN001
-    """The PDF files of this share (paths that are not PDFs or do not exist pass through,
-    so extraction still reports them)."""
+def shard_paths(paths: list[Path], shard: Shard | None) -> list[Path]:
+    """The document files of this share (paths that are not documents or do not exist pass
+    through, so extraction still reports them)."""
     if shard is None:
         return paths
     from extractor.index.shard import select
     from extractor.read.pdf import iter_pdf_paths
 
-    pdfs, errors = iter_pdf_paths(paths)
-    return select(pdfs, shard) + [bad for bad, _ in errors]
+    files, errors = iter_pdf_paths(paths)
+    return select(files, shard) + [bad for bad, _ in errors]
 
 
-def print_ingest_notes(report, shard=None) -> None:  # noqa: ANN001
+def print_ingest_notes(report: IngestReport, shard: Shard | None = None) -> None:
     """What the ingest table does not show: repaired documents and the shard's share."""
-    for path in getattr(report, "repaired", []):
-        console.print(f"[yellow]repaired[/] {escape(path)}: recorded as ingested but its chunks were missing — "
+    for path in report.repaired:
+        console.print(f"[yellow]repaired[/] {safe(path)}: recorded as ingested but its chunks were missing — "
                       "re-ingested", soft_wrap=True)
     if shard is not None:
-        console.print(f"shard {shard}: {getattr(report, 'skipped_shard', 0)} file(s) belong to other shares")
+        console.print(f"shard {shard}: {report.skipped_shard} file(s) belong to other shares")
 
 
 @store_app.command("check")
 def check(
-    store: Path = typer.Option(Path(".tenderx"), "--store", "-s", help="Store directory (or its cache folder with "
-                                                                        "--chroma-url)."),
-    repair: bool = typer.Option(False, "--repair", help="Fix what can be fixed (see below)."),
-    reingest: list[Path] = typer.Option([], "--reingest", help="With --repair: also re-ingest these files/folders "
-                                                                "(the documents dropped for missing chunks)."),
+    store: StoreOpt = DEFAULT_STORE,
+    repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed (see below).")] = False,
+    reingest: Annotated[list[Path] | None, typer.Option(
+        "--reingest", show_default=False,
+        help="With --repair: then re-ingest these files/folders (the documents dropped for missing chunks).")] = None,
 ) -> None:
-    """Check that the store's parts agree: document rows ↔ chunks ↔ vectors ↔ embedder.
+    """Check that the store's parts agree: document rows ↔ chunks ↔ vectors.
 
     Examples:
 
@@ -98,23 +81,15 @@ def check(
     """
     from extractor.index.integrity import check_store, repair_store
 
-    try:
-        report = repair_store(store) if repair else check_store(store)
-    except StoreError as e:
-        err_console.print(f"[red]fatal:[/] {escape(str(e))}")
-        raise typer.Exit(3) from None
+    report = repair_store(store) if repair else check_store(store)
     for line in report.lines():
-        console.print(escape(line), soft_wrap=True)
+        console.print(safe(line), soft_wrap=True)
     if repair and reingest:
         from extractor.cli.display import IngestBar, print_ingest_summary
         from extractor.index.ingest import ingest
 
-        try:
-            with IngestBar(err_console) as bar:
-                done = ingest(reingest, store_dir=store, progress=bar)
-        except StoreError as e:
-            err_console.print(f"[red]fatal:[/] {escape(str(e))}")
-            raise typer.Exit(3) from None
+        with IngestBar(err_console) as bar:
+            done = ingest(reingest, store_dir=store, progress=bar)
         print_ingest_summary(done, console)
     raise typer.Exit(0 if report.ok or repair else 1)
 

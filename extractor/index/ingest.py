@@ -9,7 +9,7 @@ through an ``IngestProgress`` callback object; the CLI renders it with rich.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -177,8 +177,9 @@ def _size(path: Path) -> int:
 
 
 def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestProgress, chunk_tokens: int,
-                report: IngestReport, read_pdf, chunk_document, file_sha256, wait: float | None = None
-                ) -> tuple[str, str]:
+                report: IngestReport, read_pdf: Callable[[Path], Document],
+                chunk_document: Callable[..., list[Chunk]], file_sha256: Callable[[Path], str],
+                wait: float | None = None) -> tuple[str, str]:
     """Ingest one file, record the outcome in ``report`` and return (status, message);
     status "deferred" (nothing recorded) when another writer holds the document."""
     from extractor.index.lease import LeaseHeld
@@ -195,7 +196,7 @@ def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestPr
             return "deferred", held.owner
         report.failed.append((name, "busy", str(held)))
         return "failed", str(held)
-    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+    except Exception as exc:  # one bad file must not stop the batch
         if isinstance(exc, StoreError):
             raise
         lost = lost_server(exc) if store.remote else None
@@ -218,7 +219,8 @@ def _unchanged(store: Store, path: Path, sha: str) -> tuple[StoredDocument | Non
 
 
 def _ingest_claimed(path: Path, sha: str, store: Store, embedder: Embedder, progress: IngestProgress,
-                    chunk_tokens: int, report: IngestReport, read_pdf, chunk_document) -> tuple[str, str]:
+                    chunk_tokens: int, report: IngestReport, read_pdf: Callable[[Path], Document],
+                    chunk_document: Callable[..., list[Chunk]]) -> tuple[str, str]:
     name = str(path)
     previous, same = _unchanged(store, path, sha)
     repairing = False

@@ -143,7 +143,7 @@ class Store:
         if self._collection is None:
             try:
                 self._collection = self._client.get_collection(COLLECTION, embedding_function=None)
-            except Exception:  # chromadb raises NotFoundError / ValueError depending on backend
+            except Exception:  # noqa: BLE001 — chromadb raises NotFoundError / ValueError depending on backend
                 return None
         return self._collection
 
@@ -283,8 +283,8 @@ class Store:
                     self._drop_sha(old.sha256)
             elif coll is not None:
                 coll.delete(where={"file": key})
-            if n:
-                assert coll is not None and vectors is not None
+            if n and vectors is not None:
+                assert coll is not None
                 ids, metas, texts = [], [], []
                 for c in chunks:
                     meta = c.metadata()
