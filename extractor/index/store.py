@@ -38,6 +38,7 @@ from extractor.index.docmeta import (
     StoredDocument,
 )
 from extractor.index.embeddings import compatible
+from extractor.index.local import persistent_client, read_only_client, writable
 from extractor.index.locks import opening, read_pid
 from extractor.index.remote import ChromaServer, connect, readable, server_from_env
 from extractor.index.stored import StoredChunk, chunk_id, path_key, shared_chunk_id
@@ -50,7 +51,7 @@ DIM_KEY = "tenderx_dim"
 _PAGE_SIZE = 2000
 
 __all__ = ["Store", "StoredChunk", "StoredDocument", "StoreError", "StoreLocked", "EmbedderMismatch",
-           "path_key", "chunk_id", "store_exists"]
+           "path_key", "chunk_id", "store_exists", "open_store"]
 
 
 def store_exists(path: str | Path) -> bool:
@@ -58,34 +59,20 @@ def store_exists(path: str | Path) -> bool:
     return server_from_env() is not None or (Path(path) / DOCUMENTS_FILE).exists()
 
 
-def _persistent_client(path: Path) -> Any:
-    import chromadb
-    from chromadb.config import Settings
-
-    try:
-        return chromadb.PersistentClient(path=str(path / "chroma"), settings=Settings(anonymized_telemetry=False))
-    except Exception as exc:  # noqa: BLE001 — chromadb raises its own errors, RuntimeError, OSError ...
-        raise StoreError(f"cannot open the vectors in {path / 'chroma'}: {readable(exc)}; if it is damaged, "
-                         f"move it aside and run `tenderx store check --repair --store {path}`") from None
+_SHARED: dict[tuple[str, str, str], Store] = {}
 
 
-def _read_only_client(path: Path) -> Any:
-    """Chroma writes to its SQLite file even to read, so a store we cannot write is
-    searched from a private snapshot of chroma/ (removed when the process exits)."""
-    import atexit
-    import shutil
-    import tempfile
-
-    snapshot = Path(tempfile.mkdtemp(prefix="tenderx-ro-"))
-    atexit.register(shutil.rmtree, snapshot, True)
-    if (path / "chroma").exists():
-        shutil.copytree(path / "chroma", snapshot / "chroma")
-    return _persistent_client(snapshot)
-
-
-def _writable(folder: Path) -> bool:
-    return os.access(folder, os.W_OK) and all(
-        os.access(p, os.W_OK) for p in (folder / DOCUMENTS_FILE, folder / "chroma") if p.exists())
+def open_store(path: str | Path) -> Store:
+    """A Store for reading: on a Chroma server one per process and server (connecting costs
+    several requests; the HTTP client is thread-safe), locally a new one (SQLite
+    connections stay in the thread that made them)."""
+    server = server_from_env()
+    if server is None:
+        return Store(path)
+    key = (str(Path(path).resolve()), server.url, server.database)
+    if key not in _SHARED:
+        _SHARED[key] = Store(path, server=server)
+    return _SHARED[key]
 
 
 class Store:
@@ -114,11 +101,11 @@ class Store:
                 raise StoreError(f"Chroma server {self.server.url}: {readable(exc)}") from None
         else:
             self.path.mkdir(parents=True, exist_ok=True)
-            self.read_only = (self.path / DOCUMENTS_FILE).exists() and not _writable(self.path)
+            self.read_only = (self.path / DOCUMENTS_FILE).exists() and not writable(self.path)
             with opening(self.path):  # two processes creating one new store race in Chroma's schema setup
                 if client is None and self.read_only:
-                    client = _read_only_client(self.path)
-                self._client = client if client is not None else _persistent_client(self.path)
+                    client = read_only_client(self.path)
+                self._client = client if client is not None else persistent_client(self.path)
                 self._docs = SqliteDocuments(self.path, read_only=self.read_only)
         self._collection: Any | None = None
         self._lock_fd: int | None = None

@@ -153,9 +153,9 @@ def _build_retriever(doc: Document, store_dir: Path | None) -> Retriever:
     if store_dir is not None and store_exists(store_dir):
         try:
             from extractor.index.search import search
-            from extractor.index.store import Store
+            from extractor.index.store import open_store
 
-            store = Store(Path(store_dir))
+            store = open_store(Path(store_dir))
             if store.has_document(doc.sha256):
                 by_id = {c.id: c.to_chunk() for c in store.chunks_for(doc.sha256)}
 
