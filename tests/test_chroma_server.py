@@ -167,7 +167,7 @@ def _one_line_fatal(res: subprocess.CompletedProcess) -> str:
 
 
 def test_down_refused_token_and_other_version_are_one_line_exit_3(chroma_server, embed_server, corpus, tmp_path):
-    from conftest import _free_port
+    from tests.conftest import _free_port
 
     env = _env(chroma_server, embed_server, f"t{uuid.uuid4().hex[:8]}")
     down = f"http://127.0.0.1:{_free_port()}"
