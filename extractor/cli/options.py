@@ -10,7 +10,7 @@ import typer
 from extractor.core.config import DEFAULT_OUT, DEFAULT_STORE
 
 __all__ = ["DEFAULT_OUT", "DEFAULT_STORE", "BackendOpt", "BaseUrlOpt", "JobsOpt", "ModelOpt", "PathsArg",
-           "NoOcrOpt", "SchemaOpt", "StoreOpt", "TimeoutOpt", "ocr_choice"]
+           "NoOcrOpt", "SchemaOpt", "ShardOpt", "StoreOpt", "TimeoutOpt", "ocr_choice"]
 
 PathsArg = Annotated[list[Path], typer.Argument(
     help="Documents or folders (searched recursively): PDF, HTML, DOCX, TXT.", show_default=False)]
@@ -33,3 +33,6 @@ NoOcrOpt = Annotated[bool, typer.Option(
 def ocr_choice(no_ocr: bool) -> bool | None:
     """--no-ocr as the library's ``ocr`` argument: False, or None (follow TENDERX_OCR, on by default)."""
     return False if no_ocr else None
+ShardOpt = Annotated[str | None, typer.Option(
+    "--shard", metavar="I/N", show_default=False,
+    help="Only share I of N of the files (split by content hash; outputs get a .shard-I-of-N suffix).")]

@@ -17,6 +17,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from extractor.core.config import DEFAULT_STORE
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -31,7 +33,7 @@ def register(app: typer.Typer) -> None:
 
 def search(
     query: str | None = typer.Argument(None, help="What to look for, e.g. '英伟达 A100 云服务器' (omit with -i)."),
-    store: Path = typer.Option(Path(".tenderx"), "--store", "-s", help=STORE_HELP),
+    store: Path = typer.Option(DEFAULT_STORE, "--store", "-s", help=STORE_HELP),
     k: int = typer.Option(10, "-k", "--top", min=1, max=500, help="Number of results."),
     mode: str = typer.Option("hybrid", "--mode", help="hybrid (vectors + BM25, fused) | dense | lexical."),
     file: str | None = typer.Option(None, "--file", "-f", help="Only this document (exact path or part of it)."),
@@ -70,7 +72,9 @@ def search(
         _usage(f"--mode must be one of {', '.join(MODES)}")
     if query is None and not interactive:
         _usage("give a QUERY, or -i for an interactive session")
-    if not (store / "documents.sqlite").exists():
+    from extractor.index.store import store_exists
+
+    if not store_exists(store):
         _usage(f"no store at {store} — run `tenderx ingest PATH --store {store}` first")
     try:
         opened = open_store(store)
@@ -241,7 +245,7 @@ def _where_filter(pairs: list[str], title: str | None, store: Any) -> dict | Non
 
 def eval_search(
     queries: Path = typer.Option(None, "--queries", "-q", help="Query file (default evals/search_queries.yaml)."),
-    store: Path = typer.Option(Path(".tenderx"), "--store", "-s", help=STORE_HELP),
+    store: Path = typer.Option(DEFAULT_STORE, "--store", "-s", help=STORE_HELP),
     mode: str = typer.Option("hybrid", "--mode", help="hybrid | dense | lexical."),
     k: int | None = typer.Option(None, "-k", help="Cut-off for recall@k (default: the query file's k)."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the scores as JSON (a baseline file)."),
@@ -268,7 +272,9 @@ def eval_search(
 
     if mode not in MODES:
         _usage(f"--mode must be one of {', '.join(MODES)}")
-    if not (store / "documents.sqlite").exists():
+    from extractor.index.store import store_exists
+
+    if not store_exists(store):
         _usage(f"no store at {store} — run `tenderx ingest samples/ --store {store}` first")
     try:
         file_k, labelled = load_queries(queries or QUERIES_PATH)

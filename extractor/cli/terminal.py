@@ -22,7 +22,7 @@ class State:
 
 
 def secret_values() -> list[str]:
-    names = ("OPENAI_API_KEY", "TENDERX_EMBED_API_KEY")
+    names = ("OPENAI_API_KEY", "TENDERX_EMBED_API_KEY", "TENDERX_CHROMA_TOKEN")
     return [v for v in (os.environ.get(n, "") for n in names) if len(v) >= 4]
 
 

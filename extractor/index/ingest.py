@@ -18,8 +18,10 @@ import numpy as np
 
 from extractor.core.config import DEFAULT_STORE
 from extractor.core.document import Chunk, Document
+from extractor.index.docmeta import StoredDocument
 from extractor.index.embeddings import Embedder, get_embedder
-from extractor.index.store import Store, path_key
+from extractor.index.shard import Shard, select
+from extractor.index.store import Store, StoreError, path_key
 
 if TYPE_CHECKING:
     from extractor.read.guard import GuardedReader
@@ -69,6 +71,8 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     needs_ocr: list[str] = field(default_factory=list)  # not stored: no usable text and OCR off
     ocr_pages: int = 0  # pages whose text came from OCR
+    repaired: list[str] = field(default_factory=list)  # recorded as ingested, but its chunks were missing
+    skipped_shard: int = 0  # files that belong to another --shard
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (path, kind, message)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): in a folder, not a document
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, warning): e.g. text cut at a cap
@@ -88,9 +92,13 @@ class IngestReport:
 
 
 def _error_parts(error: object) -> tuple[str, str]:
+    from extractor.index.remote import readable
+
     kind = getattr(error, "kind", None) or type(error).__name__
-    message = getattr(error, "message", None) or str(error) or kind
-    return str(kind), " ".join(str(message).split())
+    message = getattr(error, "message", None)
+    if not isinstance(message, str) or not message:  # ChromaError.message is a method, not the text
+        message = readable(error) if isinstance(error, BaseException) else str(error)
+    return str(kind), " ".join((message or str(kind)).split())
 
 
 def _reuse_vectors(store: Store, sha256: str, chunks: list[Chunk]) -> np.ndarray | None:
@@ -118,7 +126,7 @@ def _embed(embedder: Embedder, path: Path, chunks: list[Chunk], progress: Ingest
 
 def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, embedder: Embedder | None = None,
            progress: IngestProgress | None = None, chunk_tokens: int = 400, store: Store | None = None,
-           ocr: bool | None = None) -> IngestReport:
+           ocr: bool | None = None, shard: Shard | None = None) -> IngestReport:
     """Add PDFs (files or folders, searched recursively) to the store at ``store_dir``.
 
     ``ocr`` False skips OCR (``--no-ocr``); None follows TENDERX_OCR (on by default). A progress
@@ -126,7 +134,9 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
 
     Raises ``StoreLocked`` when another process is writing the store and
     ``EmbedderMismatch`` when the store was built with another embedder;
-    per-file problems go to the report instead.
+    per-file problems go to the report instead. With ``shard`` only that share of the
+    files (by content hash) is ingested. On a Chroma server, a file another writer is
+    ingesting right now is put off to the end and then found done (or waited for).
     """
     from extractor.core.paths import display_path
     from extractor.index.chunking import chunk_document
@@ -136,13 +146,17 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
     began = time.monotonic()
     progress = progress or QuietProgress()
     store = store or Store(store_dir)
-    report = IngestReport(store=str(store.path))
+    report = IngestReport(store=store.location)
     pdfs, skipped = iter_input_paths([Path(p) for p in paths])
     for bad, error in skipped:
         if is_failure(error):
             report.failed.append((display_path(bad), *_error_parts(error)))
         else:
             report.skipped.append((display_path(bad), error.message))
+    if shard is not None:
+        mine = select(pdfs, shard)
+        report.skipped_shard = len(pdfs) - len(mine)
+        pdfs = mine
 
     from extractor.read.guard import GuardedReader
 
@@ -152,10 +166,18 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
         report.embedder = embedder.name
         sizes = {p: _size(p) for p in pdfs}
         progress.started(list(pdfs), sum(sizes.values()))
+        later: list[Path] = []
         for path in pdfs:
             progress.file_started(path, sizes[path])
             status, message = _ingest_one(path, store, embedder, progress, chunk_tokens, report,
-                                          _reading(reader, progress), chunk_document, file_sha256)
+                                          _reading(reader, progress), chunk_document, file_sha256, wait=0.0)
+            if status == "deferred":
+                later.append(path)
+                continue
+            progress.file_finished(path, status, message)
+        for path in later:  # another writer had these: by now they are done, or we wait for them
+            status, message = _ingest_one(path, store, embedder, progress, chunk_tokens, report,
+                                          _reading(reader, progress), chunk_document, file_sha256, wait=None)
             progress.file_finished(path, status, message)
     report.seconds = time.monotonic() - began
     return report
@@ -181,50 +203,87 @@ def _size(path: Path) -> int:
 
 def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestProgress, chunk_tokens: int,
                 report: IngestReport, read_pdf: Callable[[Path], Document],
-                chunk_document: Callable[..., list[Chunk]], file_sha256: Callable[[Path], str]) -> tuple[str, str]:
-    """Ingest one file, record the outcome in ``report`` and return (status, message)."""
+                chunk_document: Callable[..., list[Chunk]], file_sha256: Callable[[Path], str],
+                wait: float | None = None) -> tuple[str, str]:
+    """Ingest one file, record the outcome in ``report`` and return (status, message);
+    status "deferred" (nothing recorded) when another writer holds the document."""
     from extractor.core.paths import display_path
+    from extractor.index.lease import LeaseHeld
+    from extractor.index.remote import lost_server
 
     name = display_path(path)
     try:
         sha = file_sha256(path)
-        previous = store.document_for_path(path)
-        # a document stored without text by an older version (scanned, OCR off) is read again
-        if previous is not None and previous.sha256 == sha and not previous.needs_ocr:
-            report.unchanged.append(name)
-            return "unchanged", ""
-        doc: Document = read_pdf(path)
-        doc.path = path_key(path)
-        report.warnings.extend((name, w) for w in doc.warnings)
-        doc.sha256 = doc.sha256 or sha
-        if doc.needs_ocr:  # nothing usable was read: a failure to list, not an empty document to store
-            report.needs_ocr.append(name)
-            message = "no usable text layer (scanned, or a font without a ToUnicode map); OCR is off (--no-ocr)"
-            report.failed.append((name, "needs_ocr", message))
-            return "failed", message
-        chunks = list(chunk_document(doc, chunk_tokens=chunk_tokens))
-        if not chunks:
-            report.failed.append((name, "empty", "no text to index"))
-            return "failed", "no text to index"
-        progress.file_read(path, len(doc.pages), len(chunks))
-        vectors = _reuse_vectors(store, doc.sha256, chunks) if chunks else None
-        if chunks and vectors is None:
-            if store.embedder_name is None:
-                store.use_embedder(embedder.name, embedder.dim)
-            vectors = _embed(embedder, path, chunks, progress)
-        elif chunks:
-            progress.embedded(path, len(chunks), len(chunks))
-        store.replace_document(doc, chunks, vectors)
-    except Exception as exc:
-        from extractor.index.store import StoreError
-
+        with store.claim(sha, wait=wait):
+            return _ingest_claimed(path, sha, store, embedder, progress, chunk_tokens, report, read_pdf,
+                                   chunk_document)
+    except LeaseHeld as held:
+        if wait == 0.0:
+            return "deferred", held.owner
+        report.failed.append((name, "busy", str(held)))
+        return "failed", str(held)
+    except Exception as exc:  # one bad file must not stop the batch
         if isinstance(exc, StoreError):
             raise
+        lost = lost_server(exc) if store.remote else None
+        if lost is not None:
+            raise lost from None
         kind, message = _error_parts(exc)
         report.failed.append((name, kind, message))
         return "failed", message
+
+
+def _unchanged(store: Store, path: Path, sha: str) -> tuple[StoredDocument | None, StoredDocument | None]:
+    """(the row this path had, the stored copy of this content if whole). On a server any
+    writer's copy of the same content counts; locally, this path's row."""
+    previous = store.document_for_path(path)
+    if store.remote:
+        same = next(iter(store.documents_for_sha(sha)), None)
+    else:
+        same = previous if previous is not None and previous.sha256 == sha else None
+    return previous, same
+
+
+def _ingest_claimed(path: Path, sha: str, store: Store, embedder: Embedder, progress: IngestProgress,
+                    chunk_tokens: int, report: IngestReport, read_pdf: Callable[[Path], Document],
+                    chunk_document: Callable[..., list[Chunk]]) -> tuple[str, str]:
+    from extractor.core.paths import display_path
+
+    name = display_path(path)
+    previous, same = _unchanged(store, path, sha)
+    repairing = False
+    if same is not None and not same.needs_ocr:  # one stored without text by an older version: read again
+        if store.stored_chunk_count(same) == same.chunks:
+            report.unchanged.append(name)
+            return "unchanged", ""
+        repairing = True  # the row says ingested but its chunks are gone (deleted chroma/, full disk)
+        report.repaired.append(name)
+    doc: Document = read_pdf(path)
+    doc.path = path_key(path)
+    report.warnings.extend((name, w) for w in doc.warnings)
+    doc.sha256 = doc.sha256 or sha
+    if doc.needs_ocr:  # nothing usable was read: a failure to list, not an empty document to store
+        report.needs_ocr.append(name)
+        message = "no usable text layer (scanned, or a font without a ToUnicode map); OCR is off (--no-ocr)"
+        report.failed.append((name, "needs_ocr", message))
+        return "failed", message
+    chunks = list(chunk_document(doc, chunk_tokens=chunk_tokens))
+    if not chunks:
+        report.failed.append((name, "empty", "no text to index"))
+        return "failed", "no text to index"
+    progress.file_read(path, len(doc.pages), len(chunks))
+    vectors = None if repairing or not chunks else _reuse_vectors(store, doc.sha256, chunks)
+    if chunks and vectors is None:
+        if store.embedder_name is None:
+            store.use_embedder(embedder.name, embedder.dim)
+        vectors = _embed(embedder, path, chunks, progress)
+    elif chunks:
+        progress.embedded(path, len(chunks), len(chunks))
+    store.replace_document(doc, chunks, vectors)
     report.pages += len(doc.pages)
     report.chunks += len(chunks)
     report.ocr_pages += sum(1 for pg in doc.pages if pg.ocr is not None)
     (report.replaced if previous is not None else report.added).append(name)
+    if repairing:
+        return "replaced", "its chunks were missing from the store: re-ingested"
     return ("replaced" if previous is not None else "added"), ""

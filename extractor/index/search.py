@@ -513,43 +513,32 @@ def search(store: Store, query: str, k: int = 10, mode: Mode | str = "hybrid", f
 
 # --- opening a store for search -----------------------------------------------------------------
 class _LazyClient:
-    """Stands in for the Chroma client until something needs it: a search answered from the
+    """Stands in for the local Chroma client until something needs it: a search answered from the
     search file never imports chromadb (~1 s of a cold CLI start)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool) -> None:
         self._path = path
+        self._read_only = read_only
         self._client: Any | None = None
 
     def __getattr__(self, name: str) -> Any:
         if self._client is None:
-            from extractor.index import store as store_module
+            from extractor.index.local import persistent_client, read_only_client
 
-            self._client = store_module._client_from_env(self._path)
+            self._client = (read_only_client if self._read_only else persistent_client)(self._path)
         return getattr(self._client, name)
 
 
 def open_store(path: str | Path) -> Store:
-    """A Store for searching: Chroma opened only when needed; a store on read-only media
-    (or with read-only files) opened read-only instead of failing on its lock or schema."""
-    import sqlite3
+    """A Store for searching: on a Chroma server the process's shared one; locally with Chroma
+    opened only when needed, and read-only when the store's folder is not writable."""
+    from extractor.index.local import writable
+    from extractor.index.remote import server_from_env
+    from extractor.index.store import DOCUMENTS_FILE
+    from extractor.index.store import open_store as open_shared
 
+    if server_from_env() is not None:
+        return open_shared(path)
     path = Path(path)
-    try:
-        return Store(path, client=_LazyClient(path))
-    except (OSError, sqlite3.Error):
-        if not (path / "documents.sqlite").exists():
-            raise
-    return _read_only_store(path)
-
-
-def _read_only_store(path: Path) -> Store:
-    import sqlite3
-
-    store = Store.__new__(Store)
-    store.path = path
-    store._client = _LazyClient(path)
-    store._db = sqlite3.connect(f"file:{path / 'documents.sqlite'}?mode=ro", uri=True, timeout=30)
-    store._collection = None
-    store._lock_fd = None
-    store._counted = None
-    return store
+    read_only = (path / DOCUMENTS_FILE).exists() and not writable(path)
+    return Store(path, client=_LazyClient(path, read_only))

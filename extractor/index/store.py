@@ -1,12 +1,17 @@
-"""The chunk store: ChromaDB for vectors + chunk text, a small SQLite file for
-per-document metadata and a change counter, and a lock file for writers.
+"""The chunk store: ChromaDB for vectors + chunk text, document rows and a version
+counter beside them, and a lock file for writers.
 
-Layout of a store directory::
+Local layout of a store directory::
 
-    chroma/             Chroma persistent data (unless TENDERX_CHROMA_HOST is set)
-    documents.sqlite    one row per ingested path (sha256, pages, chunks, ...)
+    chroma/             Chroma persistent data
+    documents.sqlite    one row per ingested path (sha256, pages, chunks, ...), version, store id
     bm25.pkl            lexical index cache (see lexical.py), rebuilt when stale
     .lock               flock'ed by the process that writes (holds its pid)
+
+With a Chroma server (``--chroma-url`` / ``TENDERX_CHROMA_URL``) everything the store
+holds lives on the server (chunks, vectors, document rows, version, embedder) and
+the folder only keeps local caches. Documents there are keyed by content hash, and
+a per-document lease on the server keeps writers on different machines apart.
 """
 
 from __future__ import annotations
@@ -14,12 +19,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import os
-import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,18 @@ import numpy as np
 from extractor.core import config as _config
 from extractor.core.document import Chunk, Document
 from extractor.core.errors import EmbedderMismatch, StoreError, StoreLocked
+from extractor.index.docmeta import (
+    DOCUMENTS_FILE,
+    ChromaDocuments,
+    DocumentTable,
+    SqliteDocuments,
+    StoredDocument,
+)
 from extractor.index.embeddings import compatible
+from extractor.index.local import persistent_client, read_only_client, writable
+from extractor.index.locks import opening, read_pid
+from extractor.index.remote import ChromaServer, connect, readable, server_from_env
+from extractor.index.stored import StoredChunk, chunk_id, path_key, shared_chunk_id
 
 _config.apply_offline_defaults()
 
@@ -37,152 +50,80 @@ EMBEDDER_KEY = "tenderx_embedder"
 DIM_KEY = "tenderx_dim"
 _PAGE_SIZE = 2000
 
+__all__ = ["Store", "StoredChunk", "StoredDocument", "StoreError", "StoreLocked", "EmbedderMismatch",
+           "path_key", "chunk_id", "store_exists", "open_store"]
 
 
-
-@dataclass
-class StoredDocument:
-    path: str
-    sha256: str
-    pages: int
-    chunks: int
-    title: str | None
-    ingested_at: float
-    needs_ocr: bool
-
-    @property
-    def name(self) -> str:
-        return Path(self.path).name
+def store_exists(path: str | Path) -> bool:
+    """True when a store can be read: a server is configured, or the folder holds one."""
+    return server_from_env() is not None or (Path(path) / DOCUMENTS_FILE).exists()
 
 
-@dataclass
-class StoredChunk:
-    """A chunk as the store holds it: Chroma id, text and flat metadata."""
-
-    id: str
-    text: str
-    metadata: dict[str, Any]
-
-    @property
-    def file(self) -> str:
-        return str(self.metadata.get("file", ""))
-
-    @property
-    def page(self) -> int:
-        return int(self.metadata.get("page_start", 0))
-
-    @property
-    def sha256(self) -> str:
-        return str(self.metadata.get("doc_sha256", ""))
-
-    # the Chunk fields, so a StoredChunk can stand in where a Chunk is read
-    @property
-    def doc_sha256(self) -> str:
-        return self.sha256
-
-    @property
-    def page_start(self) -> int:
-        return int(self.metadata.get("page_start", 0))
-
-    @property
-    def page_end(self) -> int:
-        return int(self.metadata.get("page_end", self.page_start))
-
-    @property
-    def char_start(self) -> int:
-        return int(self.metadata.get("char_start", 0))
-
-    @property
-    def char_end(self) -> int:
-        return int(self.metadata.get("char_end", 0))
-
-    @property
-    def index(self) -> int:
-        return int(self.metadata.get("index", 0))
-
-    @property
-    def tokens(self) -> int:
-        return int(self.metadata.get("tokens", 0))
-
-    def to_chunk(self) -> Chunk:
-        return Chunk(id=self.id, doc_sha256=self.sha256, file=self.file, text=self.text,
-                     page_start=self.page_start, page_end=self.page_end, char_start=self.char_start,
-                     char_end=self.char_end, index=self.index, tokens=self.tokens)
+_SHARED: dict[tuple[str, str, str], Store] = {}
 
 
-def path_key(path: str | Path) -> str:
-    """The canonical form a document path is stored under (absolute, resolved, printable:
-    undecodable name bytes as ``\\xNN`` so SQLite and Chroma can hold it)."""
-    from extractor.core.paths import canonical, display_path
-
-    return display_path(canonical(path))
-
-
-def chunk_id(path: str, sha256: str, index: int) -> str:
-    """Stable per (path, content, position): copies at two paths never collide."""
-    where = hashlib.sha1(path.encode("utf-8")).hexdigest()[:8]
-    return f"{sha256[:16]}-{where}-{index:05d}"
-
-
-def _client_from_env(path: Path) -> Any:
-    import chromadb
-    from chromadb.config import Settings
-
-    settings = Settings(anonymized_telemetry=False)
-    host = os.environ.get("TENDERX_CHROMA_HOST")
-    if host:
-        port = int(os.environ.get("TENDERX_CHROMA_PORT", "8000"))
-        return chromadb.HttpClient(host=host, port=port, settings=settings)
-    return chromadb.PersistentClient(path=str(path / "chroma"), settings=settings)
-
-
-@contextlib.contextmanager
-def _opening(path: Path) -> Iterator[None]:
-    """Serialise store opening across processes (a short blocking lock, not the writer lock)."""
-    fd = os.open(path / ".open.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    path TEXT PRIMARY KEY,
-    sha256 TEXT NOT NULL,
-    pages INTEGER NOT NULL,
-    chunks INTEGER NOT NULL,
-    title TEXT,
-    ingested_at REAL NOT NULL,
-    needs_ocr INTEGER NOT NULL DEFAULT 0
-);
-CREATE UNIQUE INDEX IF NOT EXISTS documents_path_sha ON documents(path, sha256);
-CREATE INDEX IF NOT EXISTS documents_sha ON documents(sha256);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO meta(key, value) VALUES ('version', '0');
-"""
+def open_store(path: str | Path) -> Store:
+    """A Store for reading: on a Chroma server one per process and server (connecting costs
+    several requests; the HTTP client is thread-safe), locally a new one (SQLite
+    connections stay in the thread that made them)."""
+    server = server_from_env()
+    if server is None:
+        return Store(path)
+    key = (str(Path(path).resolve()), server.url, server.database)
+    if key not in _SHARED:
+        _SHARED[key] = Store(path, server=server)
+    return _SHARED[key]
 
 
 class Store:
-    """Vectors and chunk text in Chroma, document rows in SQLite.
+    """Vectors and chunk text in Chroma, document rows in SQLite (or all of it on a server).
 
     Reading is always allowed. Every write takes an exclusive non-blocking lock
     on ``path/.lock``; hold it across a batch with ``with store.writing():``.
+    On a server each document is also written under its lease (``claim``).
     """
 
-    def __init__(self, path: str | Path = _config.DEFAULT_STORE, client: Any | None = None) -> None:
+    def __init__(self, path: str | Path = _config.DEFAULT_STORE, client: Any | None = None,
+                 server: ChromaServer | None = None) -> None:
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
-        with _opening(self.path):  # two processes creating one new store race in Chroma's schema setup
-            self._client = client if client is not None else _client_from_env(self.path)
-            self._db = sqlite3.connect(self.path / "documents.sqlite", timeout=30)
-            self._db.executescript(_SCHEMA)
-            self._db.commit()
+        self.server = server if server is not None or client is not None else server_from_env()
+        self.read_only = False
+        self._leases: Any | None = None
+        if self.server is not None:
+            from extractor.index.lease import Leases
+
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._client = client if client is not None else connect(self.server)
+            try:
+                self._docs: DocumentTable = ChromaDocuments(self._client)
+                self._leases = Leases(self._client)
+            except Exception as exc:  # noqa: BLE001
+                raise StoreError(f"Chroma server {self.server.url}: {readable(exc)}") from None
+        else:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.read_only = (self.path / DOCUMENTS_FILE).exists() and not writable(self.path)
+            with opening(self.path):  # two processes creating one new store race in Chroma's schema setup
+                if client is None and self.read_only:
+                    client = read_only_client(self.path)
+                self._client = client if client is not None else persistent_client(self.path)
+                self._docs = SqliteDocuments(self.path, read_only=self.read_only)
         self._collection: Any | None = None
         self._lock_fd: int | None = None
         self._counted: tuple[int, int] | None = None  # (version, chunk count): Chroma's count() costs ms
+        self._held: dict[str, int] = {}  # leases this Store holds (claim is re-entrant)
+
+    @property
+    def remote(self) -> bool:
+        """True when the store lives on a Chroma server."""
+        return self.server is not None
+
+    @property
+    def location(self) -> str:
+        """The server URL or the folder: what messages name."""
+        return self.server.url if self.server is not None else str(self.path)
+
+    def _chunk_id(self, key: str, sha256: str, index: int) -> str:
+        return shared_chunk_id(sha256, index) if self.remote else chunk_id(key, sha256, index)
 
     # --- embedder identity -------------------------------------------------
     def _existing_collection(self) -> Any | None:
@@ -214,7 +155,6 @@ class Store:
                 metadata={"hnsw:space": "cosine", EMBEDDER_KEY: name, DIM_KEY: int(dim)},
                 embedding_function=None,
             )
-            coll = self._collection
         self.check_embedder(name, dim)
 
     def check_embedder(self, name: str, dim: int | None = None) -> None:
@@ -223,18 +163,20 @@ class Store:
             return
         if not compatible(have, name) or (dim is not None and have_dim is not None and have_dim != dim):
             raise EmbedderMismatch(
-                f"store {self.path} was built with embedder {have!r} (dim {have_dim}); "
+                f"store {self.location} was built with embedder {have!r} (dim {have_dim}); "
                 f"refusing to mix in {name!r} (dim {dim}). Use another --store, or the same "
                 "embedder (TENDERX_EMBED_BASE_URL / TENDERX_EMBED_MODEL / TENDERX_EMBED_ENGINE)."
             )
 
-    # --- lock -----------------------------------------------------------------
+    # --- locks ----------------------------------------------------------------
     @contextlib.contextmanager
     def writing(self) -> Iterator[Store]:
         """Hold the writer lock for the block; raise StoreLocked if someone else has it."""
         if self._lock_fd is not None:  # re-entrant within one Store
             yield self
             return
+        if self.read_only:
+            raise StoreError(f"store {self.path} is read-only: it can be searched but not written")
         lock_path = self.path / ".lock"
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -243,7 +185,7 @@ class Store:
             if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                 os.close(fd)
                 raise
-            pid = _read_pid(fd)
+            pid = read_pid(fd)
             os.close(fd)
             raise StoreLocked(self.path, pid) from None
         os.ftruncate(fd, 0)
@@ -258,60 +200,75 @@ class Store:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
+    def claim_owner(self, sha256: str) -> str | None:
+        """Who else holds a live lease on this document (None: nobody, or a local store)."""
+        if self._leases is None:
+            return None
+        owner = self._leases.owner(sha256)
+        return None if owner == self._leases.me else owner
+
+    @contextlib.contextmanager
+    def claim(self, sha256: str, wait: float | None = None) -> Iterator[None]:
+        """Hold this document's server lease for the block, waiting up to ``wait`` seconds
+        (default: the lease TTL) for another writer's to end; ``LeaseHeld`` after that.
+        Re-entrant; a no-op for a local store, which the writer lock already serialises."""
+        if self._leases is None or self._held.get(sha256):
+            self._held[sha256] = self._held.get(sha256, 0) + 1
+            try:
+                yield
+            finally:
+                self._held[sha256] -= 1
+            return
+        self._leases.take(sha256, wait=wait)
+        self._held[sha256] = 1
+        try:
+            yield
+        finally:
+            self._held.pop(sha256, None)
+            self._leases.release(sha256)
+
     # --- documents ----------------------------------------------------------
     def documents(self) -> list[StoredDocument]:
-        rows = self._db.execute(
-            "SELECT path, sha256, pages, chunks, title, ingested_at, needs_ocr FROM documents ORDER BY path"
-        ).fetchall()
-        return [_doc_row(r) for r in rows]
+        return self._docs.all()
 
     def has_document(self, sha256: str) -> bool:
-        return self._db.execute("SELECT 1 FROM documents WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
+        return bool(self._docs.for_sha(sha256))
 
     def document_for_path(self, path: str | Path) -> StoredDocument | None:
-        row = self._db.execute(
-            "SELECT path, sha256, pages, chunks, title, ingested_at, needs_ocr FROM documents WHERE path = ?",
-            (path_key(path),),
-        ).fetchone()
-        return _doc_row(row) if row else None
+        return self._docs.for_path(path_key(path))
 
     def documents_for_sha(self, sha256: str) -> list[StoredDocument]:
-        rows = self._db.execute(
-            "SELECT path, sha256, pages, chunks, title, ingested_at, needs_ocr FROM documents WHERE sha256 = ?",
-            (sha256,),
-        ).fetchall()
-        return [_doc_row(r) for r in rows]
+        return self._docs.for_sha(sha256)
 
     @property
     def version(self) -> int:
-        """Bumped on every write; the BM25 cache compares against it."""
-        return int(self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0])
+        """Changes on every write, never goes back (the lexical cache compares against it)."""
+        return self._docs.version
 
-    def _bump_version(self) -> None:
-        self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
+    @property
+    def store_id(self) -> str:
+        """A random id made when the store was created (a cache may key on it with the version)."""
+        return self._docs.store_id
 
     def replace_document(self, doc: Document, chunks: Sequence[Chunk], vectors: np.ndarray | None) -> int:
         """Make the store hold exactly these chunks for ``doc.path`` (idempotent).
 
-        Old chunks of that path (any earlier content) are deleted first. Returns
-        the number of chunks written. A document with no chunks (e.g. needs OCR)
-        is still recorded so re-ingesting it is a no-op.
+        Old chunks of that path (any earlier content) are deleted first; on a server
+        (documents keyed by content) the document's own chunks are upserted under their
+        fixed ids and any beyond the new count removed. Returns the number of chunks
+        written. A document with no chunks (e.g. needs OCR) is still recorded so
+        re-ingesting it is a no-op.
         """
-        with self.writing():
+        with self.writing(), self.claim(doc.sha256):
             key = path_key(doc.path)
             n = len(chunks)
-            if n:
-                if vectors is None or len(vectors) != n:
-                    raise StoreError(f"{n} chunks but {0 if vectors is None else len(vectors)} vectors")
-                vectors = np.asarray(vectors, dtype=np.float32)
-                if self.embedder_dim is None:
-                    raise StoreError("call store.use_embedder(name, dim) before adding vectors")
-                if vectors.shape[1] != self.embedder_dim:
-                    raise EmbedderMismatch(
-                        f"vectors have dim {vectors.shape[1]} but store {self.path} holds dim {self.embedder_dim}"
-                    )
+            vectors = self._checked_vectors(n, vectors)
             coll = self._existing_collection()
-            if coll is not None:
+            if self.remote:  # this path held other content before: that document is replaced
+                old = self._docs.for_path(key)
+                if old is not None and old.sha256 != doc.sha256:
+                    self._drop_sha(old.sha256)
+            elif coll is not None:
                 coll.delete(where={"file": key})
             if n and vectors is not None:
                 assert coll is not None
@@ -319,33 +276,80 @@ class Store:
                 for c in chunks:
                     meta = c.metadata()
                     meta.update(file=key, doc_sha256=doc.sha256, page=c.page_start)
-                    ids.append(chunk_id(key, doc.sha256, c.index))
+                    ids.append(self._chunk_id(key, doc.sha256, c.index))
                     metas.append(meta)
                     texts.append(c.text)
                 for s in range(0, n, _PAGE_SIZE):
                     coll.upsert(ids=ids[s : s + _PAGE_SIZE], embeddings=vectors[s : s + _PAGE_SIZE],
                                 documents=texts[s : s + _PAGE_SIZE], metadatas=metas[s : s + _PAGE_SIZE])
-            self._db.execute("DELETE FROM documents WHERE path = ?", (key,))
-            self._db.execute(
-                "INSERT INTO documents(path, sha256, pages, chunks, title, ingested_at, needs_ocr) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, doc.sha256, len(doc.pages), n, doc.title, time.time(), int(doc.needs_ocr)),
-            )
-            self._bump_version()
-            self._db.commit()
+            if self.remote and coll is not None:  # a shorter re-chunking leaves no tail behind
+                coll.delete(where={"$and": [{"doc_sha256": doc.sha256}, {"index": {"$gte": n}}]})
+            self._docs.put(StoredDocument(key, doc.sha256, len(doc.pages), n, doc.title, time.time(),
+                                          bool(doc.needs_ocr)))
+            self._docs.bump()
+            self._docs.commit()
             return n
+
+    def _checked_vectors(self, n: int, vectors: np.ndarray | None) -> np.ndarray | None:
+        if not n:
+            return None
+        if vectors is None or len(vectors) != n:
+            raise StoreError(f"{n} chunks but {0 if vectors is None else len(vectors)} vectors")
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if self.embedder_dim is None:
+            raise StoreError("call store.use_embedder(name, dim) before adding vectors")
+        if vectors.shape[1] != self.embedder_dim:
+            raise EmbedderMismatch(
+                f"vectors have dim {vectors.shape[1]} but store {self.location} holds dim {self.embedder_dim}")
+        return vectors
+
+    def _drop_sha(self, sha256: str) -> None:
+        coll = self._existing_collection()
+        if coll is not None:
+            coll.delete(where={"doc_sha256": sha256})
+        self._docs.delete_sha(sha256)
 
     def remove_path(self, path: str | Path) -> bool:
         """Forget one path (its chunks and its row). True when something was removed."""
         with self.writing():
             key = path_key(path)
+            found = self._docs.for_path(key)
             coll = self._existing_collection()
-            if coll is not None:
-                coll.delete(where={"file": key})
-            cur = self._db.execute("DELETE FROM documents WHERE path = ?", (key,))
-            self._bump_version()
-            self._db.commit()
-            return cur.rowcount > 0
+            if self.remote:
+                if found is not None:
+                    with self.claim(found.sha256):
+                        self._drop_sha(found.sha256)
+            else:
+                if coll is not None:
+                    coll.delete(where={"file": key})
+                self._docs.delete_path(key)
+            self._docs.bump()
+            self._docs.commit()
+            return found is not None
+
+    def remove_document(self, doc: StoredDocument) -> None:
+        """Forget one stored document and its chunks (the integrity repair uses it)."""
+        with self.writing():
+            coll = self._existing_collection()
+            if self.remote:
+                self._drop_sha(doc.sha256)
+            else:
+                if coll is not None:
+                    coll.delete(where={"file": doc.path})
+                self._docs.delete_path(doc.path)
+            self._docs.bump()
+            self._docs.commit()
+
+    def delete_chunk_ids(self, ids: Sequence[str]) -> None:
+        """Delete chunks by id (orphans found by the integrity check)."""
+        coll = self._existing_collection()
+        if coll is None or not ids:
+            return
+        with self.writing():
+            for s in range(0, len(ids), _PAGE_SIZE):
+                coll.delete(ids=list(ids[s : s + _PAGE_SIZE]))
+            self._docs.bump()
+            self._docs.commit()
 
     # --- chunks ---------------------------------------------------------------
     def count(self) -> int:
@@ -357,6 +361,35 @@ class Store:
         if self._counted is None or self._counted[0] != version:
             self._counted = (version, int(coll.count()))
         return self._counted[1]
+
+    def stored_chunk_count(self, doc: StoredDocument) -> int:
+        """How many chunks the vector side holds for this document (ids only: cheap)."""
+        coll = self._existing_collection()
+        if coll is None:
+            return 0
+        where = {"doc_sha256": doc.sha256} if self.remote else {"file": doc.path}
+        return len(coll.get(where=where, include=[])["ids"])
+
+    def chunk_metadata(self) -> list[tuple[str, dict[str, Any]]]:
+        """(id, metadata) of every chunk, without texts (the integrity check reads these)."""
+        coll = self._existing_collection()
+        if coll is None:
+            return []
+        out: list[tuple[str, dict[str, Any]]] = []
+        offset = 0
+        while True:
+            got = coll.get(include=["metadatas"], limit=_PAGE_SIZE, offset=offset)
+            out.extend((cid, dict(m or {})) for cid, m in zip(got["ids"], got["metadatas"], strict=True))
+            if len(got["ids"]) < _PAGE_SIZE:
+                return out
+            offset += _PAGE_SIZE
+
+    def put_document_row(self, doc: StoredDocument) -> None:
+        """Write one document row as is (the repair rebuilds lost rows from chunk metadata)."""
+        with self.writing():
+            self._docs.put(doc)
+            self._docs.bump()
+            self._docs.commit()
 
     def _get(self, where: dict[str, Any] | None, with_vectors: bool = False) -> list[tuple[StoredChunk, Any]]:
         coll = self._existing_collection()
@@ -453,17 +486,4 @@ class Store:
         return kept, matrix
 
     def close(self) -> None:
-        self._db.close()
-
-
-def _doc_row(row: tuple) -> StoredDocument:
-    path, sha, pages, chunks, title, at, ocr = row
-    return StoredDocument(path, sha, int(pages), int(chunks), title, float(at), bool(ocr))
-
-
-def _read_pid(fd: int) -> int | None:
-    try:
-        raw = os.pread(fd, 32, 0).decode().strip()
-        return int(raw) if raw else None
-    except (OSError, ValueError):
-        return None
+        self._docs.close()

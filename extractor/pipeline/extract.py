@@ -175,13 +175,14 @@ def document_retriever(doc: Document, store_dir: Path | None) -> Retriever:
 
 def _build_retriever(doc: Document, store_dir: Path | None) -> Retriever:
     from extractor.index.chunking import chunk_document
+    from extractor.index.store import store_exists
 
-    if store_dir is not None and (Path(store_dir) / "documents.sqlite").exists():
+    if store_dir is not None and store_exists(store_dir):
         try:
             from extractor.index.search import search
-            from extractor.index.store import Store
+            from extractor.index.store import open_store
 
-            store = Store(Path(store_dir))
+            store = open_store(Path(store_dir))
             if store.has_document(doc.sha256):
                 by_id = {c.id: c.to_chunk() for c in store.chunks_for(doc.sha256)}
 

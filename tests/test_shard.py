@@ -1,0 +1,58 @@
+"""--shard I/N: shares are disjoint, cover the corpus, depend on content only, and
+merging N shard outputs equals the single-machine output (on the shipped samples)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from extractor.core.errors import UsageError
+from extractor.index.shard import Shard, content_key, select
+from tests.conftest import SAMPLES, run_cli
+
+
+def test_parse_and_reject():
+    assert Shard.parse("2/4") == Shard(2, 4) and str(Shard(2, 4)) == "2/4"
+    for bad in ("0/4", "5/4", "1/0", "a/b", "3", "-1/2"):
+        with pytest.raises(UsageError):
+            Shard.parse(bad)
+    assert Shard(1, 3).output_path(Path("out/records.jsonl")) == Path("out/records.shard-1-of-3.jsonl")
+
+
+def test_shares_partition_the_samples_by_content(tmp_path):
+    pdfs = sorted(SAMPLES.glob("*.pdf"))
+    shares = [select(pdfs, Shard(i, 3)) for i in (1, 2, 3)]
+    assert sorted(p for s in shares for p in s) == pdfs  # every file in exactly one share
+    assert all(shares)  # the hash spreads 30-odd files over 3 shares
+    copy = tmp_path / "renamed-copy.pdf"
+    shutil.copy(shares[1][0], copy)  # same content, other name and folder: same share
+    assert select([copy], Shard(2, 3)) == [copy] and select([copy], Shard(1, 3)) == []
+    assert content_key(tmp_path / "missing.pdf") == content_key(tmp_path / "missing.pdf")
+
+
+def _records(path: Path) -> dict[str, dict]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {r["sha256"] + r["file"]: {k: v for k, v in r.items() if k not in ("seconds", "extracted_at", "timing")}
+            for r in rows}
+
+
+def test_merged_shard_outputs_equal_the_single_run(tmp_path):
+    single = tmp_path / "single.jsonl"
+    res = run_cli("extract", "samples", "--backend", "rules", "-o", str(single), "--store", str(tmp_path / "st"))
+    assert res.returncode in (0, 1), res.stdout + res.stderr
+    merged: dict[str, dict] = {}
+    for i in (1, 2):
+        out = tmp_path / "shards" / "records.jsonl"
+        res = run_cli("extract", "samples", "--backend", "rules", "-o", str(out), "--shard", f"{i}/2",
+                      "--store", str(tmp_path / "st"))
+        assert res.returncode in (0, 1), res.stdout + res.stderr
+        part = _records(tmp_path / "shards" / f"records.shard-{i}-of-2.jsonl")
+        assert part and not (set(part) & set(merged))
+        merged.update(part)
+    assert merged == _records(single)
+    assert not (tmp_path / "shards" / "records.jsonl").exists()
+    bad = run_cli("extract", "samples", "--shard", "3/2", "-o", str(tmp_path / "x.jsonl"))
+    assert bad.returncode == 2 and "between 1 and N" in " ".join(bad.stderr.split())
