@@ -332,6 +332,7 @@ def run(
     report = _extract_or_exit(paths, backend=backend, out=out_dir / "records.jsonl", csv=out_dir / "records.csv",
                               jobs=jobs, settings=settings, store_dir=store)
     _print_extract_summary(report)
+    console.print(f"open the desk: tenderx serve --records {escape(str(out_dir / 'records.jsonl'))} --store {escape(str(store))}")
     raise typer.Exit(1 if (report.failures or ingested.failed) else 0)
 
 
@@ -434,6 +435,12 @@ def eval_command(
         err_console.print(f"[yellow]{len(scores.failed_predictions)} document(s) failed extraction "
                           f"(scored as all null):[/] {escape(', '.join(scores.failed_predictions))}")
     raise typer.Exit(1 if scores.missing_predictions or scores.failed_predictions else 0)
+
+
+# --- desk (serve, review): extractor/cli/desk.py ---
+from extractor.cli import desk as _desk  # noqa: E402
+
+_desk.register(app)
 
 
 def main() -> None:

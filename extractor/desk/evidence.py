@@ -1,0 +1,113 @@
+"""What the desk shows for one value: the page, the quote's span in the page text, its boxes on the image.
+
+Text is returned as segments (``{"text", "mark"}``) and never as HTML, so every template and
+script inserts it as text: document content cannot become markup.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from extractor.core.document import Document
+from extractor.core.errors import ReadError
+from extractor.core.evidence import locate
+from extractor.desk.catalog import Catalog
+from extractor.desk.pages import PageImages
+
+__all__ = ["mark_span", "mark_terms", "page_evidence", "field_evidence"]
+
+
+def mark_span(text: str, start: int | None, end: int | None) -> list[dict[str, Any]]:
+    """``text`` as segments with ``[start, end)`` marked."""
+    if start is None or end is None or not 0 <= start < end <= len(text):
+        return [{"text": text, "mark": False}]
+    return [s for s in ({"text": text[:start], "mark": False}, {"text": text[start:end], "mark": True},
+                        {"text": text[end:], "mark": False}) if s["text"]]
+
+
+def mark_terms(text: str, terms: list[str]) -> list[dict[str, Any]]:
+    """``text`` as segments with every occurrence of the terms (case-insensitive) marked."""
+    terms = sorted({t for t in terms if t.strip()}, key=len, reverse=True)
+    if not terms:
+        return [{"text": text, "mark": False}]
+    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    out, at = [], 0
+    for m in pattern.finditer(text):
+        if m.start() > at:
+            out.append({"text": text[at:m.start()], "mark": False})
+        out.append({"text": m.group(0), "mark": True})
+        at = m.end()
+    if at < len(text):
+        out.append({"text": text[at:], "mark": False})
+    return out
+
+
+def _page_of(doc: Document, number: int) -> Any:
+    for p in doc.pages:
+        if p.number == number:
+            return p
+    return None
+
+
+def page_evidence(catalog: Catalog, images: PageImages, doc_id: str, page: int | None,
+                  quote: str | None) -> dict[str, Any]:
+    """The evidence panel for a quote said to be on ``page``: where it really is, marked text, boxes.
+
+    When the quote is not on the page it names but elsewhere in the document, the page where it
+    is found is shown (and ``moved`` says so); when it is nowhere, the named page is shown unmarked.
+    """
+    desk_doc = catalog.get(doc_id)
+    doc = catalog.text(doc_id)
+    shown = page if page is not None and _page_of(doc, page) is not None else None
+    span: tuple[int, int] | None = None
+    if quote and shown is not None:
+        hit = locate(Document(doc.path, doc.sha256, [_page_of(doc, shown)]), quote)
+        span = (hit[1], hit[2]) if hit else None
+    moved = False
+    if quote and span is None:
+        hit = locate(doc, quote)
+        if hit is not None:
+            moved = shown is not None
+            shown, span = hit[0], (hit[1], hit[2])
+    if shown is None:
+        shown = doc.pages[0].number if doc.pages else 1
+    pg = _page_of(doc, shown)
+    text = pg.text if pg is not None else ""
+    has_image = desk_doc.is_pdf and not (pg is not None and pg.needs_ocr and not text.strip())
+    boxes: list[dict[str, float]] = []
+    note = ""
+    if has_image and quote and span is not None:
+        try:
+            boxes = [b.to_json() for b in images.quote_boxes(desk_doc.path, shown, quote)]  # type: ignore[arg-type]
+        except ReadError as e:
+            note = str(e)
+        if not boxes and not note:
+            note = "the quote is in the text but its characters could not be placed on the page image"
+    elif quote and span is None:
+        note = "the quote was not found in the document text"
+    if pg is not None and pg.needs_ocr:
+        note = (note + "; " if note else "") + "this page is a scan: the text is OCR's (or empty)"
+    return {
+        "doc": doc_id,
+        "page": shown,
+        "asked_page": page,
+        "moved": moved,
+        "pages": len(doc.pages),
+        "found": span is not None,
+        "segments": mark_span(text, *(span or (None, None))),
+        "image": f"/api/documents/{doc_id}/pages/{shown}.png" if has_image else None,
+        "boxes": boxes,
+        "note": note,
+    }
+
+
+def field_evidence(catalog: Catalog, images: PageImages, doc_id: str, field: str) -> dict[str, Any]:
+    """The evidence panel for one extracted field of the document's record."""
+    rec = catalog.get(doc_id).record or {}
+    fv = (rec.get("fields") or {}).get(field)
+    if not isinstance(fv, dict):
+        raise KeyError(field)
+    out = page_evidence(catalog, images, doc_id, fv.get("page"), fv.get("quote"))
+    out.update(field=field, value=fv.get("value"), quote=fv.get("quote"), verified=fv.get("verified"))
+    return out
