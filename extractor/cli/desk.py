@@ -51,7 +51,6 @@ def serve(
     them into gold labels for `tenderx eval`. Nothing is fetched from the internet.
     Exit codes: 0 stopped with Ctrl-C, 2 usage error (no records/store, non-loopback host without token).
     """
-    from extractor.desk.app import DeskConfig, create_app
     from extractor.desk.security import is_loopback
 
     records, store = _defaults(records, store)
@@ -72,6 +71,8 @@ def serve(
     if token is not None and len(token) < 12:
         err_console.print("[red]error:[/] --token must be at least 12 characters")
         raise typer.Exit(2)
+    from extractor.desk.app import DeskConfig, create_app
+
     config = DeskConfig(records=records, store=store, review=review_file, token=token, loopback_only=loopback)
     if reviewer:
         config.reviewer = reviewer

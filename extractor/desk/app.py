@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from extractor.core.errors import ReadError
 from extractor.core.schema import Schema, load_schema
 from extractor.desk.catalog import Catalog, row_order, summary_row
-from extractor.desk.evidence import field_evidence, mark_terms, page_evidence
+from extractor.desk.evidence import field_evidence, highlight_terms, mark_terms, page_evidence
 from extractor.desk.pages import PageImages
 from extractor.desk.review import ReviewError, ReviewLog, review_path_for
 from extractor.desk.security import Guard
@@ -163,7 +163,7 @@ def create_app(config: DeskConfig) -> Starlette:
 
     def page(name: str, request: Request, **context: Any) -> HTMLResponse:
         html = env.get_template(name).render(csrf=request.scope["state"]["csrf"], reviewer=config.reviewer,
-                                             has_store=desk.catalog.store is not None, **context)
+                                             has_store=desk.catalog.has_store, **context)
         return HTMLResponse(html)
 
     async def overview_page(request: Request) -> Response:
@@ -295,22 +295,21 @@ def _guarded(fn: Any, *args: Any) -> Any:
 
 
 def _search(desk: Desk, q: str, k: int, mode: str) -> dict[str, Any]:
-    store = desk.catalog.store
-    if store is None:
+    if not desk.catalog.has_store:
         return {"query": q, "hits": [], "error": "no store: start the desk with --store DIR to search"}
     if not q.strip():
-        return {"query": q, "hits": []}
-    from extractor.index.search import query_terms, search
+        return {"query": q, "hits": [], "error": None}
+    from extractor.index.search import search
 
-    hits = search(store, q, k=k, mode=mode)
-    terms = [t for t in query_terms(q) if len(t) > 1]
+    hits = desk.catalog.with_store(lambda store: search(store, q, k=k, mode=mode)) or []
+    terms = highlight_terms(q)
     out = []
     for h in hits:
         doc = desk.catalog.by_path(h.file) or (desk.catalog.get(h.sha256) if h.sha256 in desk.catalog.ids() else None)
         out.append({"rank": h.rank, "doc": doc.id if doc else None, "name": Path(h.file).name, "page": h.page,
                     "score": h.score, "segments": mark_terms(h.text, terms),
                     "url": f"/doc/{doc.id}?page={h.page}" if doc else None})
-    return {"query": q, "hits": out}
+    return {"query": q, "hits": out, "error": None}
 
 
 def _record_decision(desk: Desk, doc_id: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from extractor.core.document import Document
 from extractor.core.errors import ReadError
@@ -22,6 +24,7 @@ from extractor.read.pdf import file_sha256, read_pdf
 
 __all__ = ["Catalog", "DeskDoc", "summary_row", "is_flag"]
 
+T = TypeVar("T")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _TEXT_CACHE = 12  # documents whose text is kept in memory
 AMOUNT_FIELDS = ("award_amount_cny", "budget_cny")
@@ -105,6 +108,7 @@ class Catalog:
         self.records_path = records
         self.store_dir = store_dir
         self._store: Any = None
+        self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tenderx-desk-store")
         self._lock = threading.RLock()
         self._docs: dict[str, DeskDoc] = {}
         self._stamp: tuple[float, int] | None = None
@@ -113,13 +117,22 @@ class Catalog:
 
     # --- loading -------------------------------------------------------------
     @property
-    def store(self) -> Any:
-        """The index Store, or None when there is no store (search is then unavailable)."""
-        if self._store is None and self.store_dir is not None and (self.store_dir / "documents.sqlite").exists():
+    def has_store(self) -> bool:
+        return self.store_dir is not None and (self.store_dir / "documents.sqlite").exists()
+
+    def with_store(self, fn: Callable[[Any], T]) -> T | None:
+        """``fn(store)`` on the one thread that owns the Store (its SQLite handle is bound to the
+        thread that opened it); None when there is no store."""
+        if not self.has_store:
+            return None
+        return self._store_thread.submit(self._on_store, fn).result()
+
+    def _on_store(self, fn: Callable[[Any], T]) -> T:
+        if self._store is None:
             from extractor.index.store import Store
 
-            self._store = Store(self.store_dir)
-        return self._store
+            self._store = Store(self.store_dir)  # type: ignore[arg-type]
+        return fn(self._store)
 
     def _records_stamp(self) -> tuple[float, int] | None:
         if self.records_path is None or not self.records_path.exists():
@@ -134,7 +147,7 @@ class Catalog:
                 return
             self._stamp = stamp
             docs: dict[str, DeskDoc] = {}
-            stored = self.store.documents() if self.store is not None else []
+            stored = self.with_store(lambda st: st.documents()) or []
             by_sha: dict[str, list[Any]] = {}
             for sd in stored:
                 by_sha.setdefault(sd.sha256, []).append(sd)

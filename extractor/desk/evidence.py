@@ -15,7 +15,7 @@ from extractor.core.evidence import locate
 from extractor.desk.catalog import Catalog
 from extractor.desk.pages import PageImages
 
-__all__ = ["mark_span", "mark_terms", "page_evidence", "field_evidence"]
+__all__ = ["mark_span", "mark_terms", "highlight_terms", "page_evidence", "field_evidence"]
 
 
 def mark_span(text: str, start: int | None, end: int | None) -> list[dict[str, Any]]:
@@ -41,6 +41,29 @@ def mark_terms(text: str, terms: list[str]) -> list[dict[str, Any]]:
     if at < len(text):
         out.append({"text": text[at:], "mark": False})
     return out
+
+
+def highlight_terms(query: str) -> list[str]:
+    """What to mark in a search hit: the query's words (jieba) and its watchlist aliases, whole.
+
+    The BM25 side also matches character bigrams, but marking every 服务 or 项目 in a snippet
+    would hide the words the analyst asked for.
+    """
+    import logging
+
+    import jieba
+
+    from extractor.index.search import expand_query
+
+    jieba.setLogLevel(logging.WARNING)
+    terms: list[str] = []
+    query_text, *aliases = expand_query(query)
+    for part in query_text.split():
+        terms.append(part)
+        if not re.fullmatch(r"[\x00-\x7f]+", part):
+            terms.extend(w for w in jieba.lcut(part) if len(w) > 1 and w.strip())
+    terms.extend(a.strip() for a in aliases)  # whole: "Amazon Web Services", never "Web"
+    return [t for t in dict.fromkeys(terms) if len(t) > 1]
 
 
 def _page_of(doc: Document, number: int) -> Any:
