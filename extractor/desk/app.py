@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from extractor.core.errors import ReadError
 from extractor.core.schema import Schema, load_schema
 from extractor.desk.catalog import Catalog, row_order, summary_row
-from extractor.desk.evidence import field_evidence, highlight_terms, mark_terms, page_evidence
+from extractor.desk.evidence import field_evidence, highlight_terms, mark_terms, page_evidence, window
 from extractor.desk.pages import PageImages
 from extractor.desk.review import ReviewError, ReviewLog, review_path_for
 from extractor.desk.security import Guard
@@ -307,7 +307,7 @@ def _search(desk: Desk, q: str, k: int, mode: str) -> dict[str, Any]:
     for h in hits:
         doc = desk.catalog.by_path(h.file) or (desk.catalog.get(h.sha256) if h.sha256 in desk.catalog.ids() else None)
         out.append({"rank": h.rank, "doc": doc.id if doc else None, "name": Path(h.file).name, "page": h.page,
-                    "score": h.score, "segments": mark_terms(h.text, terms),
+                    "score": h.score, "segments": window(mark_terms(h.text, terms)),
                     "url": f"/doc/{doc.id}?page={h.page}" if doc else None})
     return {"query": q, "hits": out, "error": None}
 

@@ -15,7 +15,7 @@ from extractor.core.evidence import locate
 from extractor.desk.catalog import Catalog
 from extractor.desk.pages import PageImages
 
-__all__ = ["mark_span", "mark_terms", "highlight_terms", "page_evidence", "field_evidence"]
+__all__ = ["mark_span", "mark_terms", "window", "highlight_terms", "page_evidence", "field_evidence"]
 
 
 def mark_span(text: str, start: int | None, end: int | None) -> list[dict[str, Any]]:
@@ -40,6 +40,30 @@ def mark_terms(text: str, terms: list[str]) -> list[dict[str, Any]]:
         at = m.end()
     if at < len(text):
         out.append({"text": text[at:], "mark": False})
+    return out
+
+
+def window(segments: list[dict[str, Any]], before: int = 80, total: int = 360) -> list[dict[str, Any]]:
+    """A snippet: from ``before`` characters ahead of the first mark, ``total`` characters long."""
+    text_len = 0
+    first = None
+    for s in segments:
+        if s["mark"] and first is None:
+            first = text_len
+        text_len += len(s["text"])
+    start = max(0, (first or 0) - before)
+    end = start + total
+    out, at = [], 0
+    for s in segments:
+        a, b = at, at + len(s["text"])
+        at = b
+        lo, hi = max(a, start), min(b, end)
+        if lo < hi:
+            out.append({"text": s["text"][lo - a:hi - a], "mark": s["mark"]})
+    if out and start > 0:
+        out.insert(0, {"text": "…", "mark": False})
+    if out and end < text_len:
+        out.append({"text": "…", "mark": False})
     return out
 
 

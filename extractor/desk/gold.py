@@ -34,15 +34,16 @@ def export_gold(catalog: Catalog, log: ReviewLog, out_dir: Path) -> GoldExport:
     latest = log.latest()
     by_doc: dict[str, dict[str, object]] = {}
     reviewers: dict[str, set[str]] = {}
-    for (doc, name), d in latest.items():
-        by_doc.setdefault(doc, {})[name] = d.value
-        reviewers.setdefault(doc, set()).add(d.reviewer)
+    for (sha, name), d in latest.items():
+        by_doc.setdefault(sha, {})[name] = d.value
+        reviewers.setdefault(sha, set()).add(d.reviewer)
     if not by_doc:
         raise UsageError(f"no review decisions in {log.path}: review some values first (tenderx serve)")
     out_dir.mkdir(parents=True, exist_ok=True)
     result = GoldExport()
     used: set[str] = set()
-    for doc_id in sorted(by_doc, key=lambda d: catalog.get(d).name if d in catalog.ids() else d):
+    known = set(catalog.ids())
+    for doc_id in sorted(by_doc, key=lambda sha: catalog.get(sha).name if sha in known else sha):
         try:
             doc = catalog.get(doc_id)
         except KeyError:

@@ -142,7 +142,7 @@ def _char_indices(textpage: pdfium.PdfTextPage, squashed_quote: str) -> list[int
 
 
 def _char_box(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, index: int) -> Box | None:
-    left, bottom, right, top = textpage.get_charbox(index)
+    left, bottom, right, top = textpage.get_charbox(index, loose=True)  # font height: even boxes, punctuation too
     if right <= left or top <= bottom:
         return None
     xs, ys = [], []
