@@ -115,6 +115,14 @@ def browser() -> Iterator[object]:
         b.close()
 
 
+def wait_until(page: object, js: str, timeout: float = 30) -> None:
+    """Poll a JS expression (page.wait_for_function would eval a string, which the desk's CSP forbids)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(js):  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, f"timed out waiting for {js}"
+        time.sleep(0.1)
+
+
 def ink_and_highlight(png: bytes) -> tuple[int, int]:
     """Pixels that are dark (glyph ink) and pixels tinted by the yellow highlight, in a screenshot."""
     from PIL import Image
@@ -131,6 +139,8 @@ def ink_and_highlight(png: bytes) -> tuple[int, int]:
 
 def test_review_in_the_browser_survives_a_restart_and_becomes_gold(workspace: Path, artifacts: Path,
                                                                    browser: object) -> None:
+    from playwright.sync_api import expect
+
     server = Server(workspace, free_port()).start()
     page = browser.new_page(viewport={"width": 1500, "height": 950})  # type: ignore[attr-defined]
     dialogs: list[str] = []
@@ -154,7 +164,7 @@ def test_review_in_the_browser_survives_a_restart_and_becomes_gold(workspace: Pa
         page.locator("#reviewer").dispatch_event("change")
         page.click("button.value[data-field=cloud_providers]")
         page.wait_for_selector("#hl-layer .hl")
-        page.wait_for_function("document.getElementById('page-img').complete")
+        wait_until(page, "document.getElementById('page-img').complete")
         assert "Amazon Web" in page.inner_text("#page-text mark")
         boxes = page.locator("#hl-layer .hl")
         assert boxes.count() == 2  # the quote breaks over two lines of a table cell
@@ -171,7 +181,7 @@ def test_review_in_the_browser_survives_a_restart_and_becomes_gold(workspace: Pa
 
         # correct a value: type it, pick the quote by selecting it in the page text
         page.click("button.value[data-field=budget_cny]")
-        page.wait_for_function("document.querySelector('#page-text mark')")
+        page.wait_for_selector("#page-text mark")
         page.click("button.correct[data-field=budget_cny]")
         page.fill("#cf-value", "150万元")
         page.evaluate("""() => {
@@ -194,7 +204,7 @@ def test_review_in_the_browser_survives_a_restart_and_becomes_gold(workspace: Pa
         page.locator("#field-budget_cny .corrected").wait_for()
         assert page.inner_text("#field-budget_cny .corrected") == "→ 1500000"
         page.click("button.accept[data-field=buyer]")
-        page.wait_for_function("document.querySelector('#field-buyer .decision').textContent.includes('accepted')")
+        expect(page.locator("#field-buyer .decision")).to_contain_text("accepted")
         page.screenshot(path=str(artifacts / "desk-corrected.png"))
 
         # restart: the correction is still there
@@ -212,7 +222,7 @@ def test_review_in_the_browser_survives_a_restart_and_becomes_gold(workspace: Pa
         target_page = first.inner_text().rsplit("page ", 1)[1].strip()
         page.screenshot(path=str(artifacts / "desk-search.png"))
         first.click()
-        page.wait_for_function(f"document.getElementById('page-no').textContent === '{target_page}'")
+        expect(page.locator("#page-no")).to_have_text(target_page)
         assert dialogs == [] and outside == []  # no script from a document ran; nothing left the machine
     finally:
         page.close()

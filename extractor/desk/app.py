@@ -8,8 +8,10 @@ Blocking work (reading PDFs, rendering, search) runs in the thread pool, never o
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,7 +274,13 @@ def create_app(config: DeskConfig) -> Starlette:
         Route("/api/review", api_review, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: not_found})
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        desk.catalog.warm_up()
+        yield
+        desk.images.close()
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: not_found}, lifespan=lifespan)
     app.state.desk = desk
     return Guard(app, token=config.token, loopback_only=config.loopback_only)  # type: ignore[return-value]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from extractor.core.document import Document
+from extractor.core.document import Document, Page
 from extractor.core.errors import ReadError
 from extractor.pipeline.records import read_records
 from extractor.read.pdf import file_sha256, read_pdf
@@ -113,6 +113,8 @@ class Catalog:
         self._docs: dict[str, DeskDoc] = {}
         self._stamp: tuple[float, int] | None = None
         self._texts: OrderedDict[str, Document] = OrderedDict()
+        self._readers: OrderedDict[str, Any] = OrderedDict()  # pypdf readers for one-page reads
+        self._page_lock = threading.Lock()  # a pypdf reader is not thread-safe
         self.reload()
 
     # --- loading -------------------------------------------------------------
@@ -126,6 +128,13 @@ class Catalog:
         if not self.has_store:
             return None
         return self._store_thread.submit(self._on_store, fn).result()
+
+    def warm_up(self) -> None:
+        """Load the embedder and the BM25 index in the background, so the first search is quick."""
+        if self.has_store:
+            from extractor.index.search import search
+
+            self._store_thread.submit(self._on_store, lambda st: search(st, "采购", k=1))
 
     def _on_store(self, fn: Callable[[Any], T]) -> T:
         if self._store is None:
@@ -230,6 +239,32 @@ class Catalog:
             if doc.pages is None:
                 doc.pages = len(read.pages)
         return read
+
+
+    def page(self, doc_id: str, number: int) -> Page | None:
+        """One page's text, as the quotes were checked against; reads only that page of a PDF
+        (a 90-page package takes seconds to read whole, one page a fraction of that)."""
+        doc = self.get(doc_id)
+        with self._lock:
+            cached = self._texts.get(doc_id)
+        if cached is not None or not doc.is_pdf:
+            full = cached if cached is not None else self.text(doc_id)
+            return next((p for p in full.pages if p.number == number), None)
+        with self._page_lock:
+            try:
+                reader = self._readers.get(doc_id)
+                if reader is None:
+                    from pypdf import PdfReader
+
+                    reader = self._readers[doc_id] = PdfReader(str(doc.path))
+                    while len(self._readers) > _TEXT_CACHE:
+                        self._readers.popitem(last=False)
+                if not 1 <= number <= len(reader.pages):
+                    return None
+                text = reader.pages[number - 1].extract_text() or ""  # the call read_pdf makes per page
+            except Exception as e:  # a file that changed or broke since extraction
+                raise ReadError("unreadable", f"{doc.name}: page {number} cannot be read ({e})") from e
+        return Page(number=number, text=text)
 
 
 def _read_document(path: Path) -> Document:

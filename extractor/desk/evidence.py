@@ -101,30 +101,34 @@ def page_evidence(catalog: Catalog, images: PageImages, doc_id: str, page: int |
                   quote: str | None) -> dict[str, Any]:
     """The evidence panel for a quote said to be on ``page``: where it really is, marked text, boxes.
 
-    When the quote is not on the page it names but elsewhere in the document, the page where it
-    is found is shown (and ``moved`` says so); when it is nowhere, the named page is shown unmarked.
+    The named page is read alone (fast); only when the quote is not on it is the whole document
+    read to find the page it is on (then ``moved`` says so). Not found anywhere: the named page,
+    unmarked, with a note.
     """
     desk_doc = catalog.get(doc_id)
-    doc = catalog.text(doc_id)
-    shown = page if page is not None and _page_of(doc, page) is not None else None
+    shown = page if page is not None and page >= 1 else None
+    pg = catalog.page(doc_id, shown) if shown is not None else None
     span: tuple[int, int] | None = None
-    if quote and shown is not None:
-        hit = locate(Document(doc.path, doc.sha256, [_page_of(doc, shown)]), quote)
+    if quote and pg is not None:
+        hit = locate(Document(desk_doc.name, doc_id, [pg]), quote)
         span = (hit[1], hit[2]) if hit else None
     moved = False
-    if quote and span is None:
+    if not quote and pg is None:  # nothing to look for and no such page: the first page
+        shown, pg = 1, catalog.page(doc_id, 1)
+    elif quote and span is None:  # the whole document, to find the page the quote is on
+        doc = catalog.text(doc_id)
         hit = locate(doc, quote)
         if hit is not None:
-            moved = shown is not None
+            moved = pg is not None
             shown, span = hit[0], (hit[1], hit[2])
-    if shown is None:
-        shown = doc.pages[0].number if doc.pages else 1
-    pg = _page_of(doc, shown)
+            pg = _page_of(doc, shown)
+        elif pg is None:
+            shown, pg = 1, _page_of(doc, 1)
+    shown = shown or 1
     text = pg.text if pg is not None else ""
-    has_image = desk_doc.is_pdf and not (pg is not None and pg.needs_ocr and not text.strip())
     boxes: list[dict[str, float]] = []
     note = ""
-    if has_image and quote and span is not None:
+    if desk_doc.is_pdf and quote and span is not None:
         try:
             boxes = [b.to_json() for b in images.quote_boxes(desk_doc.path, shown, quote)]  # type: ignore[arg-type]
         except ReadError as e:
@@ -133,17 +137,18 @@ def page_evidence(catalog: Catalog, images: PageImages, doc_id: str, page: int |
             note = "the quote is in the text but its characters could not be placed on the page image"
     elif quote and span is None:
         note = "the quote was not found in the document text"
-    if pg is not None and pg.needs_ocr:
-        note = (note + "; " if note else "") + "this page is a scan: the text is OCR's (or empty)"
+    if desk_doc.is_pdf and not text.strip():
+        note = (note + "; " if note else "") + "no text layer on this page (a scan?): nothing to mark"
+    pages = desk_doc.pages or (images.page_count(desk_doc.path) if desk_doc.is_pdf else None)  # type: ignore[arg-type]
     return {
         "doc": doc_id,
         "page": shown,
         "asked_page": page,
         "moved": moved,
-        "pages": len(doc.pages),
+        "pages": pages,
         "found": span is not None,
         "segments": mark_span(text, *(span or (None, None))),
-        "image": f"/api/documents/{doc_id}/pages/{shown}.png" if has_image else None,
+        "image": f"/api/documents/{doc_id}/pages/{shown}.png" if desk_doc.is_pdf else None,
         "boxes": boxes,
         "note": note,
     }
@@ -156,5 +161,7 @@ def field_evidence(catalog: Catalog, images: PageImages, doc_id: str, field: str
     if not isinstance(fv, dict):
         raise KeyError(field)
     out = page_evidence(catalog, images, doc_id, fv.get("page"), fv.get("quote"))
+    if not fv.get("quote"):
+        out["note"] = "this value has no quote" if fv.get("value") not in (None, [], "") else "not extracted"
     out.update(field=field, value=fv.get("value"), quote=fv.get("quote"), verified=fv.get("verified"))
     return out
