@@ -88,7 +88,7 @@
       $("#page-no").textContent = ev.page; $("#page-count").textContent = pages || "?";
       let msg = ev.note || "";
       if (ev.moved) msg = "the quote is on page " + ev.page + ", not on page " + ev.asked_page + " as extracted. " + msg;
-      note.textContent = msg;
+      note.textContent = msg || (ev.image && img.getAttribute("src") !== ev.image ? "loading page " + ev.page + "…" : "");
       text.replaceChildren();
       let mark = null;
       for (const s of ev.segments) {
@@ -101,21 +101,31 @@
         layer.replaceChildren();
         const boxes = ev.boxes || [];
         img.onload = () => {
+          wrap.classList.remove("loading");
+          if (note.textContent.startsWith("loading")) note.textContent = "";
           drawBoxes(boxes);
           const first = $(".hl", layer), panel = $("#evidence");
           if (first) panel.scrollTop = Math.max(0, wrap.offsetTop + first.offsetTop - panel.clientHeight / 3);
         };
+        img.onerror = () => { wrap.classList.remove("loading"); note.textContent = "the page image could not be rendered"; };
         if (img.getAttribute("src") === ev.image && img.complete) img.onload();
         else img.src = ev.image;
       } else {
         wrap.hidden = true;
+        wrap.classList.remove("loading");
       }
       text.scrollTop = mark ? Math.max(0, mark.offsetTop - text.offsetTop - 40) : 0;
+    }
+
+    function loading(what) {
+      note.textContent = "loading " + what + "…";
+      $("#page-wrap").classList.add("loading");
     }
 
     async function showField(name) {
       $$("tr.field-row").forEach((r) => r.classList.toggle("selected", r.dataset.field === name));
       $("#evidence-field").textContent = name;
+      loading(name);
       try { show(await api(`/api/documents/${docId}/evidence/${encodeURIComponent(name)}`)); }
       catch (e) { note.textContent = e.message; }
     }
@@ -123,6 +133,7 @@
     async function showPage(n) {
       if (n < 1 || (pages && n > pages)) return;
       $("#evidence-field").textContent = "";
+      loading("page " + n);
       try { show(await api(`/api/documents/${docId}/pages/${n}`)); } catch (e) { note.textContent = e.message; }
     }
 
