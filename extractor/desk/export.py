@@ -25,7 +25,7 @@ __all__ = ["render_review_html", "write_review_html"]
 
 CROP_SCALE = 1.5  # pixels per point: legible, and a page band costs ~20-40 KB as PNG
 CROP_MARGIN = 0.04  # of the page height above and below the quote
-CONTEXT_CHARS = 160  # page text shown either side of the quote
+CONTEXT_CHARS = 60  # page text shown either side of the quote (the crop shows the rest)
 
 
 def _crop_png(desk: Desk, path: Path, page: int, boxes: list[Box]) -> str:
