@@ -223,6 +223,22 @@ def test_review_in_the_browser_survives_a_restart_and_becomes_gold(workspace: Pa
         page.screenshot(path=str(artifacts / "desk-search.png"))
         first.click()
         expect(page.locator("#page-no")).to_have_text(target_page)
+
+        # find within the document (to fill a value the extraction missed), then jump to a page
+        page.fill("#find-q", "预算金额")
+        page.click("#find-form button")
+        page.locator("#find-hits li button").first.wait_for()
+        hit_page = page.inner_text("#find-hits li button >> nth=0").split()[-1]
+        page.click("#find-hits li button >> nth=0")
+        expect(page.locator("#page-no")).to_have_text(hit_page)
+        page.fill("#goto-page", "2")
+        page.press("#goto-page", "Enter")
+        expect(page.locator("#page-no")).to_have_text("2")
+        rows = json.loads(urllib.request.urlopen(server.url + "/api/records", timeout=30).read())["rows"]
+        aws = next(r["id"] for r in rows if r["name"] == AWS)
+        found = json.loads(urllib.request.urlopen(
+            f"{server.url}/api/search?k=5&doc={aws}&q=" + urllib.request.quote("预算"), timeout=60).read())
+        assert found["hits"] and {h["doc"] for h in found["hits"]} == {aws}
         assert dialogs == [] and outside == []  # no script from a document ran; nothing left the machine
     finally:
         page.close()

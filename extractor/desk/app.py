@@ -201,7 +201,10 @@ def create_app(config: DeskConfig) -> Starlette:
         k = max(1, min(_int(request.query_params.get("k")) or 10, 100))
         if mode not in ("hybrid", "dense", "lexical"):
             return _json({"error": "mode must be hybrid, dense or lexical"}, 400)
-        return _json(await run_in_threadpool(_search, desk, q, k, mode))
+        doc_id = request.query_params.get("doc")
+        if doc_id is not None:
+            _doc_or_404(desk, doc_id)
+        return _json(await run_in_threadpool(_search, desk, q, k, mode, doc_id))
 
     async def api_documents(request: Request) -> Response:
         docs = desk.catalog.docs()
@@ -302,20 +305,25 @@ def _guarded(fn: Any, *args: Any) -> Any:
         raise HTTPException(404, str(e)) from None
 
 
-def _search(desk: Desk, q: str, k: int, mode: str) -> dict[str, Any]:
+def _search(desk: Desk, q: str, k: int, mode: str, doc_id: str | None = None) -> dict[str, Any]:
+    """Hybrid search over the store, or within one document (``doc_id``) to find a value by hand."""
     if not desk.catalog.has_store:
         return {"query": q, "hits": [], "error": "no store: start the desk with --store DIR to search"}
     if not q.strip():
         return {"query": q, "hits": [], "error": None}
     from extractor.index.search import search
 
-    hits = desk.catalog.with_store(lambda store: search(store, q, k=k, mode=mode)) or []
+    within = desk.catalog.get(doc_id).path if doc_id else None
+    if doc_id and within is None:
+        return {"query": q, "hits": [], "error": "this document's file was not found"}
+    file = str(within) if within is not None else None
+    hits = desk.catalog.with_store(lambda store: search(store, q, k=k, mode=mode, file=file)) or []
     terms = highlight_terms(q)
     out = []
     for h in hits:
         doc = desk.catalog.by_path(h.file) or (desk.catalog.get(h.sha256) if h.sha256 in desk.catalog.ids() else None)
         out.append({"rank": h.rank, "doc": doc.id if doc else None, "name": Path(h.file).name, "page": h.page,
-                    "score": h.score, "segments": window(mark_terms(h.text, terms)),
+                    "score": h.score, "segments": window(mark_terms(h.text, terms), *((40, 160) if doc_id else (80, 360))),
                     "url": f"/doc/{doc.id}?page={h.page}" if doc else None})
     return {"query": q, "hits": out, "error": None}
 

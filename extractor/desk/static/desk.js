@@ -138,6 +138,30 @@
     }
 
     $$("button.value").forEach((b) => b.addEventListener("click", () => showField(b.dataset.field)));
+    $("#goto-form").addEventListener("submit", (e) => { e.preventDefault(); showPage(parseInt($("#goto-page").value, 10)); });
+    const findForm = $("#find-form");
+    if (findForm) findForm.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const list = $("#find-hits"), q = $("#find-q").value.trim();
+      list.replaceChildren();
+      if (!q) return;
+      try {
+        const r = await api(`/api/search?k=8&doc=${docId}&q=${encodeURIComponent(q)}`);
+        if (r.error) { note.textContent = r.error; return; }
+        if (!r.hits.length) { note.textContent = "not found in this document"; return; }
+        for (const h of r.hits) {
+          const li = document.createElement("li"), b = document.createElement("button");
+          b.type = "button"; b.textContent = "page " + h.page; b.addEventListener("click", () => showPage(h.page));
+          li.appendChild(b);
+          const snip = document.createElement("span"); snip.className = "small";
+          for (const s of h.segments) {
+            const el = s.mark ? document.createElement("mark") : document.createElement("span");
+            el.textContent = s.text.replace(/\s+/g, " "); snip.appendChild(el);
+          }
+          li.appendChild(snip); list.appendChild(li);
+        }
+      } catch (err) { note.textContent = err.message; }
+    });
     $("#prev-page").addEventListener("click", () => current && showPage(current.page - 1));
     $("#next-page").addEventListener("click", () => current && showPage(current.page + 1));
 
