@@ -26,7 +26,7 @@ COST_MODELS = ("gpt-4o-mini", "gpt-4o")
 GOLD_FOR_COMPLETION = ROOT / "samples" / "award-univ-aws-a100-cloud.gold.json"
 
 
-def _server_module():  # noqa: ANN202
+def _server_module():
     """tests/openai_server.py (not a package): loaded by path, as the tests use it."""
     return load_script("tenderx_openai_server", "tests/openai_server.py")
 
@@ -110,7 +110,7 @@ def throughput(pdfs: list[Path], concurrencies: tuple[int, ...], latency: float 
 def prompt_sizes(pdfs: list[Path]) -> dict:
     """Whole-document prompt tokens vs the retrieval-targeted prompts actually sent, per document."""
     from extractor.backends.llm import LLMExtractor, prompt_tokens
-    from extractor.backends.prompting import build_messages
+    from extractor.backends.llm.prompts import build_messages
     from extractor.core.config import LLMSettings
     from extractor.core.schema import load_schema
     from extractor.pipeline.extract import document_retriever

@@ -13,6 +13,7 @@ every request is recorded (path, headers, JSON body, arrival time).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -34,6 +35,7 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    drip: float = 0.0  # > 0: send the body one byte at a time, this many seconds apart (a slow-drip server)
 
 
 @dataclass
@@ -120,6 +122,9 @@ class OpenAIServer:
         self.max_in_flight = 0
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
+        from tests.openai_batches import BatchEndpoints
+
+        self.batch = BatchEndpoints(self)  # /v1/files and /v1/batches
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._make_handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -170,7 +175,7 @@ class OpenAIServer:
             def log_message(self, *args: object) -> None:  # keep test output quiet
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 — http.server naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 try:
@@ -183,7 +188,9 @@ class OpenAIServer:
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 try:
-                    if self.path.endswith("/chat/completions"):
+                    if server.batch.handles(self.path):
+                        reply = server.batch.handle("POST", self.path, req.headers, raw)
+                    elif self.path.endswith("/chat/completions"):
                         reply = server._next_chat_reply(req)
                     elif self.path.endswith("/embeddings"):
                         reply = server._embeddings(req)
@@ -197,6 +204,15 @@ class OpenAIServer:
                 finally:
                     with server._lock:
                         server.in_flight -= 1
+
+            def do_GET(self) -> None:
+                req = Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, None, time.time())
+                with server._lock:
+                    server.requests.append(req)
+                reply = (server.batch.handle("GET", self.path, req.headers, b"") if server.batch.handles(self.path)
+                         else error_reply(404, f"unknown path {self.path}"))
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._send(reply)
 
             def _send(self, reply: Reply) -> None:
                 if isinstance(reply.body, bytes):
@@ -212,7 +228,16 @@ class OpenAIServer:
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                if not reply.drip:
+                    self.wfile.write(payload)
+                    return
+                for i in range(len(payload)):  # stops when the client gives up and closes the socket
+                    try:
+                        self.wfile.write(payload[i:i + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(reply.drip)
 
         return Handler
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from extractor.evaluate.scoring import (
+from extractor.evaluate import (
     EvalInputError,
     GoldDoc,
     compare_value,
@@ -407,7 +407,6 @@ def test_evaluate_folder_with_a_predictions_file(tmp_path):
 
 
 def test_evaluate_folder_runs_the_rules_extractor(tmp_path):
-    pytest.importorskip("extractor.backends.rules")
     gold_doc(tmp_path, "a", {"buyer": "深圳大学"}, [["深圳大学云计算服务采购项目成交公告", "采购人：深圳大学"]])
     s = evaluate_folder(tmp_path, backend="rules", store_dir=None)
     assert s.backend == "rules" and s.documents == 1

@@ -13,24 +13,25 @@ from typing import Any
 
 import pytest
 
-from extractor.backends.cache import ResponseCache
 from extractor.backends.llm import (
     LLMAuthError,
     LLMConfigError,
     LLMExtractor,
     LLMUnavailableError,
     estimate_cost,
-    merge_groups,
     price_for,
     retry_after_seconds,
 )
+from extractor.backends.llm.cache import ResponseCache
 from extractor.core.config import LLMSettings
 from extractor.core.document import Chunk, Document
+from extractor.core.evidence import verify_fields
 from extractor.core.schema import Schema, load_schema
 from extractor.core.tokens import count_tokens
+from extractor.index.context import merge_groups
 from extractor.read.pdf import read_pdf
 from tests.openai_server import OpenAIServer, Recorded, Reply, chat_reply, error_reply
-from tests.openai_server import openai_server as openai_server  # noqa: F401 — registers the fixture
+from tests.openai_server import openai_server as openai_server
 from tests.pdf_factory import make_pdf
 
 SECRET = "sk-test-SECRET-0123456789"
@@ -107,6 +108,7 @@ def answering_handler(schema: Schema):
 def test_structured_output_gives_fields_with_evidence(openai_server, schema, doc):
     openai_server.handler = answering_handler(schema)
     fields, usage = extractor_for(openai_server).extract(doc, schema)
+    verify_fields(doc, fields, {f.name: f.type for f in schema.fields})  # judged in one place, for every backend
 
     assert set(fields) == set(schema.names)
     assert fields["buyer"].value == "深圳大学" and fields["buyer"].page == 1
@@ -183,7 +185,7 @@ def test_429_honours_retry_after_then_succeeds(openai_server, schema, doc):
     fields, usage = extractor_for(openai_server, sleep=sleep).extract(doc, schema)
 
     assert fields["buyer"].value == "深圳大学"
-    assert waits == [1.0] and usage.retries == 1 and usage.calls == 1
+    assert waits == [1.0] and usage.retries == 1 and usage.calls == 2 and usage.failed_calls == 1  # both were sent
     first, second = openai_server.chat_requests()
     assert second.time - first.time >= 1.0  # the server saw the wait
 
@@ -212,7 +214,8 @@ def test_timeout_then_success(openai_server, schema, doc):
     openai_server.enqueue(slow, chat_reply(answer_for(schema, schema.names)))
     fields, usage = extractor_for(openai_server, timeout=0.5).extract(doc, schema)
     assert fields["buyer"].value == "深圳大学"
-    assert usage.retries == 1 and usage.calls == 1 and len(openai_server.chat_requests()) == 2
+    assert usage.retries == 1 and usage.calls == 2 and usage.failed_calls == 1
+    assert len(openai_server.chat_requests()) == 2
 
 
 def test_retries_are_bounded(openai_server, schema, doc):
@@ -364,6 +367,7 @@ def test_long_document_goes_through_the_retriever(openai_server, schema, long_do
         assert "（第35条）" not in doc_block  # only the retrieved chunks' text
     asked = sorted(n for r in reqs for n in requested_fields(r))
     assert asked == sorted(schema.names)
+    verify_fields(long_doc, fields, {f.name: f.type for f in schema.fields})
     assert fields["buyer"].value == "深圳大学" and fields["buyer"].verified is True
     assert fields["award_amount_cny"].page == 2 and fields["award_amount_cny"].verified is False  # wrong page
     assert max(count_tokens(r.prompt_text) for r in reqs) < whole_tokens

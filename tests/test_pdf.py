@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from extractor.read.pdf import ERROR_KINDS, PdfError, file_sha256, iter_pdf_paths, read_pdf
+from tests.conftest import SAMPLES
 from tests.pdf_factory import make_encrypted_pdf, make_image_only_pdf, make_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,3 +181,12 @@ def test_real_tender_packages_parse() -> None:
     example = read_pdf(CORPUS / "example.pdf")
     assert example.title == "合肥市公安局瑶海分局雪亮工程支网一期、二期、三期运维服务采购项目"
     assert "采购人：合肥市公安局瑶海分局" in example.pages[0].clean
+
+
+def test_sample_packages_parse() -> None:
+    """The shipped long packages parse like the real ones (no ../shared needed)."""
+    for name in ("package-univ-ai-platform-h800", "package-city-govcloud-ascend"):
+        doc = read_pdf(SAMPLES / f"{name}.pdf")
+        assert len(doc.pages) > 30 and not doc.needs_ocr and doc.title
+        assert all(len(p.clean) == len(p.clean_map) for p in doc.pages)
+    assert read_pdf(SAMPLES / "package-univ-ai-platform-h800.pdf").title == "江东理工大学人工智能计算平台建设项目"

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
-from extractor.backends.prompting import PROMPT_VERSION, build_messages, load_prompt, neutralise, prompts_dir
+from extractor.backends.llm.prompts import (
+    PROMPT_VERSION,
+    build_messages,
+    load_prompt,
+    neutralise,
+    prompts_dir,
+)
 from extractor.core.document import Chunk, Page
 from extractor.core.schema import SchemaError, ValidationError, load_schema
 
@@ -83,12 +89,18 @@ def test_custom_schema_file_gives_json_schema_validation_and_prompt(tmp_path, fm
     bad["fields"]["instrument"] = entry(None)  # not nullable
     bad["fields"]["stage"] = entry("contract")  # not in the enum
     bad["fields"]["delivery_date"] = entry("2024/06/30")
-    bad["fields"]["extra"] = entry(1)
+    bad["fields"]["extra"] = entry(1)  # unknown keys are ignored, not errors ...
+    bad["fields"]["quantity"]["confidence"] = 0.9
     with pytest.raises(ValidationError) as info:
         schema.validate(bad)
     text = str(info.value)
-    for where in ("fields.instrument.value", "fields.stage.value", "fields.delivery_date.value", "fields.extra"):
+    for where in ("fields.instrument.value", "fields.stage.value", "fields.delivery_date.value"):
         assert where in text
+    assert "extra" not in text and "confidence" not in text
+    extra_only = json.loads(json.dumps(GOOD))
+    extra_only["fields"]["extra"] = entry(1)
+    extra_only["fields"]["quantity"]["confidence"] = 0.9
+    assert "extra" not in schema.validate(extra_only)  # ... and a reply with only extras is fine
 
     messages = build_messages(schema, [Page(1, "设备名称：透射电子显微镜\n数量：2台")], ["instrument", "quantity"])
     user = messages[1]["content"]

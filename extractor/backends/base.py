@@ -9,23 +9,21 @@ backend alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from extractor.core.document import Chunk, Document, FieldValue
-from extractor.core.schema import Schema
+__all__ = ["Backend", "Extraction", "Retriever", "Usage"]
 
-Retriever = Callable[[str, int], list[Chunk]]
-"""Chunks of one document most relevant to a query (query, k) -> chunks; given to backends that
-need only parts of a long document."""
+from extractor.core.document import Document, FieldValue, Retriever
+from extractor.core.schema import Schema
 
 
 @dataclass
 class Usage:
     """What a document cost: LLM calls, tokens, retries (all zero for the rules engine)."""
 
-    calls: int = 0
+    calls: int = 0  # requests sent, failed ones included
+    failed_calls: int = 0
     cached_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -35,6 +33,7 @@ class Usage:
 
     def add(self, other: Usage) -> None:
         self.calls += other.calls
+        self.failed_calls += other.failed_calls
         self.cached_calls += other.cached_calls
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
@@ -61,5 +60,11 @@ class Backend(Protocol):
 
     @property
     def model(self) -> str | None: ...
+
+    @property
+    def needs_grounding(self) -> bool:
+        """True for engines that can state values the document does not (an LLM can be steered by
+        text in the document): their values must also be found in the text to count as verified."""
+        ...
 
     def extract(self, doc: Document, schema: Schema, *, retriever: Retriever | None = None) -> Extraction: ...

@@ -24,6 +24,7 @@ class BackendOptions:
     settings: LLMSettings = field(default_factory=LLMSettings)
     cache_path: Path | None = None
     store_dir: Path | None = None
+    cache_only: bool = False  # LLM answers only from the cache (collecting Batch API results)
 
 
 BackendFactory = Callable[[BackendOptions], Backend]

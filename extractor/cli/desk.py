@@ -9,13 +9,11 @@ import os
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from extractor.cli.terminal import console, err_console
+from extractor.cli.terminal import safe as escape
 from extractor.core.config import DEFAULT_OUT, DEFAULT_STORE
 
-console = Console()
-err_console = Console(stderr=True)
 DEFAULT_RECORDS = DEFAULT_OUT / "records.jsonl"
 
 

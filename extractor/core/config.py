@@ -31,8 +31,10 @@ class LLMSettings:
     base_url: str | None = None
     api_key: str | None = None
     model: str | None = None
-    timeout: float = 60.0
+    timeout: float = 60.0  # seconds per request, start to last byte (not only per read)
     max_retries: int = 4
+    max_tokens: int = 4096  # completion tokens asked for per call: a bound on what one answer can cost
+    max_response_bytes: int = 1_000_000  # a larger reply is junk, not an answer
     extra_headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod

@@ -6,6 +6,7 @@ evaluate) share types without importing each other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -78,9 +79,18 @@ class FieldValue:
     page: int | None = None
     quote: str | None = None
     verified: bool | None = None
+    disputed: bool = False  # the engines disagree on this value: shown, never verified
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"value": self.value, "page": self.page, "quote": self.quote}
         if self.verified is not None:
             d["verified"] = self.verified
+        if self.disputed:
+            d["disputed"] = True
         return d
+
+
+Retriever = Callable[[str, int], list[Chunk]]
+"""Chunks of one document most relevant to a query: ``(query, k) -> chunks``. Backends that need only
+parts of a long document are given one."""
+

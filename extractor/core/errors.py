@@ -8,6 +8,7 @@ which exit code it means, so the CLI maps errors to codes in one place
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -24,6 +25,7 @@ class TenderxError(Exception):
     """Root of every error tenderx raises on purpose."""
 
     exit_code: ExitCode = ExitCode.FATAL
+    usage_so_far: Any = None  # what the failed work had cost (an LLM backend's Usage), for the record
 
 
 class UsageError(TenderxError, ValueError):

@@ -205,7 +205,7 @@ def _value_type(f: Field) -> Any:
         "list": list[str],
     }.get(f.type)
     if f.type == "enum":
-        t = Literal[tuple(f.enum or ())]  # type: ignore[valid-type]
+        t = Literal[tuple(f.enum or ())]
     if f.nullable:
         t = t | None
     return t
@@ -215,9 +215,9 @@ def _entry_model(schema: Schema, f: Field) -> type[BaseModel]:
     validators: dict[str, Any] = {}
     if f.type == "date":
         validators["iso_date"] = field_validator("value")(classmethod(lambda cls, v: _check_date(v)))
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    return create_model(
         f"{schema.name}_{f.name}",
-        __config__=ConfigDict(extra="forbid"),
+        __config__=ConfigDict(extra="ignore"),  # a model adding "confidence" to an answer is not wrong
         __validators__=validators,
         value=(_value_type(f), ...),
         page=(int | None, None),
@@ -232,7 +232,7 @@ def _response_model(schema: Schema, names: tuple[str, ...]) -> type[BaseModel]:
     key = (schema.fingerprint(), names)
     if key not in _MODELS:
         entries = {n: (_entry_model(schema, schema.field(n)), ...) for n in names}
-        fields_model = create_model(f"{schema.name}_fields", __config__=ConfigDict(extra="forbid"),
+        fields_model = create_model(f"{schema.name}_fields", __config__=ConfigDict(extra="ignore"),
                                     **entries)  # type: ignore[call-overload]
         _MODELS[key] = create_model(f"{schema.name}_response", fields=(fields_model, ...))
     return _MODELS[key]

@@ -26,7 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from extractor.core.errors import ReadError
-from extractor.core.schema import Schema, load_schema
+from extractor.core.schema import Schema, SchemaError, load_schema
 from extractor.desk.catalog import Catalog, row_order, summary_row
 from extractor.desk.evidence import field_evidence, highlight_terms, mark_terms, page_evidence, window
 from extractor.desk.pages import PageImages
@@ -52,7 +52,7 @@ class DeskConfig:
 def _default_reviewer() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # no user name in this environment
+    except (OSError, KeyError):  # no user name in this environment
         return "reviewer"
 
 
@@ -100,7 +100,7 @@ class Desk:
         if name not in self._schemas:
             try:
                 self._schemas[name] = load_schema(name)
-            except Exception:  # a record of a custom schema file not at hand: fall back to the built-in
+            except SchemaError:  # a record of a custom schema file not at hand: fall back to the built-in
                 self._schemas[name] = load_schema("tender")
         return self._schemas[name]
 

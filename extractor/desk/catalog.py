@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from extractor.core.document import Document, Page
 from extractor.core.errors import ReadError
@@ -271,8 +271,9 @@ def _read_document(path: Path) -> Document:
     """PDFs with the project's reader; other formats through a reader registry when one exists."""
     if path.suffix.lower() == ".pdf":
         return read_pdf(path)
-    try:
-        from extractor.read import read_document  # type: ignore[attr-defined]  # other formats, when present
-    except ImportError:
-        raise ReadError("unsupported", f"{path.name}: no reader for {path.suffix} files") from None
-    return read_document(path)  # type: ignore[no-any-return]
+    import importlib
+
+    reader = getattr(importlib.import_module("extractor.read"), "read_document", None)  # other formats, when present
+    if reader is None:
+        raise ReadError("unsupported", f"{path.name}: no reader for {path.suffix} files")
+    return cast(Document, reader(path))

@@ -14,7 +14,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from PIL import ImageDraw
+from PIL import Image, ImageDraw
 
 from extractor.core.errors import ReadError
 from extractor.desk.app import Desk, DeskConfig, document_view, overview, templates_env
@@ -39,7 +39,7 @@ def _crop_png(desk: Desk, path: Path, page: int, boxes: list[Box]) -> str:
         draw.rectangle(rect, fill=(255, 200, 0, 90), outline=(220, 40, 0, 230), width=2)
     crop = image.crop((0, int(top * h), w, int(bottom * h) + 1))
     buf = io.BytesIO()
-    crop.convert("P", palette=1, colors=64).save(buf, format="PNG", optimize=True)  # 1 = adaptive palette
+    crop.convert("P", palette=Image.Palette.ADAPTIVE, colors=64).save(buf, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -14,12 +14,16 @@ import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from extractor.core.errors import ReadError
 from extractor.core.evidence import squash
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = ["Box", "PageImages", "merge_boxes"]
 
@@ -97,7 +101,7 @@ class PageImages:
         image.save(buf, format="PNG", optimize=False)
         return buf.getvalue()
 
-    def render_image(self, path: Path, number: int, scale: float = 2.0):  # noqa: ANN201 — a PIL image
+    def render_image(self, path: Path, number: int, scale: float = 2.0) -> Image.Image:
         with _LOCK:
             return self._page(path, number).render(scale=scale).to_pil()
 

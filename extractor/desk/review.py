@@ -170,7 +170,7 @@ class ReviewLog:
         else:
             value = coerce_value(field, value)
             quote = (quote or "").strip() or None
-            page = int(page) if page not in (None, "") else None
+            page = int(page) if page is not None else None
             if quote is not None and page is None:
                 raise ReviewError("a quote needs the page it is on")
             verified = verify_quote(page_text, quote) if (quote and page_text is not None) else None

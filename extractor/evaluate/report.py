@@ -17,7 +17,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from extractor.evaluate.scoring import NULL_LABEL, DocResult, FieldError, Scores
+from extractor.evaluate.results import NULL_LABEL, DocResult, FieldError, Scores
 
 WORST_DOCUMENTS = 10
 ERRORS_PER_DOCUMENT = 6  # in the terminal; Markdown and HTML list every error
@@ -99,7 +99,10 @@ def print_report(scores: Scores, console: Console, worst: int = WORST_DOCUMENTS)
 
 
 def _md(s: Any) -> str:
-    return str(s).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """A table cell: pipes escaped, and HTML escaped, since Markdown renderers pass raw HTML through
+    (a document can name its buyer ``<script>…</script>``)."""
+    text = html.escape(str(s), quote=False)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(scores: Scores, worst: int = WORST_DOCUMENTS) -> str:

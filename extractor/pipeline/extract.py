@@ -20,9 +20,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from extractor.backends.base import Backend
 from extractor.backends.registry import BackendOptions, get_backend, resolve_backend
 from extractor.core.config import DEFAULT_STORE, LLMSettings
-from extractor.core.document import Chunk, Document, FieldValue
+from extractor.core.document import Chunk, Document, FieldValue, Retriever
 from extractor.core.errors import LLMAuthError, LLMConfigError
+from extractor.core.evidence import verify_fields
+from extractor.core.injection import find_instructions
 from extractor.core.schema import Schema, load_schema
+from extractor.pipeline.disputes import mark_disputes
+from extractor.pipeline.limits import bound_values
 
 if TYPE_CHECKING:
     from extractor.read.guard import GuardedReader
@@ -34,6 +38,7 @@ from extractor.pipeline.records import (
     record_key,
     to_csv,
 )
+from extractor.screen import listed_entries, screen_record
 
 
 class ExtractProgress(Protocol):
@@ -61,7 +66,7 @@ class ExtractReport:
         return [r for r in self.records if "restricted_us_tech" in (r.get("flags") or [])]
 
     def totals(self) -> dict[str, Any]:
-        keys = ("calls", "cached_calls", "prompt_tokens", "completion_tokens", "retries")
+        keys = ("calls", "failed_calls", "cached_calls", "prompt_tokens", "completion_tokens", "retries")
         tot: dict[str, Any] = {k: 0 for k in keys}
         cost: float | None = 0.0
         for r in self.records:
@@ -74,8 +79,11 @@ class ExtractReport:
             elif cost is not None and c:
                 cost += float(c)
         tot["cost_usd"] = cost
+        tot["listed_parties"] = sum(len(listed_entries(r)) for r in self.records)  # exact/subunit screening hits
         tot["documents"] = len(self.records)
         tot["failures"] = len(self.failures)
+        tot["suspicious"] = sum(1 for r in self.records if r.get("suspicious_text"))
+        tot["disputed"] = sum(1 for r in self.records if any(f.startswith("disputed:") for f in r.get("flags", ())))
         return tot
 
 
@@ -87,28 +95,9 @@ def _flags(fields: dict[str, FieldValue]) -> list[str]:
     for name, fv in fields.items():
         if fv.value not in (None, [], "") and fv.verified is False:
             flags.append(f"unverified:{name}")
+        if fv.disputed:
+            flags.append(f"disputed:{name}")
     return flags
-
-
-def _verify_all(doc: Document, fields: dict[str, FieldValue]) -> None:
-    """Check every quote on its page; never keep an unchecked value as verified."""
-    from extractor.core.evidence import verify
-
-    for fv in fields.values():
-        if fv.value in (None, [], ""):
-            continue
-        fv.verified = bool(fv.quote) and fv.page is not None and verify(doc, fv)
-
-
-def _check_grounding(doc: Document, fields: dict[str, FieldValue], schema: Schema) -> None:
-    """An LLM value the document does not state is unverified even when its quote is real
-    (text in a PDF can steer the model into inventing a value beside a genuine quote)."""
-    from extractor.core.evidence import value_grounded
-
-    types = {f.name: f.type for f in schema.fields}
-    for name, fv in fields.items():
-        if fv.verified and not value_grounded(doc, fv, types.get(name, "")):
-            fv.verified = False
 
 
 def make_record(
@@ -124,7 +113,7 @@ def make_record(
 ) -> dict[str, Any]:
     fields = fields or {}
     full = {f.name: fields.get(f.name, FieldValue(None)) for f in schema.fields}
-    return {
+    record = {
         "file": doc_file,
         "sha256": sha256,
         "schema": schema.name,
@@ -136,9 +125,10 @@ def make_record(
         "errors": errors,
         "usage": usage or {},
     }
+    record["screening"] = screen_record(record)  # buyer/agency/suppliers vs the US lists (extractor.screen)
+    return record
 
 
-Retriever = Callable[[str, int], list[Chunk]]
 
 
 def document_retriever(doc: Document, store_dir: Path | None) -> Retriever:
@@ -171,7 +161,7 @@ def _build_retriever(doc: Document, store_dir: Path | None) -> Retriever:
 
             store = Store(Path(store_dir))
             if store.has_document(doc.sha256):
-                by_id = {c.id: c for c in store.chunks_for(doc.sha256)}
+                by_id = {c.id: c.to_chunk() for c in store.chunks_for(doc.sha256)}
 
                 def from_store(query: str, k: int) -> list[Chunk]:
                     hits = search(store, query, k=k, where={"doc_sha256": doc.sha256})
@@ -196,11 +186,11 @@ class _Runner:
     """Holds what every document of one run shares (backend, cache, client)."""
 
     def __init__(self, schema: Schema, backend: str, settings: LLMSettings, store_dir: Path | None,
-                 cache_path: Path | None) -> None:
+                 cache_path: Path | None, cache_only: bool = False) -> None:
         self.schema = schema
         self.settings = settings
         self.store_dir = store_dir
-        self.engine: Backend = get_backend(backend, BackendOptions(settings, cache_path, store_dir))
+        self.engine: Backend = get_backend(backend, BackendOptions(settings, cache_path, store_dir, cache_only))
         self.backend = self.engine.name
         self.reader: GuardedReader | None = None  # bounded pypdf workers while a run is on
 
@@ -233,17 +223,27 @@ class _Runner:
                                ["needs_ocr: no text layer (scanned); run OCR first"], extra_flags=["needs_ocr"])
         usage: dict[str, Any] = {}
         try:
+            suspicious = find_instructions(doc)
             result = self.engine.extract(doc, self.schema, retriever=document_retriever(doc, self.store_dir))
             fields, usage = result.fields, result.usage.to_json()
-            _verify_all(doc, fields)
-            if self.backend != "rules":
-                _check_grounding(doc, fields, self.schema)
-        except Exception as e:  # noqa: BLE001 — one document's failure is recorded, the batch goes on
+            types = {f.name: f.type for f in self.schema.fields}
+            if self.engine.needs_grounding:  # values an LLM was steered to invent: check against the rules
+                reference = get_backend("rules").extract(doc, self.schema).fields
+                mark_disputes(fields, reference, types)
+            verify_fields(doc, fields, types, grounding=self.engine.needs_grounding, suspicious=suspicious)
+            truncated = bound_values(fields)
+        except Exception as e:
             if isinstance(e, (LLMAuthError, LLMConfigError)):
                 raise
+            spent = getattr(e, "usage_so_far", None)
             return make_record(str(path), doc.sha256, self.schema, self.backend, model, None,
-                               [f"{type(e).__name__}: {_one_line(e)}"], usage)
-        return make_record(str(path), doc.sha256, self.schema, self.backend, model, fields, [], usage)
+                               [f"{type(e).__name__}: {_one_line(e)}"], spent.to_json() if spent else usage)
+        record = make_record(str(path), doc.sha256, self.schema, self.backend, model, fields, [], usage,
+                             extra_flags=[*(["suspicious_text"] if suspicious else []),
+                                          *(f"truncated:{name}" for name in truncated)])
+        if suspicious:
+            record["suspicious_text"] = [span.to_json() for span in suspicious]
+        return record
 
 
 def _run_pipelined(runner: _Runner, todo: list[Path], jobs: int, emit: Callable[[str, dict[str, Any]], None]) -> None:
@@ -303,11 +303,14 @@ def extract_documents(
     cache_path: Path | None = None,
     progress: ExtractProgress | None = None,
     resume: bool = True,
+    cache_only: bool = False,
 ) -> ExtractReport:
-    """Extract every PDF under ``paths``; returns the records (also written to ``out``).
+    """Extract every document under ``paths``; returns the records (also written to ``out``).
 
     With ``resume`` (the default) documents already recorded in ``out`` without
-    errors are not extracted again; documents that failed are retried.
+    errors are not extracted again; documents that failed are retried. With
+    ``cache_only`` an LLM backend answers only from the response cache (collected
+    Batch API results) and sends nothing.
     """
     from extractor.read.pdf import PdfError, file_sha256, iter_pdf_paths
 
@@ -329,7 +332,7 @@ def extract_documents(
 
     from extractor.read.guard import GuardedReader
 
-    runner = _Runner(sch, used, settings, store_dir, cache_path)
+    runner = _Runner(sch, used, settings, store_dir, cache_path, cache_only)
     runner.reader = GuardedReader.from_env(workers=min(max(1, jobs), 4))
     writer = JsonlWriter(out) if out is not None else None
     results: dict[str, dict[str, Any]] = {}
@@ -350,7 +353,7 @@ def extract_documents(
             unchanged = prev is not None and prev.get("sha256") == file_sha256(f)
         except OSError:
             unchanged = False
-        if unchanged:
+        if unchanged and prev is not None:
             results[str(f)] = prev
             report.skipped += 1
         else:

@@ -202,13 +202,27 @@ def strip_repeated_lines(pages: list[Page]) -> list[Page]:
     return pages
 
 
+_ENDS_IN_LEADER = re.compile(r"(?:[.·．•・]{4,}|[…⋯]{2,})$")
+
+
+def _join_leader_numbers(lines: list[str]) -> list[str]:
+    """A TOC line whose page number pypdf put on the next line (``第一章 投标邀请……`` / ``3``) as one line."""
+    out: list[str] = []
+    for ln in lines:
+        if out and ln.isdigit() and len(ln) <= 4 and _ENDS_IN_LEADER.search(out[-1]):
+            out[-1] = f"{out[-1]}{ln}"
+        else:
+            out.append(ln)
+    return out
+
+
 def is_boilerplate_page(clean: str) -> bool:
     """True for a table-of-contents page or a blank form, which search need not embed.
 
     TOC: most lines are 'chapter title  page-number' (leaders dropped or not).
     Blank form: most lines are blanks/underscores/checkboxes or labels with no value.
     """
-    lines = [ln.strip() for ln in clean.split("\n") if ln.strip()]
+    lines = _join_leader_numbers([ln.strip() for ln in clean.split("\n") if ln.strip()])
     if not lines:
         return True
     n = len(lines)
