@@ -6,7 +6,7 @@
 set -euo pipefail
 want=(fonts-wqy-zenhei)
 if [ "${1:-run}" = "test" ]; then
-  want+=()
+  want+=(chromium)  # the desk's browser tests (tests/test_desk_browser.py) drive it with Playwright
 fi
 missing=()
 for pkg in "${want[@]}"; do

@@ -15,6 +15,7 @@ import typer
 from extractor import __version__
 from extractor.cli import batch as batch_commands
 from extractor.cli import cases as cases_commands
+from extractor.cli import desk as desk_commands
 from extractor.cli import evaluate as evaluate_commands
 from extractor.cli import extract as extract_commands
 from extractor.cli import ingest as ingest_commands
@@ -82,6 +83,7 @@ screen_commands.register(app)  # `tenderx screen` (issue 12)
 cases_commands.register(app)  # issue 13: `tenderx cases`, `tenderx export`
 search_commands.register(app)  # `search` (-i for a session) and `eval-search`
 store_commands.register(app)  # `tenderx store check`; --chroma-url and --shard helpers
+desk_commands.register(app)  # issue 15: `tenderx serve`, `tenderx review`
 
 
 def main() -> None:

@@ -203,6 +203,7 @@ def run(
     from extractor.cli.cases import write_run_cases
 
     write_run_cases(report.records, out_dir, console)  # issue 13: cases.jsonl beside records.jsonl
+    console.print(f"open the desk: tenderx serve --records {safe(out_dir / 'records.jsonl')} --store {safe(store)}")
     raise typer.Exit(1 if (report.failures or ingested.failed) else 0)
 
 

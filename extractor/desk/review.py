@@ -1,0 +1,184 @@
+"""Review decisions: a reviewer accepts an extracted value or corrects it, with who and when.
+
+Decisions are appended to a JSONL file beside the records (``records.jsonl`` →
+``records.review.jsonl``), one complete line per decision, fsynced, so nothing is lost on a
+restart or a crash; the last decision for a (document, field) is the one that counts, and the
+earlier ones stay as the history.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from extractor.core.errors import UsageError
+from extractor.core.evidence import verify_quote
+from extractor.core.normalize import parse_amount, parse_count, parse_date
+from extractor.core.schema import Field, Schema
+from extractor.pipeline.records import JsonlWriter, read_records
+
+__all__ = ["Decision", "ReviewLog", "ReviewError", "review_path_for", "coerce_value", "ACTIONS"]
+
+ACTIONS = ("accept", "correct")
+_TRUE = {"true", "yes", "y", "1", "是", "对", "真"}
+_FALSE = {"false", "no", "n", "0", "否", "不是", "假"}
+
+
+class ReviewError(UsageError):
+    """A decision that cannot be recorded (unknown field, a value of the wrong type)."""
+
+
+def review_path_for(records: Path) -> Path:
+    """Where the decisions about ``records`` live: beside it, ``NAME.review.jsonl``."""
+    stem = records.name[: -len(".jsonl")] if records.name.endswith(".jsonl") else records.name
+    return records.with_name(f"{stem}.review.jsonl")
+
+
+@dataclass
+class Decision:
+    doc: str  # sha256 of the document
+    file: str  # the record's file, for people reading the log
+    field: str
+    action: str  # accept | correct
+    value: Any  # the value the reviewer vouches for
+    page: int | None
+    quote: str | None
+    verified: bool | None  # the quote was found on that page (None: no page text to check against)
+    original: Any  # the extracted value at the time of the decision
+    reviewer: str
+    at: str  # ISO 8601 UTC
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Decision | None:
+        try:
+            return cls(doc=str(d["doc"]), file=str(d.get("file", "")), field=str(d["field"]),
+                       action=str(d["action"]), value=d.get("value"), page=d.get("page"), quote=d.get("quote"),
+                       verified=d.get("verified"), original=d.get("original"), reviewer=str(d.get("reviewer", "")),
+                       at=str(d.get("at", "")))
+        except (KeyError, TypeError):
+            return None
+
+
+def coerce_value(field: Field, raw: Any) -> Any:
+    """What a reviewer typed, as the field's type (``50万元`` → 500000, ``2024年3月1日`` → 2024-03-01)."""
+    if field.type == "list":
+        items = raw if isinstance(raw, list) else _split_list(str(raw or ""))
+        return [str(x).strip() for x in items if str(x).strip()]
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if not field.nullable:
+            raise ReviewError(f"{field.name} cannot be empty")
+        return None
+    text = str(raw).strip()
+    if field.type == "string":
+        return text
+    if field.type == "enum":
+        if text not in (field.enum or ()):
+            raise ReviewError(f"{field.name} must be one of {', '.join(field.enum or ())}")
+        return text
+    if field.type == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ReviewError(f"{field.name} must be true or false")
+    if field.type == "date":
+        iso = parse_date(text)
+        if iso is None:
+            raise ReviewError(f"{field.name}: {text!r} is not a date (write 2024-03-18 or 2024年3月18日)")
+        return iso
+    if field.type == "number":
+        amount = _plain_number(text)
+        amount = amount if amount is not None else parse_amount(text)
+        if amount is None:
+            raise ReviewError(f"{field.name}: {text!r} is not an amount (write 1386000 or 138.6万元)")
+        return int(amount) if float(amount).is_integer() else amount
+    if field.type == "integer":
+        plain = _plain_number(text)
+        count = int(plain) if plain is not None and float(plain).is_integer() else parse_count(text)
+        if count is None:
+            raise ReviewError(f"{field.name}: {text!r} is not a whole number")
+        return count
+    raise ReviewError(f"{field.name}: unsupported type {field.type}")
+
+
+def _plain_number(text: str) -> float | None:
+    try:
+        return float(text.replace(",", "").replace("，", ""))
+    except ValueError:
+        return None
+
+
+def _split_list(text: str) -> list[str]:
+    for sep in ("\n", ";", "；", "、"):
+        text = text.replace(sep, "\x00")
+    return text.split("\x00")
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class ReviewLog:
+    """The append-only decision file of one records file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def decisions(self) -> list[Decision]:
+        """Every decision, oldest first (a torn last line from a crash is skipped)."""
+        out = []
+        for d in read_records(self.path):
+            dec = Decision.from_json(d)
+            if dec is not None and dec.action in ACTIONS:
+                out.append(dec)
+        return out
+
+    def latest(self) -> dict[tuple[str, str], Decision]:
+        """The decision in force per (document sha256, field)."""
+        out: dict[tuple[str, str], Decision] = {}
+        for d in self.decisions():
+            out[(d.doc, d.field)] = d
+        return out
+
+    def for_doc(self, doc: str) -> dict[str, Decision]:
+        return {f: d for (sha, f), d in self.latest().items() if sha == doc}
+
+    def record(self, schema: Schema, rec: dict[str, Any], field_name: str, action: str, reviewer: str,
+               value: Any = None, page: int | None = None, quote: str | None = None,
+               page_text: str | None = None) -> Decision:
+        """Check and append one decision. ``accept`` vouches for the extracted value and evidence;
+        ``correct`` gives the right value (typed) and, optionally, the quote picked on the page."""
+        if action not in ACTIONS:
+            raise ReviewError(f"action must be one of {', '.join(ACTIONS)}")
+        try:
+            field = schema.field(field_name)
+        except KeyError:
+            raise ReviewError(f"unknown field {field_name!r} in schema {schema.name}") from None
+        extracted = (rec.get("fields") or {}).get(field_name) or {}
+        if action == "accept":
+            value, page, quote = extracted.get("value"), extracted.get("page"), extracted.get("quote")
+            verified = extracted.get("verified")
+        else:
+            value = coerce_value(field, value)
+            quote = (quote or "").strip() or None
+            page = int(page) if page is not None else None
+            if quote is not None and page is None:
+                raise ReviewError("a quote needs the page it is on")
+            verified = verify_quote(page_text, quote) if (quote and page_text is not None) else None
+        if not reviewer.strip():
+            raise ReviewError("say who is reviewing (reviewer name)")
+        decision = Decision(doc=str(rec.get("sha256", "")), file=str(rec.get("file", "")), field=field_name,
+                            action=action, value=value, page=page, quote=quote, verified=verified,
+                            original=extracted.get("value"), reviewer=reviewer.strip()[:80], at=_now())
+        with self._lock, JsonlWriter(self.path, checkpoint=1) as writer:
+            writer.write(decision.to_json())
+        return decision
