@@ -207,7 +207,7 @@ def document_for_text(path: Path):  # type: ignore[no-untyped-def]
 def agrees(field_name: str, label: Any, predicted: Any) -> bool:
     """The contract's equality: normalised strings, number tolerance, lists as normalised sets."""
     from extractor.core.normalize import norm_text
-    from extractor.evaluate.scoring import number_matches
+    from extractor.evaluate import number_matches
 
     if field_name == "award_amount_cny":
         return isinstance(predicted, int | float) and number_matches(float(predicted), float(label))

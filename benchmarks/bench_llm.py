@@ -110,7 +110,7 @@ def throughput(pdfs: list[Path], concurrencies: tuple[int, ...], latency: float 
 def prompt_sizes(pdfs: list[Path]) -> dict:
     """Whole-document prompt tokens vs the retrieval-targeted prompts actually sent, per document."""
     from extractor.backends.llm import LLMExtractor, prompt_tokens
-    from extractor.backends.prompting import build_messages
+    from extractor.backends.llm.prompts import build_messages
     from extractor.core.config import LLMSettings
     from extractor.core.schema import load_schema
     from extractor.pipeline.extract import document_retriever

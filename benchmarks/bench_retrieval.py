@@ -108,7 +108,7 @@ def supported(field: Any, gold: Any, block: str, labels: dict[str, Any]) -> tupl
 def measure(pdf: Path, schema: Any, server: Any, extractor: Any) -> dict[str, Any]:
     """Tokens and evidence kept for one sample: whole-document prompt vs the prompts really sent."""
     from extractor.backends.llm import prompt_tokens
-    from extractor.backends.prompting import build_messages
+    from extractor.backends.llm.prompts import build_messages
     from extractor.pipeline.extract import document_retriever
     from extractor.read.pdf import read_pdf
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from extractor.evaluate.scoring import evaluate_folder
+from extractor.evaluate import evaluate_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 

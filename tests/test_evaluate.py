@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from extractor.evaluate.scoring import (
+from extractor.evaluate import (
     EvalInputError,
     GoldDoc,
     compare_value,

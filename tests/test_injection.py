@@ -127,7 +127,7 @@ def test_injected_values_never_pass_as_verified(folder: Path, tmp_path: Path) ->
     outside = {(data_block(r)[0], data_block(r)[2]) for r in requests}
     assert len(outside) == 1, "the instructions around the data block differ between documents"
     # ... and they are exactly the prompt files' text, with nothing from any document in them
-    from extractor.backends.prompting import build_messages
+    from extractor.backends.llm.prompts import build_messages
     from extractor.core.schema import load_schema
 
     template = build_messages(load_schema("tender"), [])

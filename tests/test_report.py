@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from extractor.evaluate import Scores, load_gold, score
 from extractor.evaluate.report import (
     compare,
     comparison_report,
@@ -15,7 +16,6 @@ from extractor.evaluate.report import (
     render_markdown,
     terminal_report,
 )
-from extractor.evaluate.scoring import Scores, load_gold, score
 from tests.pdf_factory import make_pdf
 
 SCRIPT = "<script>alert(1)</script>"

@@ -11,10 +11,10 @@ import json
 import pytest
 
 from benchmarks.bench_retrieval import LONG_SAMPLES, TARGET_RATIO, document_block, run, supported
-from extractor.backends.llm import labelled_lines, merge_groups, select_chunks
-from extractor.backends.prompting import build_messages
+from extractor.backends.llm.prompts import build_messages
 from extractor.core.document import Chunk, Document
 from extractor.core.schema import load_schema
+from extractor.index.context import labelled_lines, merge_groups, select_chunks
 from extractor.read.pdf import read_pdf
 from tests.conftest import SAMPLES
 from tests.pdf_factory import make_pdf

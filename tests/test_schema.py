@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
-from extractor.backends.prompting import PROMPT_VERSION, build_messages, load_prompt, neutralise, prompts_dir
+from extractor.backends.llm.prompts import (
+    PROMPT_VERSION,
+    build_messages,
+    load_prompt,
+    neutralise,
+    prompts_dir,
+)
 from extractor.core.document import Chunk, Page
 from extractor.core.schema import SchemaError, ValidationError, load_schema
 

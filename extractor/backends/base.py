@@ -9,16 +9,13 @@ backend alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from extractor.core.document import Chunk, Document, FieldValue
-from extractor.core.schema import Schema
+__all__ = ["Backend", "Extraction", "Retriever", "Usage"]
 
-Retriever = Callable[[str, int], list[Chunk]]
-"""Chunks of one document most relevant to a query (query, k) -> chunks; given to backends that
-need only parts of a long document."""
+from extractor.core.document import Document, FieldValue, Retriever
+from extractor.core.schema import Schema
 
 
 @dataclass

@@ -26,8 +26,8 @@ class LLMBackend:
     name = "llm"
 
     def __init__(self, options: BackendOptions) -> None:
-        from extractor.backends.cache import ResponseCache
         from extractor.backends.llm import LLMExtractor
+        from extractor.backends.llm.cache import ResponseCache
 
         cache = ResponseCache(options.cache_path) if options.cache_path else None
         self.settings = options.settings

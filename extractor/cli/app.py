@@ -385,8 +385,8 @@ def eval_command(
     """
     import json
 
+    from extractor.evaluate import EvalInputError, evaluate_folder
     from extractor.evaluate.report import comparison_report, print_report, render_html, render_markdown
-    from extractor.evaluate.scoring import EvalInputError, evaluate_folder
 
     if compare_runs is not None:
         runs = []

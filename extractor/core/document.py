@@ -6,6 +6,7 @@ evaluate) share types without importing each other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -84,3 +85,9 @@ class FieldValue:
         if self.verified is not None:
             d["verified"] = self.verified
         return d
+
+
+Retriever = Callable[[str, int], list[Chunk]]
+"""Chunks of one document most relevant to a query: ``(query, k) -> chunks``. Backends that need only
+parts of a long document are given one."""
+

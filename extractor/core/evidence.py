@@ -13,7 +13,8 @@ from functools import lru_cache
 
 from extractor.core.document import Document, FieldValue
 
-__all__ = ["squash", "verify_quote", "find_page", "locate", "verify", "value_grounded"]
+__all__ = ["squash", "squash_with_map", "verify_quote", "find_page", "locate", "verify", "value_grounded",
+           "verify_fields"]
 
 
 def _squash_char(ch: str) -> str:
@@ -21,7 +22,7 @@ def _squash_char(ch: str) -> str:
 
 
 @lru_cache(maxsize=512)
-def _squash_with_map(text: str) -> tuple[str, tuple[int, ...]]:
+def squash_with_map(text: str) -> tuple[str, tuple[int, ...]]:
     """``text`` NFKC-normalised without whitespace, and for each output char its input offset."""
     out: list[str] = []
     offsets: list[int] = []
@@ -39,7 +40,7 @@ def _squash_with_map(text: str) -> tuple[str, tuple[int, ...]]:
 
 def squash(text: str) -> str:
     """The comparison form of a text: NFKC, no whitespace."""
-    return _squash_with_map(text)[0]
+    return squash_with_map(text)[0]
 
 
 def verify_quote(page_text: str | None, quote: str | None) -> bool:
@@ -58,7 +59,7 @@ def locate(doc: Document, quote: str | None) -> tuple[int, int, int] | None:
     if not q:
         return None
     for page in doc.pages:
-        text, offsets = _squash_with_map(page.text)
+        text, offsets = squash_with_map(page.text)
         i = text.find(q)
         if i >= 0:
             return page.number, offsets[i], offsets[i + len(q) - 1] + 1
@@ -134,3 +135,19 @@ def value_grounded(doc: Document, fv: FieldValue, field_type: str) -> bool:
 def _text_in(value: str, text: str) -> bool:
     v = squash(value).strip("\"'“”‘’「」『』《》()（）[]【】.,，。;；:：").upper()
     return bool(v) and v in squash(text).upper()
+
+
+def verify_fields(doc: Document, fields: dict[str, FieldValue], types: dict[str, str] | None = None) -> None:
+    """Set ``verified`` on every value, for every backend alike: the one place evidence is judged.
+
+    A non-empty value is verified only when its quote is on the page it names; with ``types``
+    (field name -> schema type, given for engines that can invent values, such as an LLM) the value
+    itself must also be stated in the document. Empty values are neither verified nor unverified."""
+    for name, fv in fields.items():
+        if fv.value in (None, [], ""):
+            fv.verified = None
+            continue
+        fv.verified = bool(fv.quote) and fv.page is not None and verify(doc, fv)
+        if fv.verified and types is not None and not value_grounded(doc, fv, types.get(name, "")):
+            fv.verified = False
+

@@ -17,7 +17,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from extractor.evaluate.scoring import NULL_LABEL, DocResult, FieldError, Scores
+from extractor.evaluate.results import NULL_LABEL, DocResult, FieldError, Scores
 
 WORST_DOCUMENTS = 10
 ERRORS_PER_DOCUMENT = 6  # in the terminal; Markdown and HTML list every error

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from extractor.backends.base import Backend
 from extractor.backends.registry import BackendOptions, get_backend, resolve_backend
 from extractor.core.config import DEFAULT_STORE, LLMSettings
-from extractor.core.document import Chunk, Document, FieldValue
+from extractor.core.document import Chunk, Document, FieldValue, Retriever
 from extractor.core.errors import LLMAuthError, LLMConfigError
+from extractor.core.evidence import verify_fields
 from extractor.core.schema import Schema, load_schema
 
 if TYPE_CHECKING:
@@ -90,27 +91,6 @@ def _flags(fields: dict[str, FieldValue]) -> list[str]:
     return flags
 
 
-def _verify_all(doc: Document, fields: dict[str, FieldValue]) -> None:
-    """Check every quote on its page; never keep an unchecked value as verified."""
-    from extractor.core.evidence import verify
-
-    for fv in fields.values():
-        if fv.value in (None, [], ""):
-            continue
-        fv.verified = bool(fv.quote) and fv.page is not None and verify(doc, fv)
-
-
-def _check_grounding(doc: Document, fields: dict[str, FieldValue], schema: Schema) -> None:
-    """An LLM value the document does not state is unverified even when its quote is real
-    (text in a PDF can steer the model into inventing a value beside a genuine quote)."""
-    from extractor.core.evidence import value_grounded
-
-    types = {f.name: f.type for f in schema.fields}
-    for name, fv in fields.items():
-        if fv.verified and not value_grounded(doc, fv, types.get(name, "")):
-            fv.verified = False
-
-
 def make_record(
     doc_file: str,
     sha256: str,
@@ -138,7 +118,6 @@ def make_record(
     }
 
 
-Retriever = Callable[[str, int], list[Chunk]]
 
 
 def document_retriever(doc: Document, store_dir: Path | None) -> Retriever:
@@ -235,9 +214,8 @@ class _Runner:
         try:
             result = self.engine.extract(doc, self.schema, retriever=document_retriever(doc, self.store_dir))
             fields, usage = result.fields, result.usage.to_json()
-            _verify_all(doc, fields)
-            if self.backend != "rules":
-                _check_grounding(doc, fields, self.schema)
+            grounding = None if self.backend == "rules" else {f.name: f.type for f in self.schema.fields}
+            verify_fields(doc, fields, grounding)
         except Exception as e:  # noqa: BLE001 — one document's failure is recorded, the batch goes on
             if isinstance(e, (LLMAuthError, LLMConfigError)):
                 raise

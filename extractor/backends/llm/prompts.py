@@ -21,8 +21,8 @@ from extractor.core.schema import Field, Schema
 
 PROMPT_VERSION = "v1"
 
-_PACKAGE_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"  # installed wheel (force-included)
-_REPO_PROMPTS = Path(__file__).resolve().parent.parent.parent / "prompts"  # source checkout
+_PACKAGE_PROMPTS = Path(__file__).resolve().parents[2] / "prompts"  # installed wheel (force-included)
+_REPO_PROMPTS = Path(__file__).resolve().parents[3] / "prompts"  # source checkout
 
 _DELIMITER_RE = re.compile(r"<\s*/?\s*document\b[^>]*>", re.IGNORECASE)
 _MARKER_RE = re.compile(r"\[\s*pages?\s*\d+(?:\s*-\s*\d+)?\s*\]", re.IGNORECASE)

@@ -1,0 +1,163 @@
+"""Schema extraction through an OpenAI-compatible chat endpoint.
+
+More than one API call: models return broken or truncated JSON, so one repair
+round is fed the validation error and a cut-off reply is asked again for half
+the fields; answers are cached; long documents are planned as a few calls
+shown retrieved context (``index.context``). Evidence is verified by the
+pipeline, in one place, like every backend's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from extractor.backends.base import Retriever, Usage
+from extractor.backends.llm.cache import ResponseCache, cache_key
+from extractor.backends.llm.client import ChatClient, prompt_tokens
+from extractor.backends.llm.decoding import decode_json, error_text
+from extractor.backends.llm.pricing import estimate_cost
+from extractor.backends.llm.prompts import PROMPT_VERSION, build_messages, repair_message
+from extractor.core.config import LLMSettings
+from extractor.core.document import Chunk, Document, FieldValue, Page
+from extractor.core.errors import LLMResponseError
+from extractor.core.schema import Field, Schema, ValidationError
+from extractor.index.context import FieldSearch, merge_groups, select_chunks
+
+log = logging.getLogger("tenderx.llm")
+
+
+@dataclass
+class _Unit:
+    """One request: a field group asked from some pages or chunks."""
+
+    group: str
+    fields: list[Field]
+    parts: Sequence[Page] | Sequence[Chunk]
+    kind: str
+
+
+class LLMExtractor:
+    """Extracts a schema's fields from a document with an OpenAI-compatible endpoint."""
+
+    def __init__(self, settings: LLMSettings, cache: ResponseCache | None = None, jobs: int = 4, *,
+                 max_prompt_tokens: int = 6000, retrieval_k: int = 8, retrieval_tokens_per_field: int = 240,
+                 max_fields_per_call: int = 10, backoff_base: float = 1.0,
+                 backoff_max: float = 30.0, retry_after_cap: float = 60.0, max_total_wait: float = 300.0,
+                 max_split_depth: int = 3, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.chat = ChatClient(settings, backoff_base=backoff_base, backoff_max=backoff_max,
+                               retry_after_cap=retry_after_cap, max_total_wait=max_total_wait, sleep=sleep)
+        self.settings = settings
+        self.model = self.chat.model
+        self.cache = cache
+        self.jobs = max(1, jobs)
+        self.max_prompt_tokens = max_prompt_tokens
+        self.retrieval_k = retrieval_k
+        self.retrieval_tokens_per_field = retrieval_tokens_per_field
+        self.max_fields_per_call = max(1, max_fields_per_call)
+        self.max_split_depth = max_split_depth
+
+    @property
+    def mode(self) -> str:
+        """The structured-output mode that currently works with this endpoint."""
+        return self.chat.mode
+
+    # --- public -----------------------------------------------------------------------------
+    def extract(self, doc: Document, schema: Schema, retriever: Retriever | None = None
+                ) -> tuple[dict[str, FieldValue], Usage]:
+        """All schema fields of ``doc`` (null when not found) with evidence, and what it cost."""
+        usage = Usage()
+        units = self._plan(doc, schema, retriever)
+        if len(units) == 1 or self.jobs == 1:
+            results = [self._run_unit(doc, schema, u) for u in units]
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.jobs, len(units))) as pool:
+                results = list(pool.map(lambda u: self._run_unit(doc, schema, u), units))
+        values: dict[str, FieldValue] = {}
+        for unit_values, unit_usage in results:
+            values.update(unit_values)
+            usage.add(unit_usage)
+        usage.cost_usd = estimate_cost(self.model, usage.prompt_tokens, usage.completion_tokens)
+        if not values and usage.warnings:
+            raise LLMResponseError("no usable answer: " + "; ".join(usage.warnings)[:300])
+        out = {f.name: values.get(f.name, FieldValue(None)) for f in schema.fields}
+        return out, usage
+
+    # --- planning: whole document or retrieved chunks per group -------------------------------
+    def _plan(self, doc: Document, schema: Schema, retriever: Retriever | None) -> list[_Unit]:
+        """Short documents go whole in one call; long ones as a few calls (groups merged up to
+        ``max_fields_per_call`` fields, so the scaffolding is paid fewer times), each shown only
+        the chunks retrieved for its fields within a token budget that grows with the field count."""
+        whole = build_messages(schema, doc.pages, schema.fields)
+        if prompt_tokens(whole) <= self.max_prompt_tokens:
+            return [_Unit("all", list(schema.fields), doc.pages, "whole")]
+        search = FieldSearch(doc, retriever, self.retrieval_k)
+        units = []
+        for group, fields in merge_groups(schema.groups(), self.max_fields_per_call):
+            overhead = prompt_tokens(build_messages(schema, [], fields))
+            budget = min(self.max_prompt_tokens - overhead, self.retrieval_tokens_per_field * len(fields))
+            chunks = select_chunks([search.ranked(f) for f in fields], max(300, budget))
+            ids = hashlib.sha256("\x1f".join(c.text for c in chunks).encode("utf-8")).hexdigest()[:16]
+            units.append(_Unit(group, fields, chunks, f"retrieval:{ids}"))
+        return units
+
+    # --- one unit: cache, request, split, repair ----------------------------------------------
+    def _run_unit(self, doc: Document, schema: Schema, unit: _Unit) -> tuple[dict[str, FieldValue], Usage]:
+        usage = Usage()
+        key = cache_key(self.model, PROMPT_VERSION, schema.fingerprint(), doc.sha256, unit.group, unit.kind)
+        if self.cache is not None:
+            hit = self.cache.get(key)
+            if hit is not None and isinstance(hit.get("fields"), dict):
+                usage.cached_calls += 1
+                return {n: FieldValue(v.get("value"), v.get("page"), v.get("quote"))
+                        for n, v in hit["fields"].items()}, usage
+        values = self._extract_fields(schema, unit.fields, unit.parts, usage, depth=0)
+        if self.cache is not None and not usage.warnings:
+            self.cache.put(key, {
+                "fields": {n: {"value": fv.value, "page": fv.page, "quote": fv.quote} for n, fv in values.items()},
+                "usage": {"calls": usage.calls, "prompt_tokens": usage.prompt_tokens,
+                          "completion_tokens": usage.completion_tokens},
+                "mode": self.chat.mode,
+            })
+        return values, usage
+
+    def _extract_fields(self, schema: Schema, fields: list[Field], parts: Sequence[Page] | Sequence[Chunk],
+                        usage: Usage, depth: int) -> dict[str, FieldValue]:
+        messages = build_messages(schema, parts, fields)
+        content, finish = self.chat.complete(messages, schema, fields, usage)
+        if finish == "length":
+            if len(fields) > 1 and depth < self.max_split_depth:
+                half = len(fields) // 2
+                log.info("reply cut off; asking for %d and %d fields separately", half, len(fields) - half)
+                out = self._extract_fields(schema, fields[:half], parts, usage, depth + 1)
+                out.update(self._extract_fields(schema, fields[half:], parts, usage, depth + 1))
+                return out
+            usage.warnings.append(f"reply cut off (finish_reason=length) for {', '.join(f.name for f in fields)}")
+            return {}
+        first_obj: Any = None
+        try:
+            first_obj = decode_json(content)
+            return schema.validate(first_obj, fields)
+        except (ValueError, ValidationError) as e:
+            error = error_text(e)
+        log.info("invalid reply, one repair round: %s", error.splitlines()[0] if error else "")
+        repair = [*messages, {"role": "assistant", "content": content}, repair_message(error)]
+        content2, finish2 = self.chat.complete(repair, schema, fields, usage)
+        last_obj = first_obj
+        if finish2 != "length":
+            try:
+                last_obj = decode_json(content2)
+                return schema.validate(last_obj, fields)
+            except (ValueError, ValidationError) as e:
+                error = error_text(e)
+        else:
+            error = "repair reply cut off (finish_reason=length)"
+        values, bad = schema.validate_partial(last_obj, fields) if last_obj is not None else ({}, fields)
+        bad_names = [b if isinstance(b, str) else b.name for b in bad]
+        usage.warnings.append(f"invalid after repair ({', '.join(bad_names)}): {error.splitlines()[0]}"[:300])
+        return values

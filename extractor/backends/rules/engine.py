@@ -1,0 +1,75 @@
+"""The offline rules engine: every field of the tender schema from a document, offline, each
+non-null value with its page and a verbatim quote from the raw page text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from extractor.backends.rules.compute import (
+    ai_mentions,
+    compute_counts,
+    has_ai_words,
+    list_with_evidence,
+    restricted_flag,
+    token_count_field,
+)
+from extractor.backends.rules.labels import (
+    block_field,
+    buyer_from_title,
+    code_value,
+    labelled_field,
+    method_field,
+    name_value,
+    notice_type_field,
+    org_value,
+    publish_date_field,
+    title_field,
+)
+from extractor.backends.rules.money import award_field, budget_field
+from extractor.backends.rules.suppliers import suppliers_field
+from extractor.backends.rules.views import View
+from extractor.core.document import Document, FieldValue
+from extractor.core.schema import load_schema
+from extractor.core.watchlist import default_watchlist
+
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in load_schema("tender").fields)
+"""The fields the engine fills: the built-in tender schema's (``extractor/schemas/tender.yaml``)."""
+
+_LIST_FIELDS = {f.name for f in load_schema("tender").fields if f.type == "list"}
+
+
+
+def extract_rules(doc: Document, schema: Any = None) -> dict[str, FieldValue]:
+    """Every field of the schema (default: tender v1) from the document, offline.
+
+    Non-null values carry the 1-based page and a verbatim quote from that page's raw text.
+    Fields the rules cannot find are ``FieldValue(None)`` (or ``[]`` for lists)."""
+    views = [View.of(p) for p in doc.pages if (p.clean or p.text)]
+    out: dict[str, FieldValue] = {}
+    out["notice_type"] = notice_type_field(doc, views)
+    notice = out["notice_type"].value
+    out["procurement_method"] = method_field(views, notice)
+    out["project_code"] = labelled_field(views, "project_code", code_value) or FieldValue(None)
+    out["project_name"] = labelled_field(views, "project_name", name_value) or title_field(doc, views)
+    out["buyer"] = labelled_field(views, "buyer", org_value) or block_field(views, "buyer") or buyer_from_title(views)
+    out["agency"] = block_field(views, "agency") or labelled_field(views, "agency", org_value) or FieldValue(None)
+    out["publish_date"] = publish_date_field(views)
+    out["budget_cny"] = budget_field(views)
+    out["award_amount_cny"] = award_field(views) if notice in ("award", "contract") else FieldValue(None)
+    out["suppliers"] = suppliers_field(views) if notice in ("award", "contract", "single_source") else FieldValue([])
+    mentions = ai_mentions(views, notice)
+    names = default_watchlist().canonicals([m for _, m in mentions])
+    for fname, kind in (("chips", "chip"), ("cloud_providers", "cloud"), ("ai_models", "model")):
+        out[fname] = list_with_evidence(views, mentions, names[kind])
+    ai = bool(names["chip"] or names["model"]) or has_ai_words(views)
+    out["gpu_count"], out["server_count"] = compute_counts(views, ai)
+    out["token_count"] = token_count_field(views)
+    out["restricted_us_tech"] = restricted_flag(views, mentions, names, notice, out["publish_date"].value, ai)
+    for fv in out.values():
+        if fv.value is None or (isinstance(fv.value, list) and not fv.value):
+            fv.page, fv.quote = None, None
+    if schema is not None and getattr(schema, "fields", None):
+        wanted = [f.name for f in schema.fields]
+        return {n: out.get(n, FieldValue([] if n in _LIST_FIELDS else None)) for n in wanted}
+    return out
+

@@ -1,0 +1,286 @@
+"""Labelled fields of the national notice format: notice type, method, project name and code,
+buyer, agency and publication date (labels, blocks, the title)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from extractor.backends.rules.views import (
+    BLOCK_BODY,
+    BLOCK_HEADS,
+    BLOCKS,
+    COLON,
+    HEADING,
+    ORG_SUFFIX,
+    View,
+    cell_value,
+    clean_value,
+)
+from extractor.core.document import Document, FieldValue
+from extractor.core.normalize import (
+    iter_dates,
+)
+
+# "一、项目编号" alone on a heading line with the value on the next line.
+_COLON_OR_HEADING_NL = r"(?:\s*[:：]\s*|(?<=[号称码])(?:(?<=^[一二三四五六七八九十]、....)|(?<=^[一二三四五六七八九十]、......))[ \t]*\n\s*)"
+
+_LABELS = {
+    "project_code": re.compile(r"(?<!原公告的)(?:采购项目编号|项目编号|采购编号|招标编号|采购计划编号|项目代码)" + _COLON_OR_HEADING_NL + r"([^\n]+)", re.M),
+    "project_name": re.compile(r"(?<![包标分])(?:采购项目名称|项目名称|招标项目名称)" + _COLON_OR_HEADING_NL + r"([^\n]+)", re.M),
+    "buyer": re.compile(r"(?:采购人名称|采购单位名称|招标人名称|采购人|采购单位|招标人|采购方)(?!代表|信息|联系)" + COLON + r"([^\n]+)"),
+    "agency": re.compile(r"(?:采购代理机构名称|招标代理机构名称|代理机构名称|采购代理机构|招标代理机构|集中采购机构名称|集中采购机构|"
+                         r"招标机构名称|招标机构|代理机构|招标代理)" + COLON + r"([^\n]+)"),
+    "publish_date": re.compile(r"(?<!原)(?<!原公告)(?<!原公告发布)(?<!首次)(?<!首次公告)(?<!开标)(?:公告日期|发布日期|发布时间|公示日期|公告时间|更正日期|合同公告日期|公告发布日期)" + COLON + r"([^\n]+)"),
+}
+
+# A block whose heading ends one page and whose 名称 line opens the next.
+_BLOCK_AT_PAGE_END = {k: re.compile(h + r"\s*\Z") for k, h in BLOCK_HEADS.items()}
+
+_BLOCK_AT_PAGE_START = re.compile(r"\A\s*" + BLOCK_BODY)
+
+_NOTICE_TYPES = [
+    ("termination", re.compile(r"终止公告|废标公告|流标公告|终止公示|采购终止|项目终止|废标")),
+    ("correction", re.compile(r"更正公告|变更公告|澄清公告|更正公示|澄清.{0,3}更正|补充公告")),
+    ("intention", re.compile(r"采购意向")),
+    ("single_source", re.compile(r"单一来源.{0,6}公示|单一来源采购.{0,4}公告")),
+    ("contract", re.compile(r"合同公告|合同公示")),
+    # 中标候选人公示: the evaluation's ranking, not yet an award (the contract's ``other``).
+    ("other", re.compile(r"(?:候选人.{0,2}(?:公示|公告)|评标结果公示)(?!期|无异议|结束|已)")),
+    ("award", re.compile(r"中标.{0,4}公告|成交.{0,4}公告|结果公告|中标.{0,4}公示|成交.{0,4}公示|结果公示|(?:中标|成交)通告")),
+    ("tender", re.compile(r"招标公告|采购公告|磋商公告|谈判公告|询价公告|询价通知|邀请书|招标文件|磋商文件|谈判文件|询价文件|采购文件|比选公告|遴选公告")),
+]
+
+_METHODS = [
+    ("competitive_consultation", "竞争性磋商"), ("competitive_negotiation", "竞争性谈判"),
+    ("invited_tender", "邀请招标"), ("public_tender", "公开招标"), ("single_source", "单一来源"),
+    ("framework", "框架协议"), ("inquiry", "询价"),
+]
+
+_METHOD_RE = re.compile("|".join(k for _, k in _METHODS))
+
+_METHOD_OF = {k: v for v, k in _METHODS}
+
+_METHOD_LABEL = re.compile(r"(?:采购方式|招标方式|采购形式)\s*(?:[:：]|为|拟为|拟采用|采用)\s*([^\n]{0,20})")
+
+# A date label qualified by another notice (``招标公告发布日期``, ``采购文件发布时间``) dates that
+# notice, not this one.
+_OTHER_NOTICE_DATE = re.compile(r"(?:招标|采购|磋商|谈判|询价|预审|意向|首次|原|前次)(?:公告|公示|文件)?\s*$")
+
+_DATE_LINE = re.compile(r"^\s*(?:(?:日期|时间)[:：])?\s*([0-9]{4}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日|[〇○零一二三四五六七八九十]{4}年[〇○零一二三四五六七八九十]{1,2}月[〇○零一二三四五六七八九十]{1,3}日|[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2})\s*$", re.M)
+
+_BAD_VALUE = re.compile(r"^[\s/_＿\-—无见详略（(]*$|盖章|签字|签章|^详见|^见")
+
+
+
+def _title_span(views: list[View]) -> tuple[View, int, int] | None:
+    """The notice's title: the first lines of page 1 up to the first labelled/numbered line."""
+    if not views:
+        return None
+    v = views[0]
+    start = end = None
+    pos = 0
+    for line in v.clean.split("\n"):
+        s = line.strip()
+        if s and start is None and len(s) > 1:
+            start = pos + line.index(s[0])
+        if start is not None and (HEADING.match(line) or re.search(r"[:：，,。]", s) or len(s) > 60
+                                  or _DATE_LINE.match(line)):
+            break
+        if start is not None and s:
+            end = pos + len(line)
+            if pos + len(line) - start > 120:
+                break
+        pos += len(line) + 1
+    if start is None or end is None:
+        return None
+    return v, start, end
+
+
+
+def title_text(views: list[View]) -> tuple[str, View | None, int, int]:
+    span = _title_span(views)
+    if not span:
+        return "", None, 0, 0
+    v, s, e = span
+    return re.sub(r"\s+", "", v.clean[s:e]), v, s, e
+
+
+
+def notice_type_field(doc: Document, views: list[View]) -> FieldValue:
+    title, v, s, e = title_text(views)
+    sources = [(title, v, s, e)]
+    if doc.title:
+        sources.append((re.sub(r"\s+", "", doc.title), None, 0, 0))
+    if views:
+        head = views[0].flat[:400]
+        sources.append((head, None, 0, 0))
+    for text, view, s, e in sources:
+        for kind, pattern in _NOTICE_TYPES:
+            if pattern.search(text):
+                if view is not None:
+                    return view.fv(kind, s, e)
+                return _fv_for_text(views, pattern) or FieldValue(kind)
+    return FieldValue("other")
+
+
+
+def _fv_for_text(views: list[View], pattern: re.Pattern[str]) -> FieldValue | None:
+    for v in views[:2]:
+        m = pattern.search(v.flat)
+        if m:
+            kind = next(k for k, p in _NOTICE_TYPES if p is pattern)
+            return v.fv(kind, m.start(), m.end(), flat=True)
+    return None
+
+
+
+def method_field(views: list[View], notice: str) -> FieldValue:
+    for v in views:
+        for m in _METHOD_LABEL.finditer(v.clean):
+            k = _METHOD_RE.search(m.group(1))
+            if k:
+                return v.fv(_METHOD_OF[k.group()], m.start(), m.end())
+    title, tv, s, e = title_text(views)
+    k = _METHOD_RE.search(title)
+    if k and tv is not None:
+        return tv.fv(_METHOD_OF[k.group()], s, e)
+    if notice == "intention":
+        return FieldValue(None)
+    for v in views[:3]:
+        for k in _METHOD_RE.finditer(v.flat):
+            if k.group() == "单一来源" and notice not in ("single_source",):
+                continue
+            return v.fv(_METHOD_OF[k.group()], max(0, k.start() - 8), k.end() + 4, flat=True)
+    return FieldValue(None)
+
+
+
+def labelled_field(views: list[View], field: str, clean: Any) -> FieldValue | None:
+    pattern = _LABELS[field]
+    for v in views:
+        for m in pattern.finditer(v.clean):
+            value = clean(m.group(1), v, m)
+            if value:
+                return v.fv(value, m.start(), m.end(1))
+    return None
+
+
+
+def block_field(views: list[View], field: str) -> FieldValue | None:
+    for i, v in enumerate(views):
+        for m in BLOCKS[field].finditer(v.clean):
+            value = org_value(m.group(1), v, m)
+            if value:
+                return v.fv(value, m.start(1) - 3, m.end(1))
+        if i + 1 < len(views) and _BLOCK_AT_PAGE_END[field].search(v.clean[-80:]):
+            nxt = views[i + 1]
+            m = _BLOCK_AT_PAGE_START.match(nxt.clean)
+            value = org_value(m.group(1), nxt, m) if m else None
+            if m and value:
+                return nxt.fv(value, m.start(1) - 3, m.end(1))
+    return None
+
+
+
+def code_value(raw: str, v: View, m: re.Match[str]) -> str | None:
+    raw = cell_value(v, m)[0]
+    value = re.split(r"[（；;，,。\s]|\((?=[\u4e00-\u9fff])", raw.strip(), maxsplit=1)[0].strip(" ：:")
+    if not value or _BAD_VALUE.search(value) or not re.search(r"[A-Za-z0-9]", value):
+        return None
+    return value
+
+
+
+def _continued(v: View, m: re.Match[str], value: str) -> str:
+    """Join a value wrapped onto the next line (long names in narrow columns/pages)."""
+    line_start = v.clean.rfind("\n", 0, m.start()) + 1
+    if m.end(1) - line_start < 30:
+        return value
+    nxt_end = v.clean.find("\n", m.end(1) + 1)
+    nxt = v.clean[m.end(1) + 1: nxt_end if nxt_end >= 0 else len(v.clean)].strip()
+    if not nxt or HEADING.match(nxt) or re.search(r"[:：]", nxt[:14]) or len(nxt) > 30:
+        return value
+    return value + clean_value(nxt)
+
+
+
+def name_value(raw: str, v: View, m: re.Match[str]) -> str | None:
+    raw, cut = cell_value(v, m)
+    value = raw.strip()
+    value = re.split(r"[；;。]|\s{2,}", value, maxsplit=1)[0].strip(" ：:，,")
+    if not value or _BAD_VALUE.search(value):
+        return None
+    return _continued(v, m, value) if value == raw.strip() and not cut else value
+
+
+
+def org_value(raw: str, v: View, m: re.Match[str]) -> str | None:
+    value = clean_value(cell_value(v, m)[0])
+    value = re.split(r"\s*(?:地址|联系人|联系方式|电话)[:：]", value, maxsplit=1)[0].strip()
+    if not value or _BAD_VALUE.search(value) or len(value) < 2 or len(value) > 60:
+        return None
+    return value
+
+
+
+# What a title adds to the project's name: the notice's kind (``…中标候选人公示``, ``…招标公告``).
+_TITLE_NOTICE_SUFFIX = re.compile(
+    r"的?(?:(?:公开|邀请)?招标|中标(?:（成交）|\(成交\))?|成交)?(?:候选人)?(?:结果)?"
+    r"(?:更正|变更|澄清|终止|废标|流标|补充)?(?:公告|公示|通告)"
+    r"(?P<qualifier>[（(]第?[一二三四五六七八九十\d]+次[^（）()]{0,4}[)）])?$")
+
+_TITLE_NAME_MAX = 80
+
+
+
+def _name_from_title(title: str | None) -> str | None:
+    """A project name from a title: the notice-kind suffix dropped (a ``(第2次招标)`` qualifier kept);
+    None for a run of flattened text rather than a title."""
+    if not title:
+        return None
+    name = re.split(r"[。；;！!？?]", title.strip(), maxsplit=1)[0].strip()
+    m = _TITLE_NOTICE_SUFFIX.search(name)
+    if m:  # a title that is only the notice's kind (``公开招标公告``) names no project
+        name = name[: m.start()] + (m.group("qualifier") or "") if m.start() > 0 else ""
+    name = name.strip(" ：:，,-—")
+    return name if 2 <= len(name) <= _TITLE_NAME_MAX else None
+
+
+
+def title_field(doc: Document, views: list[View]) -> FieldValue:
+    title, v, s, e = title_text(views)
+    if v is None:
+        return FieldValue(_name_from_title(doc.title))
+    name = _name_from_title(title)
+    return v.fv(name, s, e) if name else FieldValue(None)
+
+
+
+def buyer_from_title(views: list[View]) -> FieldValue:
+    """Intention notices often name the buyer only in the title (``江州大学2025年…采购意向``)."""
+    title, v, s, e = title_text(views)
+    m = re.match(rf"^([\u4e00-\u9fff（）()]{{2,40}}?{ORG_SUFFIX}|[\u4e00-\u9fff]{{2,30}}?(?:局|委员会|政府|办公室|馆|所|院|站|队|厅))", title)
+    if m and v is not None:
+        return v.fv(m.group(1), s, e)
+    return FieldValue(None)
+
+
+
+def publish_date_field(views: list[View]) -> FieldValue:
+    for v in views:
+        for m in _LABELS["publish_date"].finditer(v.clean):
+            line_start = v.clean.rfind("\n", 0, m.start()) + 1
+            if _OTHER_NOTICE_DATE.search(v.clean[max(line_start, m.start() - 8): m.start()]):
+                continue
+            hits = iter_dates(m.group(1))
+            if hits:
+                return v.fv(hits[0].iso, m.start(), m.start(1) + hits[0].end)
+    for v in reversed(views):
+        lines = list(_DATE_LINE.finditer(v.clean))
+        for m in reversed(lines):
+            hits = iter_dates(m.group(1))
+            if hits:
+                return v.fv(hits[0].iso, m.start(1), m.end(1))
+    return FieldValue(None)
+

@@ -1,0 +1,171 @@
+"""Amounts: budget and award totals from labels, table columns and table cells."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from extractor.backends.rules.views import HEADING, View
+from extractor.core.document import FieldValue
+from extractor.core.normalize import (
+    iter_amounts,
+    parse_amount,
+)
+
+BUDGET = re.compile(r"(?:项目预算金额|采购预算金额|预算总金额|预算金额|采购预算|项目预算|预算资金|最高限价|控制价)")
+
+BUDGET_PRIMARY = ("项目预算金额", "采购预算金额", "预算总金额", "预算金额", "采购预算", "项目预算", "预算资金")
+
+AWARD = re.compile(r"(?:中标（成交）金额|中标\(成交\)金额|中标金额|成交金额|合同金额|中标价格?|成交价格?|中标（成交）价)")
+
+
+
+def _column_header(*labels: str) -> re.Pattern[str]:
+    """A table column header alone on its line(s), wrapped anywhere (``中标（成交）金⏎额``)."""
+    spaced = ["".join(re.escape(ch) + r"\s*" for ch in label).removesuffix(r"\s*") for label in labels]
+    return re.compile(r"^[ \t]*(?:" + "|".join(spaced) + r")[ \t]*$", re.M)
+
+
+
+AWARD_COLUMN = _column_header("中标（成交）金额", "中标(成交)金额", "中标金额", "成交金额", "合同金额", "中标价", "成交价",
+                               "中标价格", "成交价格")
+
+BUDGET_COLUMN = _column_header("预算金额", "采购预算", "项目预算", "预算资金")
+
+_LOT = re.compile(r"分包|[包标]段?[一二三四五六七八九十\d]|第[一二三四五六七八九十\d]+[包标]|包号|标段")
+
+_UNIT_WRAPPED = re.compile(r"(?<=\d)\n\s*(?:亿元|万元|元|亿|万)")
+
+
+
+def _line_end(text: str, pos: int) -> int:
+    end = text.find("\n", pos)
+    return len(text) if end < 0 else end
+
+
+
+def labelled_amount(views: list[View], label: re.Pattern[str], primary: Iterable[str] = ()) -> FieldValue | None:
+    """The amount after a money label. Several labelled amounts that belong to lots are summed;
+    a primary label (预算金额) wins over a secondary one (最高限价)."""
+    hits: list[tuple[int, float, View, int, int, bool]] = []  # (rank, value, view, start, end, lot)
+    primary = tuple(primary)
+    for v in views:
+        for m in label.finditer(v.clean):
+            window_end = _line_end(v.clean, m.end())
+            if _UNIT_WRAPPED.match(v.clean, window_end):  # ``96⏎万元``: the figure's unit on the next line
+                window_end = _line_end(v.clean, window_end + 1)
+            window = v.clean[m.end(): min(window_end, m.end() + 120)]
+            if not re.match(r"\s*(?:[（(][^）)]{0,6}[)）])?\s*(?:[:：]|为|是|人民币|共计|合计|总计|约|[¥￥\d])", window):
+                continue
+            amounts = [a for a in iter_amounts(window) if a.explicit_unit or a.value >= 1000]
+            if not amounts and re.search(r"[（(]\s*(?:万元|元)\s*[)）]", window[:10]):
+                amounts = [a for a in iter_amounts(window)]
+            if not amounts:
+                continue
+            line_start = v.clean.rfind("\n", 0, m.start()) + 1
+            lot_before = bool(_LOT.search(v.clean[line_start: m.start()]))
+            rank = 0 if (not primary or m.group() in primary) else 1
+            arabic = [a for a in amounts if not a.capital] or amounts
+            lots_inside = [a for a in arabic if a.explicit_unit]
+            if len(lots_inside) >= 2 and _LOT.search(window):
+                total = sum(a.value for a in lots_inside)
+                hits.append((rank, total, v, m.start(), m.end() + lots_inside[-1].end, False))
+                continue
+            value = parse_amount(window) or arabic[0].value
+            a0 = arabic[0]
+            hits.append((rank, value, v, m.start(), m.end() + a0.end, lot_before))
+    if not hits:
+        return None
+    best_rank = min(h[0] for h in hits)
+    hits = [h for h in hits if h[0] == best_rank]
+    lot_hits = [h for h in hits if h[5]]
+    if len(lot_hits) >= 2:
+        seen: list[float] = []
+        for h in lot_hits:
+            seen.append(h[1])
+        h = lot_hits[0]
+        return h[2].fv(round(sum(seen), 2), h[3], h[4])
+    h = hits[0]
+    return h[2].fv(h[1], h[3], h[4])
+
+
+
+def table_column_sum(views: list[View], header: str) -> FieldValue | None:
+    """Sum of a money column in a table pypdf flattened (header cells, then one cell per line).
+    The unit comes from the header (``预算金额（万元）``); figures are lines holding only a
+    decimal/grouped number, up to a ``合计`` row (which is used directly when present)."""
+    head = re.compile(rf"(?:{header})")
+    for v in views:
+        for m in head.finditer(v.clean):
+            after = v.clean[m.end(): m.end() + 16]
+            squashed = re.sub(r"\s", "", after)
+            if not re.match(r"[（(]?(?:万元|元)", squashed):
+                continue
+            unit = "万元" if squashed.lstrip("（(").startswith("万元") else "元"
+            total, first, last = 0.0, None, None
+            pos = m.end()
+            for line_m in re.finditer(r"^[^\n]*$", v.clean[pos:], re.M):
+                line = line_m.group().strip()
+                s = pos + line_m.start()
+                if HEADING.match(line) and not re.match(r"^\d+$", line):
+                    break
+                if re.match(r"^(?:合\s*计|总\s*计)", line):
+                    a = parse_amount(re.sub(r"^(?:合\s*计|总\s*计)", "", line), default_unit=unit)
+                    if not a:  # the total's cell on the next line: still the total, never one more item
+                        nxt = re.match(r"\n[ \t]*([^\n]*)", v.clean[s + len(line_m.group()):])
+                        a = parse_amount(nxt.group(1), default_unit=unit) if nxt else None
+                        if a:
+                            return v.fv(a, s, s + len(line_m.group()) + nxt.end())
+                    if a:
+                        return v.fv(a, s, s + len(line_m.group()))
+                if re.fullmatch(r"[¥￥]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[¥￥]?\d+\.\d+", line):
+                    a = parse_amount(line, default_unit=unit)
+                    if a:
+                        total += a
+                        first = s if first is None else first
+                        last = s + len(line_m.group())
+            if first is not None and last is not None:
+                return v.fv(round(total, 2), first, last)
+    return None
+
+
+
+def table_cell_amounts(views: list[View], header: re.Pattern[str]) -> FieldValue | None:
+    """A money column of a flattened table whose header has no unit, so each cell states its
+    own (``1,158,800.00元``, ``45.6万元``, ``人民币…元整（⏎6512400.00元）``): the first amount of each
+    row (rows are the ``1``, ``2`` … lines), summed; the cells end at the next heading."""
+    for v in views:
+        for m in header.finditer(v.clean):
+            region_end = min(len(v.clean), m.end() + 600)
+            for line_m in re.finditer(r"^[^\n]*$", v.clean[m.end(): region_end], re.M):
+                line = line_m.group().strip()
+                if HEADING.match(line) and not re.fullmatch(r"\d+", line):
+                    region_end = m.end() + line_m.start()
+                    break
+            region = v.clean[m.end(): region_end]
+            amounts = [a for a in iter_amounts(region) if a.explicit_unit and not a.capital]
+            amounts = amounts or [a for a in iter_amounts(region) if a.capital]
+            if not amounts:
+                continue
+            rows = [r.start() for r in re.finditer(r"^[ \t]*\d{1,2}[ \t]*$", region, re.M)]
+            picked = []
+            for i, row_start in enumerate(rows):
+                row_end = rows[i + 1] if i + 1 < len(rows) else len(region)
+                picked += [a for a in amounts if row_start <= a.start < row_end][:1]
+            picked = picked or amounts[:1]
+            start, end = m.end() + picked[0].start, m.end() + picked[-1].end
+            return v.fv(round(sum(a.value for a in picked), 2), start, end)
+    return None
+
+
+
+def budget_field(views: list[View]) -> FieldValue:
+    """The budget: a labelled amount, else a budget column's sum, else budget cells of a table."""
+    return (labelled_amount(views, BUDGET, primary=BUDGET_PRIMARY) or table_column_sum(views, r"预算金额|预算（|采购预算")
+            or table_cell_amounts(views, BUDGET_COLUMN) or FieldValue(None))
+
+
+def award_field(views: list[View]) -> FieldValue:
+    """The awarded total: a labelled amount, else an award column's sum, else award cells of a table."""
+    return (labelled_amount(views, AWARD) or table_column_sum(views, r"中标金额|成交金额|中标（成交）金额")
+            or table_cell_amounts(views, AWARD_COLUMN) or FieldValue(None))
