@@ -8,9 +8,11 @@ from typing import Any
 from extractor.backends.rules.compute import (
     ai_mentions,
     compute_counts,
+    dropped_names,
     has_ai_words,
     list_with_evidence,
     restricted_flag,
+    split_scoped,
     token_count_field,
 )
 from extractor.backends.rules.labels import (
@@ -57,14 +59,25 @@ def extract_rules(doc: Document, schema: Any = None) -> dict[str, FieldValue]:
     out["budget_cny"] = budget_field(views)
     out["award_amount_cny"] = award_field(views) if notice in ("award", "contract") else FieldValue(None)
     out["suppliers"] = suppliers_field(views) if notice in ("award", "contract", "single_source") else FieldValue([])
-    mentions = ai_mentions(views, notice)
-    names = default_watchlist().canonicals([m for _, m in mentions])
+    wl = default_watchlist()
+    mentions, dropped = split_scoped(ai_mentions(views, notice))
+    names = wl.canonicals([m for _, m in mentions])
+    unscoped = dropped_names(dropped, names)
     for fname, kind in (("chips", "chip"), ("cloud_providers", "cloud"), ("ai_models", "model")):
         out[fname] = list_with_evidence(views, mentions, names[kind])
+        if unscoped.get(kind):
+            out[fname].low("left out: " + "; ".join(f"{c} ({r})" for c, r in unscoped[kind]))
     ai = bool(names["chip"] or names["model"]) or has_ai_words(views)
     out["gpu_count"], out["server_count"] = compute_counts(views, ai)
     out["token_count"] = token_count_field(views)
-    out["restricted_us_tech"] = restricted_flag(views, mentions, names, notice, out["publish_date"].value, ai)
+    date = out["publish_date"].value
+    out["restricted_us_tech"] = restricted_flag(views, mentions, names, notice, date, ai)
+    all_names = wl.canonicals([m for _, m in mentions] + [m for _, m, _ in dropped])
+    watchlist_flag = notice != "termination" and wl.is_restricted(
+        all_names["chip"], all_names["cloud"], all_names["model"], date, ai_context=ai)
+    if watchlist_flag != out["restricted_us_tech"].value:
+        out["restricted_us_tech"].low("the watchlist alone says " + str(watchlist_flag).lower()
+                                      + ": a restricted name occurs only out of scope")
     for fv in out.values():
         if fv.value is None or (isinstance(fv.value, list) and not fv.value):
             fv.page, fv.quote = None, None
