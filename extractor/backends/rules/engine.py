@@ -15,10 +15,13 @@ from extractor.backends.rules.compute import (
     split_scoped,
     token_count_field,
 )
+from extractor.backends.rules.kv import kv_code, kv_field, kv_org, kv_text
 from extractor.backends.rules.labels import (
     block_field,
+    buyer_from_sentence,
     buyer_from_title,
     code_value,
+    intention_row_name,
     labelled_field,
     method_field,
     name_value,
@@ -51,14 +54,21 @@ def extract_rules(doc: Document, schema: Any = None) -> dict[str, FieldValue]:
     out["notice_type"] = notice_type_field(doc, views)
     notice = out["notice_type"].value
     out["procurement_method"] = method_field(views, notice)
-    out["project_code"] = labelled_field(views, "project_code", code_value) or FieldValue(None)
-    out["project_name"] = labelled_field(views, "project_name", name_value) or title_field(doc, views)
-    out["buyer"] = labelled_field(views, "buyer", org_value) or block_field(views, "buyer") or buyer_from_title(views)
-    out["agency"] = block_field(views, "agency") or labelled_field(views, "agency", org_value) or FieldValue(None)
+    out["project_code"] = (labelled_field(views, "project_code", code_value) or kv_field(views, "project_code", kv_code)
+                           or FieldValue(None))
+    out["project_name"] = (labelled_field(views, "project_name", name_value) or kv_field(views, "project_name", kv_text)
+                           or (intention_row_name(views) if notice == "intention" else None)
+                           or title_field(doc, views))
+    out["buyer"] = (labelled_field(views, "buyer", org_value) or block_field(views, "buyer")
+                    or kv_field(views, "buyer", kv_org) or buyer_from_sentence(views) or buyer_from_title(views))
+    out["agency"] = (block_field(views, "agency") or labelled_field(views, "agency", org_value)
+                     or kv_field(views, "agency", kv_org) or FieldValue(None))
     out["publish_date"] = publish_date_field(views)
     out["budget_cny"] = budget_field(views)
     out["award_amount_cny"] = award_field(views) if notice in ("award", "contract") else FieldValue(None)
-    out["suppliers"] = suppliers_field(views) if notice in ("award", "contract", "single_source") else FieldValue([])
+    # a single-source notice or package names the proposed supplier (拟定供应商)
+    named = notice in ("award", "contract", "single_source") or out["procurement_method"].value == "single_source"
+    out["suppliers"] = suppliers_field(views) if named else FieldValue([])
     wl = default_watchlist()
     mentions, dropped = split_scoped(ai_mentions(views, notice))
     names = wl.canonicals([m for _, m in mentions])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from extractor.backends.rules.kv import kv_org, pairs_for
 from extractor.backends.rules.labels import org_value
 from extractor.backends.rules.views import BLOCKS, COLON, HEADING, ORG_SUFFIX, View
 from extractor.core.document import FieldValue
@@ -34,6 +35,13 @@ def suppliers_field(views: list[View]) -> FieldValue:
                 if value and value not in names:
                     names.append(value)
                     first = first or (v, m.start(1) - 3, m.end(1))
+    if not names:  # a key-value table (``中标人⏎湖北…有限公司``)
+        for v in views:
+            for p in pairs_for(v, "suppliers"):
+                value = kv_org(p)
+                if value and value not in names:
+                    names.append(value)
+                    first = first or (v, p.start, p.end)
     if not names:
         for v in views:
             for m in _SUPPLIER_TABLE.finditer(v.clean):
