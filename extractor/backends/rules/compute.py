@@ -239,6 +239,8 @@ def compute_counts(views: list[View], ai: bool) -> tuple[FieldValue, FieldValue]
                       and num(m.group(1) or m.group(2) or "")), None)
             if m:
                 gpu = v.fv(num(m.group(1) or m.group(2)), m.start(), m.end(), flat=True)
+                if pattern is _GPU_QTY:
+                    gpu.low("a bare card count, not a stated total or machines × cards")
                 break
     if server is None:
         for v in views:
@@ -248,7 +250,7 @@ def compute_counts(views: list[View], ai: bool) -> tuple[FieldValue, FieldValue]
                 if _EXISTING.search(v.flat[max(0, m.start() - 10): num_start]):
                     continue  # ``现有的4台推理服务器``: machines already owned, not bought
                 if n and not _NOT_SERVER.search(m.group()):
-                    server = v.fv(n, m.start(), m.end(), flat=True)
+                    server = v.fv(n, m.start(), m.end(), flat=True).low("a machine count found apart from any GPU spec")
                     break
             if server is not None:
                 break
@@ -322,7 +324,9 @@ def token_count_field(views: list[View]) -> FieldValue:
     if best is None:
         return FieldValue(None)
     v, c = best
-    return v.fv(c.value, c.start, c.end, flat=True)
+    fv = v.fv(c.value, c.start, c.end, flat=True)
+    distinct = {x.value for w in views for x in token_counts(w.flat)}
+    return fv.low(f"{len(distinct)} different token amounts, none stated as the total") if len(distinct) > 1 else fv
 
 
 

@@ -91,6 +91,10 @@ def extract_rules(doc: Document, schema: Any = None) -> dict[str, FieldValue]:
     for fv in out.values():
         if fv.value is None or (isinstance(fv.value, list) and not fv.value):
             fv.page, fv.quote = None, None
+            if fv.confidence != "low":
+                fv.confidence, fv.reason = None, None  # nothing found: no value to rate
+        elif fv.confidence is None:
+            fv.confidence = "high"  # a labelled value or a stated pattern; the finders marked the rest low
     if schema is not None and getattr(schema, "fields", None):
         wanted = [f.name for f in schema.fields]
         return {n: out.get(n, FieldValue([] if n in _LIST_FIELDS else None)) for n in wanted}

@@ -168,7 +168,7 @@ def kv_amount(p: Pair) -> float | None:
 
 
 def kv_code(p: Pair) -> str | None:
-    value = re.split(r"[（(；;，,。\s]", p.value.strip(), maxsplit=1)[0].strip(" ：:")
+    value = re.split(r"[（；;，,。\s]|\((?=[\u4e00-\u9fff])", p.value.strip(), maxsplit=1)[0].strip(" ：:")
     return value if re.search(r"[A-Za-z0-9]", value) and not re.fullmatch(r"[\d\-/.年月日]+", value) else None
 
 

@@ -189,7 +189,8 @@ def method_field(views: list[View], notice: str) -> FieldValue:
         for k in _METHOD_RE.finditer(v.flat):
             if k.group() == "单一来源" and notice not in ("single_source",):
                 continue
-            return v.fv(_METHOD_OF[k.group()], max(0, k.start() - 8), k.end() + 4, flat=True)
+            return v.fv(_METHOD_OF[k.group()], max(0, k.start() - 8), k.end() + 4, flat=True).low(
+                "method word found in the text, not under a 采购方式 label")
     return FieldValue(None)
 
 
@@ -383,7 +384,7 @@ def buyer_from_title(views: list[View]) -> FieldValue:
     title, v, s, e = title_text(views)
     m = re.match(rf"^([\u4e00-\u9fff（）()]{{2,40}}?{ORG_SUFFIX}|[\u4e00-\u9fff]{{2,30}}?(?:局|委员会|政府|办公室|馆|所|院|站|队|厅))", title)
     if m and v is not None:
-        return v.fv(m.group(1), s, e)
+        return v.fv(m.group(1), s, e).low("the buyer read off the title's opening words")
     return FieldValue(None)
 
 
@@ -402,6 +403,8 @@ def publish_date_field(views: list[View]) -> FieldValue:
         for m in reversed(lines):
             hits = iter_dates(m.group(1))
             if hits:
-                return v.fv(hits[0].iso, m.start(1), m.end(1))
+                fv = v.fv(hits[0].iso, m.start(1), m.end(1))
+                # a package's cover or last-page date: usually its issue date, but not labelled as such
+                return fv.low("an unlabelled date line in a multi-page document") if len(views) > 3 else fv
     return FieldValue(None)
 

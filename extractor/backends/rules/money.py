@@ -103,12 +103,17 @@ def labelled_amount(views: list[View], label: re.Pattern[str], primary: Iterable
     best_rank = min(h[0] for h in hits)
     hits = [h for h in hits if h[0] == best_rank]
     lot_hits = [h for h in hits if h[5]]
-    if len(lot_hits) >= 2:
-        seen: list[float] = []
-        for h in lot_hits:
-            seen.append(h[1])
+    if len(lot_hits) >= 2:  # per-lot amounts: their sum, reconciled with a stated total if any
+        lot_sum = round(sum(h[1] for h in lot_hits), 2)
+        totals = [h for h in hits if not h[5]]
+        if totals and abs(totals[0][1] - lot_sum) <= max(1.0, 0.001 * lot_sum):
+            t = totals[0]
+            return t[2].fv(t[1], t[3], t[4])
         h = lot_hits[0]
-        return h[2].fv(round(sum(seen), 2), h[3], h[4])
+        fv = h[2].fv(lot_sum, h[3], h[4])
+        if totals:
+            fv.low(f"the {len(lot_hits)} lots sum to {lot_sum:,.2f} but a total of {totals[0][1]:,.2f} is also stated")
+        return fv
     h = hits[0]
     return h[2].fv(h[1], h[3], h[4])
 
@@ -152,7 +157,7 @@ def table_column_sum(views: list[View], header: str) -> FieldValue | None:
                         first = s if first is None else first
                         last = s + len(line_m.group())
             if first is not None and last is not None:
-                return v.fv(round(total, 2), first, last)
+                return v.fv(round(total, 2), first, last).low("summed from a table column, no labelled total")
     return None
 
 
@@ -211,7 +216,8 @@ def _ranked_column(v: View, header_end: int, unit: str) -> FieldValue | None:
     if not picked:
         return None
     values = [parse_amount(f.group(1), default_unit=unit) or 0.0 for f in picked]
-    return v.fv(round(sum(values), 2), picked[0].start(1), picked[-1].end(1))
+    return v.fv(round(sum(values), 2), picked[0].start(1), picked[-1].end(1)).low(
+        "read from one column of a table with several money columns")
 
 
 def table_cell_amounts(views: list[View], header: re.Pattern[str]) -> FieldValue | None:
@@ -238,7 +244,7 @@ def table_cell_amounts(views: list[View], header: re.Pattern[str]) -> FieldValue
                 picked += [a for a in amounts if row_start <= a.start < row_end][:1]
             picked = picked or amounts[:1]
             start, end = m.end() + picked[0].start, m.end() + picked[-1].end
-            return v.fv(round(sum(a.value for a in picked), 2), start, end)
+            return v.fv(round(sum(a.value for a in picked), 2), start, end).low("summed from table cells, no labelled total")
     return None
 
 

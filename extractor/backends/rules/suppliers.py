@@ -42,6 +42,7 @@ def suppliers_field(views: list[View]) -> FieldValue:
                 if value and value not in names:
                     names.append(value)
                     first = first or (v, p.start, p.end)
+    from_table = not names
     if not names:
         for v in views:
             for m in _SUPPLIER_TABLE.finditer(v.clean):
@@ -57,7 +58,8 @@ def suppliers_field(views: list[View]) -> FieldValue:
     if not names or first is None:
         return FieldValue([])
     v, s, e = first
-    return v.fv(names, s, e)
+    fv = v.fv(names, s, e)
+    return fv.low("organisation names read from table cells under a supplier column") if from_table else fv
 
 
 
