@@ -71,6 +71,7 @@ def labelled_amount(views: list[View], label: re.Pattern[str], primary: Iterable
             if _UNIT_WRAPPED.match(v.clean, window_end):  # ``96⏎万元``: the figure's unit on the next line
                 window_end = _line_end(v.clean, window_end + 1)
             window = v.clean[m.end(): min(window_end, m.end() + 120)]
+            window = re.split(r"(?<=[元整）)])\s*[。；;]", window, maxsplit=1)[0]  # the amount's own sentence
             if not re.match(r"\s*(?:[（(][^）)]{0,6}[)）])?\s*(?:[:：]|为|是|人民币|共计|合计|总计|约|[¥￥\d])", window):
                 continue
             amounts = [a for a in iter_amounts(window) if a.explicit_unit or a.value >= 1000]
