@@ -26,13 +26,17 @@ system-deps-test:
 run: install system-deps
 	$(BIN)/tenderx run samples/ || test $$? -eq 1
 
-# Lint, then the whole test suite (real PDFs, real ChromaDB, a real local OpenAI-protocol server).
+# Lint, layering, types, then the whole test suite (real PDFs, real ChromaDB, a real local OpenAI-protocol server).
 test: install system-deps-test
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python -m benchmarks.run

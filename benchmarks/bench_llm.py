@@ -26,7 +26,7 @@ COST_MODELS = ("gpt-4o-mini", "gpt-4o")
 GOLD_FOR_COMPLETION = ROOT / "samples" / "award-univ-aws-a100-cloud.gold.json"
 
 
-def _server_module():  # noqa: ANN202
+def _server_module():
     """tests/openai_server.py (not a package): loaded by path, as the tests use it."""
     return load_script("tenderx_openai_server", "tests/openai_server.py")
 

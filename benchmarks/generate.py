@@ -45,7 +45,7 @@ _LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?<![A-Za-z][ \-])[0-9]{3,}(?![0-9A-
 _YEAR = re.compile(r"^(19|20)[0-9]{2}$")
 
 
-def _render_module():  # noqa: ANN202
+def _render_module():
     """samples/render.py is a script, not a package module: load it by path once."""
     return load_script("tenderx_samples_render", "samples/render.py")
 

@@ -262,7 +262,7 @@ class NoticeDocTemplate(SimpleDocTemplate):
         canvas.line(MARGIN_X, y - 2.5 * mm, PAGE_W - MARGIN_X, y - 2.5 * mm)
         canvas.restoreState()
 
-    def afterPage(self) -> None:  # noqa: N802 (reportlab hook name)
+    def afterPage(self) -> None:
         if not self.src.footer:
             return
         canvas = self.canv

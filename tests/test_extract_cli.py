@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import SAMPLES, run_cli
 from tests.openai_server import Recorded, Reply, chat_reply
-from tests.openai_server import openai_server as openai_server  # noqa: F401 — registers the fixture
+from tests.openai_server import openai_server as openai_server
 
 PICK = ["award-univ-aws-a100-cloud", "award-hospital-biochem-analyzer-a100", "tender-qwen-api-hotline"]
 

@@ -72,7 +72,7 @@ def _start(*args: str, env: dict[str, str]) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 
-def _wait_for(condition, proc: subprocess.Popen, limit: float = 180) -> None:  # noqa: ANN001
+def _wait_for(condition, proc: subprocess.Popen, limit: float = 180) -> None:
     deadline = time.monotonic() + limit
     while not condition():
         if proc.poll() is not None:

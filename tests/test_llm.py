@@ -31,7 +31,7 @@ from extractor.core.tokens import count_tokens
 from extractor.index.context import merge_groups
 from extractor.read.pdf import read_pdf
 from tests.openai_server import OpenAIServer, Recorded, Reply, chat_reply, error_reply
-from tests.openai_server import openai_server as openai_server  # noqa: F401 — registers the fixture
+from tests.openai_server import openai_server as openai_server
 from tests.pdf_factory import make_pdf
 
 SECRET = "sk-test-SECRET-0123456789"
@@ -108,7 +108,7 @@ def answering_handler(schema: Schema):
 def test_structured_output_gives_fields_with_evidence(openai_server, schema, doc):
     openai_server.handler = answering_handler(schema)
     fields, usage = extractor_for(openai_server).extract(doc, schema)
-    verify_fields(doc, fields)  # the pipeline judges every backend's evidence in one place
+    verify_fields(doc, fields, {f.name: f.type for f in schema.fields})  # judged in one place, for every backend
 
     assert set(fields) == set(schema.names)
     assert fields["buyer"].value == "深圳大学" and fields["buyer"].page == 1
@@ -366,7 +366,7 @@ def test_long_document_goes_through_the_retriever(openai_server, schema, long_do
         assert "（第35条）" not in doc_block  # only the retrieved chunks' text
     asked = sorted(n for r in reqs for n in requested_fields(r))
     assert asked == sorted(schema.names)
-    verify_fields(long_doc, fields)
+    verify_fields(long_doc, fields, {f.name: f.type for f in schema.fields})
     assert fields["buyer"].value == "深圳大学" and fields["buyer"].verified is True
     assert fields["award_amount_cny"].page == 2 and fields["award_amount_cny"].verified is False  # wrong page
     assert max(count_tokens(r.prompt_text) for r in reqs) < whole_tokens

@@ -27,7 +27,7 @@ from tests.openai_server import (
     error_reply,
     schema_valid_fields,
 )
-from tests.openai_server import openai_server as openai_server  # noqa: F401 — registers the fixture
+from tests.openai_server import openai_server as openai_server
 
 KEY = "sk-test-faults-0000"
 MODEL = "test-model"

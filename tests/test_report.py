@@ -86,7 +86,8 @@ def test_markdown_report_has_headline_fields_and_worst_documents(tmp_path):
     assert f"| micro-F1 | {scores.micro_f1:.3f} |" in md
     assert "| buyer | 0.000 | 0.000 | 0.000 | 0.000 | 1 |" in md
     assert "| evil.pdf | 3/5 | notice_type | \"award\" | \"tender\" |" in md
-    assert IMG.replace("\"", "\\\"") in md or "img src=x" in md
+    assert "<img" not in md and "<script" not in md  # document text never becomes live HTML
+    assert "&lt;img src=x onerror=alert(1)&gt;" in md and "&lt;script&gt;" in md
 
 
 def test_terminal_report_lists_headline_fields_and_worst_documents(tmp_path):

@@ -59,4 +59,10 @@ class Backend(Protocol):
     @property
     def model(self) -> str | None: ...
 
+    @property
+    def needs_grounding(self) -> bool:
+        """True for engines that can state values the document does not (an LLM can be steered by
+        text in the document): their values must also be found in the text to count as verified."""
+        ...
+
     def extract(self, doc: Document, schema: Schema, *, retriever: Retriever | None = None) -> Extraction: ...

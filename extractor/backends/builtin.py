@@ -13,6 +13,7 @@ class RulesBackend:
 
     name = "rules"
     model: str | None = None
+    needs_grounding = False  # every value is read off the page it quotes
 
     def extract(self, doc: Document, schema: Schema, *, retriever: Retriever | None = None) -> Extraction:
         from extractor.backends.rules import extract_rules
@@ -24,6 +25,7 @@ class LLMBackend:
     """Any OpenAI-compatible chat-completions endpoint (``backends.llm``), with the response cache."""
 
     name = "llm"
+    needs_grounding = True
 
     def __init__(self, options: BackendOptions) -> None:
         from extractor.backends.llm import LLMExtractor

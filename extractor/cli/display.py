@@ -8,19 +8,25 @@ library stays silent when used from Python.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
+
+from extractor.cli.terminal import plain, safe
+
+if TYPE_CHECKING:
+    from extractor.index.ingest import IngestReport
 
 
 class ExtractBar:
@@ -39,7 +45,7 @@ class ExtractBar:
             console=console,
             transient=False,
         )
-        self.task = None
+        self.task: TaskID | None = None
         self.failed = 0
 
     def __enter__(self) -> ExtractBar:
@@ -57,7 +63,7 @@ class ExtractBar:
             self.failed += 1
         if self.task is not None:
             name = file.rsplit("/", 1)[-1]
-            self.progress.update(self.task, advance=1, failed=self.failed, current=escape(name[:40]))
+            self.progress.update(self.task, advance=1, failed=self.failed, current=safe(name[:40]))
 
 
 def _v(rec: dict[str, Any], name: str) -> Any:
@@ -84,12 +90,12 @@ def flagged_table(records: list[dict[str, Any]]) -> Table:
         if amount is None:
             amount = _v(r, "budget_cny")
         t.add_row(
-            escape(str(r.get("file", "")).rsplit("/", 1)[-1]),
-            escape(str(_v(r, "buyer") or "—")),
-            escape("; ".join(_v(r, "suppliers") or []) or "—"),
-            escape(", ".join(tech) or "—"),
+            safe(str(r.get("file", "")).rsplit("/", 1)[-1]),
+            safe(str(_v(r, "buyer") or "—")),
+            safe("; ".join(_v(r, "suppliers") or []) or "—"),
+            safe(", ".join(tech) or "—"),
             _fmt_amount(amount),
-            escape(str(_v(r, "publish_date") or "—")),
+            safe(str(_v(r, "publish_date") or "—")),
         )
     return t
 
@@ -100,7 +106,7 @@ def failures_table(records: list[dict[str, Any]]) -> Table:
     t.add_column("error", overflow="fold")
     for r in records:
         for e in r.get("errors") or []:
-            t.add_row(escape(str(r.get("file", ""))), escape(str(e)))
+            t.add_row(safe(str(r.get("file", ""))), safe(str(e)))
     return t
 
 
@@ -145,7 +151,7 @@ class IngestBar:
 
     def file_started(self, path: Path, size: int) -> None:
         self.size = size
-        self.progress.update(self.task, current=escape(path.name))
+        self.progress.update(self.task, current=safe(path.name))
 
     def file_read(self, path: Path, pages: int, chunks: int) -> None:
         self.pages += pages
@@ -163,8 +169,8 @@ class IngestBar:
         self.progress.update(self.task, completed=self.bytes_done, files=f"{self.done_files}/{self.n_files}")
 
 
-def print_ingest_summary(report, console: Console) -> None:  # noqa: ANN001
-    table = Table(title=f"ingest into {escape(report.store)}", show_header=True)
+def print_ingest_summary(report: IngestReport, console: Console) -> None:
+    table = Table(title=f"ingest into {safe(report.store)}", show_header=True)
     for col in ("added", "replaced", "unchanged", "needs OCR", "failed", "pages", "chunks", "seconds"):
         table.add_column(col, justify="right")
     table.add_row(str(len(report.added)), str(len(report.replaced)), str(len(report.unchanged)),
@@ -172,9 +178,9 @@ def print_ingest_summary(report, console: Console) -> None:  # noqa: ANN001
                   str(report.pages), str(report.chunks), f"{report.seconds:.1f}")
     console.print(table)
     if report.embedder:
-        console.print(f"embedder: {escape(report.embedder)}")
+        console.print(f"embedder: {safe(report.embedder)}")
     for path in report.needs_ocr:
-        console.print(f"[yellow]needs OCR[/] {escape(path)}: no text layer (scanned?) — stored, but not searchable",
+        console.print(f"[yellow]needs OCR[/] {safe(path)}: no text layer (scanned?) — stored, but not searchable",
                       soft_wrap=True)
     if report.failed:
         failures = Table(title="[red]failed files[/]", show_header=True)
@@ -182,15 +188,15 @@ def print_ingest_summary(report, console: Console) -> None:  # noqa: ANN001
         failures.add_column("kind")
         failures.add_column("reason", overflow="fold")
         for path, kind, message in report.failed:
-            failures.add_row(escape(path), escape(kind), escape(message))
+            failures.add_row(safe(path), safe(kind), safe(message))
         console.print(failures)
 
 
-def snippet(text: str, terms: list[str], width: int = 160):  # noqa: ANN202
+def snippet(text: str, terms: list[str], width: int = 160) -> Text:
     """A window of the chunk around the first query term, with every term highlighted."""
     from rich.text import Text
 
-    flat = " ".join(text.split())
+    flat = " ".join(plain(text).split())
     low = flat.casefold()
     hits = [i for i in (low.find(t.casefold()) for t in terms) if i >= 0]
     start = max(0, min(hits) - width // 4) if hits else 0

@@ -79,6 +79,7 @@ class FieldValue:
     page: int | None = None
     quote: str | None = None
     verified: bool | None = None
+    disputed: bool = False  # the engines disagree on this value: shown, never verified
     confidence: str | None = None  # "high" | "low": how far the engine trusts the value
     reason: str | None = None  # why the confidence is low (what to check by eye)
     engine: str | None = None  # which engine produced it (hybrid backend: "rules" | "llm")
@@ -88,6 +89,8 @@ class FieldValue:
         d: dict[str, Any] = {"value": self.value, "page": self.page, "quote": self.quote}
         if self.verified is not None:
             d["verified"] = self.verified
+        if self.disputed:
+            d["disputed"] = True
         for key in ("confidence", "reason", "engine"):
             if getattr(self, key) is not None:
                 d[key] = getattr(self, key)

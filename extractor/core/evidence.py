@@ -2,19 +2,23 @@
 
 pypdf breaks lines and inserts spaces where the PDF placed glyphs apart, and LLMs quote
 full-width digits as half-width, so a quote counts as found when it occurs after both sides
-are NFKC-normalised and stripped of whitespace. Used by both extraction backends and by the
-evaluator's grounding rate.
+are NFKC-normalised and stripped of whitespace. This is the one quote matcher: extraction,
+retrieval and the evaluator's grounding rate all use it, and ``verify_fields`` is the one place
+where a value is judged verified — the quote is on its page *and* states the value.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
 from extractor.core.document import Document, FieldValue
+from extractor.core.injection import SuspiciousSpan, overlaps
 
 __all__ = ["squash", "squash_with_map", "verify_quote", "find_page", "locate", "verify", "value_grounded",
-           "verify_fields"]
+           "verify_fields", "quote_supports", "meaningful_quote"]
 
 
 def _squash_char(ch: str) -> str:
@@ -137,17 +141,134 @@ def _text_in(value: str, text: str) -> bool:
     return bool(v) and v in squash(text).upper()
 
 
-def verify_fields(doc: Document, fields: dict[str, FieldValue], types: dict[str, str] | None = None) -> None:
+_NUMBER = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(亿|千万|百万|万|千|[kKmMbB](?![a-zA-Z]))?")
+_CN_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟]+")
+_FACTORS = {"亿": 10**8, "千万": 10**7, "百万": 10**6, "万": 10**4, "千": 10**3, "k": 10**3, "m": 10**6,
+            "b": 10**9}
+
+
+def meaningful_quote(quote: str | None) -> bool:
+    """A quote that can stand as evidence: two characters or more, not bare punctuation (a lone
+    ``1`` or ``x`` proves nothing; whether a figure proves *this* value is ``quote_supports``'s call)."""
+    q = squash(quote or "")
+    return len(q) >= 2 and any(ch.isalnum() for ch in q)
+
+
+def _decimals(quote: str) -> list[float]:
+    from extractor.core.normalize import to_halfwidth
+
+    out = []
+    for m in _NUMBER.finditer(to_halfwidth(quote)):
+        try:
+            out.append(float(m.group(1).replace(",", "")))
+        except ValueError:
+            continue
+    return out
+
+
+def _numbers(quote: str) -> list[int]:
+    from extractor.core.normalize import cn_to_int, to_halfwidth
+
+    text = to_halfwidth(quote)
+    out: list[int] = []
+    for m in _NUMBER.finditer(text):
+        try:
+            value = float(m.group(1).replace(",", ""))
+        except ValueError:
+            continue
+        unit = (m.group(2) or "").lower()
+        out.append(int(round(value)))
+        if unit:
+            out.append(int(round(value * _FACTORS[unit])))
+    for m in _CN_NUMERAL.finditer(text):
+        n = cn_to_int(m.group())
+        if n is not None:
+            out.append(n)
+    return out
+
+
+def quote_supports(fv: FieldValue, field_type: str) -> bool:
+    """True when the quote states the value, not merely sits on the page.
+
+    Strings and list items must be named in the quote (a list: at least one item, as a
+    watchlist canonical name or its alias); an amount or date must be among those the quote
+    states (an amount may be the sum of the quote's lot amounts); a count's digits or numeral
+    must be in the quote, or be the product of two of its numbers (500 servers × 8 GPUs); a
+    ``true`` flag's quote must name a restricted item. Enums need a meaningful quote only."""
+    from extractor.core.normalize import iter_amounts, iter_dates
+
+    value, quote = fv.value, fv.quote or ""
+    if not meaningful_quote(quote):
+        return False
+    if field_type == "string":
+        return _text_in(str(value), quote)
+    if field_type == "list":
+        items = value if isinstance(value, list) else [value]
+        if any(_text_in(str(item), quote) for item in items):
+            return True
+        from extractor.core.watchlist import find_mentions
+
+        named = {m.canonical.upper() for m in find_mentions(quote, use_context=False)}
+        return any(str(item).strip().upper() in named for item in items)
+    if field_type == "date":
+        return str(value) in {h.iso for h in iter_dates(quote)}
+    if field_type == "number":
+        try:
+            target = float(value)
+        except (TypeError, ValueError):
+            return False
+        amounts = [a.value for a in iter_amounts(quote)]
+        # a table cell states a bare figure under a header that gives the unit (元, 万元, 亿元)
+        bare = [float(n) * f for n in _decimals(quote) for f in (1, 10**4, 10**8)]
+        candidates = [*amounts, *([sum(amounts)] if amounts else []), *bare]
+        return any(abs(a - target) <= max(1.0, 0.001 * abs(target)) for a in candidates)
+    if field_type == "integer":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        nums = _numbers(quote)
+        target = int(value)
+        return target in nums or any(a * b == target for i, a in enumerate(nums) for b in nums[i + 1:])
+    if field_type == "boolean":
+        if value is not True:
+            return True
+        from extractor.core.watchlist import default_watchlist
+
+        wl = default_watchlist()  # context rules were applied to the document; the quote is the named item
+        return any(wl.by_canonical[m.canonical].restricted for m in wl.find_mentions(quote, use_context=False))
+    return True
+
+
+def verify_fields(doc: Document, fields: dict[str, FieldValue], types: dict[str, str], *,
+                  grounding: bool = False, suspicious: Sequence[SuspiciousSpan] = ()) -> None:
     """Set ``verified`` on every value, for every backend alike: the one place evidence is judged.
 
-    A non-empty value is verified only when its quote is on the page it names; with ``types``
-    (field name -> schema type, given for engines that can invent values, such as an LLM) the value
-    itself must also be stated in the document. Empty values are neither verified nor unverified."""
+    A value is verified only when its quote is on the page it names, is a meaningful quote that
+    states the value (``quote_supports``), does not overlap instruction-like text in the
+    document (``core.injection``), and is not ``disputed`` between engines. With ``grounding``
+    (engines that can invent values, such as an LLM) the value must also be stated in the
+    document. Empty values and ``false`` flags (an absence cannot be quoted) are neither verified
+    nor unverified."""
     for name, fv in fields.items():
-        if fv.value in (None, [], ""):
+        kind = types.get(name, "")
+        if fv.value in (None, [], "") or (kind == "boolean" and fv.value is False):
             fv.verified = None
             continue
-        fv.verified = bool(fv.quote) and fv.page is not None and verify(doc, fv)
-        if fv.verified and types is not None and not value_grounded(doc, fv, types.get(name, "")):
-            fv.verified = False
+        ok = bool(fv.quote) and fv.page is not None and verify(doc, fv) and quote_supports(fv, kind)
+        if ok and suspicious:
+            at = _locate_on_page(doc, fv)
+            ok = at is None or not overlaps(list(suspicious), *at)
+        if ok and grounding:
+            ok = value_grounded(doc, fv, kind)
+        fv.verified = ok and not fv.disputed
 
+
+def _locate_on_page(doc: Document, fv: FieldValue) -> tuple[int, int, int] | None:
+    """(page, start, end) of the quote on the page it names, in that page's raw text."""
+    q = squash(fv.quote or "")
+    for page in doc.pages:
+        if page.number == fv.page and q:
+            text, offsets = squash_with_map(page.text)
+            i = text.find(q)
+            if i >= 0:
+                return page.number, offsets[i], offsets[i + len(q) - 1] + 1
+    return None

@@ -116,9 +116,9 @@ def iter_amounts(text: str, default_unit: str = "元") -> list[Amount]:
             continue
         found.append(Amount(round(value, 2), m.start(), m.end(), explicit_unit=bool(unit)))
     for m in _CAPITAL_AMOUNT.finditer(t):
-        value = _capital_value(m)
-        if value is not None:
-            found.append(Amount(value, m.start(), m.end(), explicit_unit=True, capital=True))
+        capital = _capital_value(m)
+        if capital is not None:
+            found.append(Amount(capital, m.start(), m.end(), explicit_unit=True, capital=True))
     return sorted(found, key=lambda a: a.start)
 
 

@@ -205,7 +205,7 @@ def _value_type(f: Field) -> Any:
         "list": list[str],
     }.get(f.type)
     if f.type == "enum":
-        t = Literal[tuple(f.enum or ())]  # type: ignore[valid-type]
+        t = Literal[tuple(f.enum or ())]
     if f.nullable:
         t = t | None
     return t
@@ -215,7 +215,7 @@ def _entry_model(schema: Schema, f: Field) -> type[BaseModel]:
     validators: dict[str, Any] = {}
     if f.type == "date":
         validators["iso_date"] = field_validator("value")(classmethod(lambda cls, v: _check_date(v)))
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    return create_model(
         f"{schema.name}_{f.name}",
         __config__=ConfigDict(extra="forbid"),
         __validators__=validators,

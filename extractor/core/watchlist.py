@@ -227,9 +227,9 @@ class Watchlist:
             for s in (e.canonical, *e.aliases, *e.ambiguous):
                 add(s)
         if self._vendor_re:
-            for m in self._vendor_re.finditer(query):
+            for vm in self._vendor_re.finditer(query):
                 for words in self.vendor_aliases.values():
-                    if any(w.casefold() == m.group().casefold() for w in words):
+                    if any(w.casefold() == vm.group().casefold() for w in words):
                         for w in words:
                             add(w)
         return out

@@ -114,7 +114,10 @@ def print_report(scores: Scores, console: Console, worst: int = WORST_DOCUMENTS)
 
 
 def _md(s: Any) -> str:
-    return str(s).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """A table cell: pipes escaped, and HTML escaped, since Markdown renderers pass raw HTML through
+    (a document can name its buyer ``<script>…</script>``)."""
+    text = html.escape(str(s), quote=False)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(scores: Scores, worst: int = WORST_DOCUMENTS) -> str:

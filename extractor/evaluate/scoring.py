@@ -43,9 +43,9 @@ def match_records(gold_docs: Sequence[GoldDoc], records: Iterable[dict[str, Any]
             by_name[Path(str(rec["file"])).name] = rec
     matched: dict[int, dict[str, Any]] = {}
     for i, g in enumerate(gold_docs):
-        rec = by_sha.get(g.sha256) or by_name.get(g.name)
-        if rec is not None:
-            matched[i] = rec
+        found = by_sha.get(g.sha256) or by_name.get(g.name)
+        if found is not None:
+            matched[i] = found
     used = {id(r) for r in matched.values()}
     unmatched = [str(r.get("file") or r.get("sha256") or "?") for r in records if id(r) not in used]
     return matched, unmatched

@@ -33,8 +33,11 @@ def compatible(stored_name: str, name: str) -> bool:
 class Embedder(Protocol):
     """Turns passages and queries into L2-normalised float32 vectors."""
 
-    name: str
-    dim: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
 
     def embed_passages(self, texts: list[str]) -> np.ndarray: ...
 
@@ -132,17 +135,15 @@ class OpenAIEmbedder:
 
 
 def _fast_embedder() -> Embedder | None:
-    """FastE5Embedder if that module exists and produces sane vectors, else None."""
-    try:
-        from extractor.index.fast_e5 import FastE5Embedder  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+    """FastE5Embedder if it produces sane vectors here (e.g. its weight cache is writable), else None."""
+    from extractor.index.fast_e5 import FastE5Embedder
+
     try:
         embedder = FastE5Embedder()
         probe = np.asarray(embedder.embed_passages(["采购人：测试"]), dtype=np.float32)
         if probe.shape != (1, embedder.dim) or not np.isfinite(probe).all():
             return None
-    except Exception:  # a broken optional engine must never stop ingestion
+    except Exception:  # noqa: BLE001 — a broken optional engine must never stop ingestion
         return None
     return embedder
 

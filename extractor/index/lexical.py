@@ -172,7 +172,7 @@ class BM25Index:
                 part = _intersect([x for x in subs if x is not None])
             elif key == "$or":
                 subs = [self._narrow(c) for c in cond]
-                part = None if not subs or any(x is None for x in subs) else _union(subs)
+                part = None if not subs or any(x is None for x in subs) else _union([x for x in subs if x is not None])
             elif isinstance(cond, dict):
                 part = None
                 if len(cond) == 1 and "$eq" in cond:

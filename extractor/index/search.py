@@ -58,14 +58,12 @@ class Hit:
 
 
 def expand_query(query: str) -> list[str]:
-    """The query plus the watchlist aliases it names (none if watchlist is absent)."""
-    try:
-        from extractor.core.watchlist import expand_query as watchlist_expand  # type: ignore[attr-defined]
-    except ImportError:
-        return [query]
+    """The query plus the watchlist aliases it names."""
+    from extractor.core.watchlist import expand_query as watchlist_expand
+
     try:
         extra = list(watchlist_expand(query))
-    except Exception:  # an alias table problem must not break search
+    except Exception:  # noqa: BLE001 — an alias table problem must not break search
         extra = []
     out = [query]
     for alias in extra:

@@ -186,7 +186,7 @@ class Store:
         if self._collection is None:
             try:
                 self._collection = self._client.get_collection(COLLECTION, embedding_function=None)
-            except Exception:  # chromadb raises NotFoundError / ValueError depending on backend
+            except Exception:  # noqa: BLE001 — chromadb raises NotFoundError / ValueError depending on backend
                 return None
         return self._collection
 
@@ -310,7 +310,7 @@ class Store:
             coll = self._existing_collection()
             if coll is not None:
                 coll.delete(where={"file": key})
-            if n:
+            if n and vectors is not None:
                 assert coll is not None
                 ids, metas, texts = [], [], []
                 for c in chunks:

@@ -23,7 +23,9 @@ from extractor.core.config import DEFAULT_STORE, LLMSettings
 from extractor.core.document import Chunk, Document, FieldValue, Retriever
 from extractor.core.errors import LLMAuthError, LLMConfigError
 from extractor.core.evidence import verify_fields
+from extractor.core.injection import find_instructions
 from extractor.core.schema import Schema, load_schema
+from extractor.pipeline.disputes import mark_disputes
 
 if TYPE_CHECKING:
     from extractor.read.guard import GuardedReader
@@ -77,6 +79,8 @@ class ExtractReport:
         tot["cost_usd"] = cost
         tot["documents"] = len(self.records)
         tot["failures"] = len(self.failures)
+        tot["suspicious"] = sum(1 for r in self.records if r.get("suspicious_text"))
+        tot["disputed"] = sum(1 for r in self.records if any(f.startswith("disputed:") for f in r.get("flags", ())))
         return tot
 
 
@@ -88,6 +92,8 @@ def _flags(fields: dict[str, FieldValue]) -> list[str]:
     for name, fv in fields.items():
         if fv.value not in (None, [], "") and fv.verified is False:
             flags.append(f"unverified:{name}")
+        if fv.disputed:
+            flags.append(f"disputed:{name}")
     return flags
 
 
@@ -150,7 +156,7 @@ def _build_retriever(doc: Document, store_dir: Path | None) -> Retriever:
 
             store = Store(Path(store_dir))
             if store.has_document(doc.sha256):
-                by_id = {c.id: c for c in store.chunks_for(doc.sha256)}
+                by_id = {c.id: c.to_chunk() for c in store.chunks_for(doc.sha256)}
 
                 def from_store(query: str, k: int) -> list[Chunk]:
                     hits = search(store, query, k=k, where={"doc_sha256": doc.sha256})
@@ -212,16 +218,24 @@ class _Runner:
                                ["needs_ocr: no text layer (scanned); run OCR first"], extra_flags=["needs_ocr"])
         usage: dict[str, Any] = {}
         try:
+            suspicious = find_instructions(doc)
             result = self.engine.extract(doc, self.schema, retriever=document_retriever(doc, self.store_dir))
             fields, usage = result.fields, result.usage.to_json()
-            grounding = None if self.backend == "rules" else {f.name: f.type for f in self.schema.fields}
-            verify_fields(doc, fields, grounding)
-        except Exception as e:  # noqa: BLE001 — one document's failure is recorded, the batch goes on
+            types = {f.name: f.type for f in self.schema.fields}
+            if self.engine.needs_grounding:  # values an LLM was steered to invent: check against the rules
+                reference = get_backend("rules").extract(doc, self.schema).fields
+                mark_disputes(fields, reference, types)
+            verify_fields(doc, fields, types, grounding=self.engine.needs_grounding, suspicious=suspicious)
+        except Exception as e:
             if isinstance(e, (LLMAuthError, LLMConfigError)):
                 raise
             return make_record(str(path), doc.sha256, self.schema, self.backend, model, None,
                                [f"{type(e).__name__}: {_one_line(e)}"], usage)
-        return make_record(str(path), doc.sha256, self.schema, self.backend, model, fields, [], usage)
+        record = make_record(str(path), doc.sha256, self.schema, self.backend, model, fields, [], usage,
+                             extra_flags=["suspicious_text"] if suspicious else ())
+        if suspicious:
+            record["suspicious_text"] = [span.to_json() for span in suspicious]
+        return record
 
 
 def _run_pipelined(runner: _Runner, todo: list[Path], jobs: int, emit: Callable[[str, dict[str, Any]], None]) -> None:
@@ -328,7 +342,7 @@ def extract_documents(
             unchanged = prev is not None and prev.get("sha256") == file_sha256(f)
         except OSError:
             unchanged = False
-        if unchanged:
+        if unchanged and prev is not None:
             results[str(f)] = prev
             report.skipped += 1
         else:

@@ -57,11 +57,21 @@ def drop_torn_tail(path: Path) -> None:
             os.fsync(fh.fileno())
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()  # what open() would give: the user's umask, not mkstemp's 0600
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a whole file via a temp file in the same folder, then rename over."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
@@ -122,11 +132,23 @@ def compact(path: Path, order: Iterable[str] | None = None) -> list[dict[str, An
     return recs
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_csv_cell(text: str) -> str:
+    """A cell a spreadsheet shows as text: one that starts like a formula (``=HYPERLINK(…)``,
+    ``@SUM…``, ``+``, ``-``, tab, CR) gets a leading apostrophe (OWASP's CSV-injection rule).
+    Document text goes into these cells, and documents can be hostile."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return safe_csv_cell(value)
     if isinstance(value, list):
-        return LIST_JOIN.join(str(v) for v in value)
+        return safe_csv_cell(LIST_JOIN.join(str(v) for v in value))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -143,7 +165,7 @@ def to_csv(records: list[dict[str, Any]], field_names: list[str]) -> str:
         fields = rec.get("fields") or {}
         w.writerow(
             [
-                rec.get("file", ""),
+                safe_csv_cell(str(rec.get("file", ""))),
                 rec.get("sha256", ""),
                 rec.get("backend", ""),
                 *[_cell((fields.get(n) or {}).get("value")) for n in field_names],

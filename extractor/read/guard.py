@@ -23,6 +23,7 @@ import resource
 import signal
 import threading
 import traceback
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ _PAGE_FAILED = "text extraction failed"
 
 # forkserver: workers start from a clean, single-threaded process with pypdf already imported
 # (forking the multi-threaded CLI process itself could inherit held locks).
-_context = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+_context: Any = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
 if _context.get_start_method() == "forkserver":
     _context.set_forkserver_preload(["extractor.read.pdf"])
 
@@ -142,7 +143,7 @@ _START_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _without_main_module():  # noqa: ANN202
+def _without_main_module() -> Iterator[None]:
     """Start workers without re-running the caller's script in them.
 
     multiprocessing re-imports ``__main__`` in every forkserver/spawn child; for a
@@ -156,7 +157,7 @@ def _without_main_module():  # noqa: ANN202
     with _START_LOCK:
         if "__file__" in saved:
             delattr(main, "__file__")
-        if "__spec__" in saved:
+        if "__spec__" in saved and main is not None:
             main.__spec__ = None
         try:
             yield

@@ -143,7 +143,7 @@ def _has_image(resources: object, depth: int = 0) -> bool:
                 return True
             if subtype == "/Form" and _has_image(xo.get("/Resources"), depth + 1):
                 return True
-    except Exception:  # a broken resource dict is not a scan
+    except Exception:  # noqa: BLE001 — a broken resource dict is not a scan
         return False
     return False
 
@@ -169,7 +169,7 @@ def read_pdf(path: str | Path) -> Document:
     for i in range(n_pages):
         try:
             page_obj = reader.pages[i]
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 — pypdf raises anything on a broken page tree
             warnings.append(f"page {i + 1}: cannot read page ({_one_line(e)})")
             pages.append(Page(number=i + 1, text=""))
             continue
@@ -177,7 +177,7 @@ def read_pdf(path: str | Path) -> Document:
             text = page_obj.extract_text() or ""
         except FileNotDecryptedError as e:
             raise PdfError("encrypted", "encrypted: needs a password") from e
-        except Exception as e:  # one bad page must not lose the document
+        except Exception as e:  # noqa: BLE001 — one bad page must not lose the document
             warnings.append(f"page {i + 1}: text extraction failed ({_one_line(e)})")
             text = ""
         clean, clean_map = clean_page(text)

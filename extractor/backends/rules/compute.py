@@ -221,12 +221,12 @@ def compute_counts(views: list[View], ai: bool) -> tuple[FieldValue, FieldValue]
                         server = v.fv(qty, qs, qe, flat=True)
                     break
         if gpu is None:
-            m = _N_CARD.search(text)
-            if m:
-                qty, qs, qe, is_server = _nearby_quantity(text, m.start(), m.end())
-                per = num(m.group(1))
+            card = _N_CARD.search(text)
+            if card:
+                qty, qs, qe, is_server = _nearby_quantity(text, card.start(), card.end())
+                per = num(card.group(1))
                 if per and qty:
-                    gpu = v.fv(per * qty, min(qs, m.start()), max(qe, m.end()), flat=True)
+                    gpu = v.fv(per * qty, min(qs, card.start()), max(qe, card.end()), flat=True)
                     if server is None and is_server:
                         server = v.fv(qty, qs, qe, flat=True)
         if gpu is not None and server is not None:
@@ -235,10 +235,10 @@ def compute_counts(views: list[View], ai: bool) -> tuple[FieldValue, FieldValue]
         if gpu is not None:
             break
         for v in views:
-            m = next((m for m in pattern.finditer(v.flat) if not _EXISTING.search(v.flat[max(0, m.start() - 10): m.start()])
-                      and num(m.group(1) or m.group(2) or "")), None)
-            if m:
-                gpu = v.fv(num(m.group(1) or m.group(2)), m.start(), m.end(), flat=True)
+            hit = next((m for m in pattern.finditer(v.flat) if not _EXISTING.search(v.flat[max(0, m.start() - 10): m.start()])
+                        and num(m.group(1) or m.group(2) or "")), None)
+            if hit:
+                gpu = v.fv(num(hit.group(1) or hit.group(2)), hit.start(), hit.end(), flat=True)
                 if pattern is _GPU_QTY:
                     gpu.low("a bare card count, not a stated total or machines × cards")
                 break
@@ -344,8 +344,8 @@ def restricted_flag(views: list[View], mentions: list[tuple[View, Mention]], nam
         first = next((m for m in re.finditer(r"\S[^\n]*", views[0].clean)), None) if views else None
         return views[0].fv(False, first.start(), first.end()) if first else FieldValue(False)
     for v, m in mentions:
-        e = wl.by_canonical[m.canonical]
-        if e.restricted_on(publish_date) and (e.kind != "cloud" or ai):
+        entry = wl.by_canonical[m.canonical]
+        if entry.restricted_on(publish_date) and (entry.kind != "cloud" or ai):
             return v.fv(True, m.start, m.end)
     return FieldValue(True)
 

@@ -17,6 +17,7 @@ from extractor.backends.rules.views import (
     View,
     cell_value,
     clean_value,
+    label_words,
 )
 from extractor.core.document import Document, FieldValue
 from extractor.core.normalize import (
@@ -27,12 +28,12 @@ from extractor.core.normalize import (
 _COLON_OR_HEADING_NL = r"(?:\s*[:：]\s*|(?<=[号称码])(?:(?<=^[一二三四五六七八九十]、....)|(?<=^[一二三四五六七八九十]、......))[ \t]*\n\s*)"
 
 _LABELS = {
-    "project_code": re.compile(r"(?<!原公告的)(?:采购项目编号|项目编号|采购编号|招标编号|采购计划编号|项目代码)" + _COLON_OR_HEADING_NL + r"([^\n]+)", re.M),
-    "project_name": re.compile(r"(?<![包标分])(?:采购项目名称|项目名称|招标项目名称)" + _COLON_OR_HEADING_NL + r"([^\n]+)", re.M),
-    "buyer": re.compile(r"(?:采购人名称|采购单位名称|招标人名称|采购人|采购单位|招标人|采购方)(?!代表|信息|联系)" + COLON + r"([^\n]+)"),
-    "agency": re.compile(r"(?:采购代理机构名称|招标代理机构名称|代理机构名称|采购代理机构|招标代理机构|集中采购机构名称|集中采购机构|"
-                         r"招标机构名称|招标机构|代理机构|招标代理)" + COLON + r"([^\n]+)"),
-    "publish_date": re.compile(r"(?<!原)(?<!原公告)(?<!原公告发布)(?<!首次)(?<!首次公告)(?<!开标)(?:公告日期|发布日期|发布时间|公示日期|公告时间|更正日期|合同公告日期|公告发布日期)" + COLON + r"([^\n]+)"),
+    "project_code": re.compile(r"(?<!原公告的)(?:" + label_words("project_code") + ")" + _COLON_OR_HEADING_NL + r"([^\n]+)", re.M),
+    "project_name": re.compile(r"(?<![包标分])(?:" + label_words("project_name") + ")" + _COLON_OR_HEADING_NL + r"([^\n]+)", re.M),
+    "buyer": re.compile(r"(?:" + label_words("buyer") + r")(?!代表|信息|联系)" + COLON + r"([^\n]+)"),
+    "agency": re.compile(r"(?:" + label_words("agency") + ")" + COLON + r"([^\n]+)"),
+    "publish_date": re.compile(r"(?<!原)(?<!原公告)(?<!原公告发布)(?<!首次)(?<!首次公告)(?<!开标)(?:" + label_words("publish_date") + ")"
+                               + COLON + r"([^\n]+)"),
 }
 
 # A block whose heading ends one page and whose 名称 line opens the next.
@@ -201,7 +202,11 @@ def labelled_field(views: list[View], field: str, clean: Any) -> FieldValue | No
         for m in pattern.finditer(v.clean):
             value = clean(m.group(1), v, m)
             if value:
-                return v.fv(value, m.start(), m.end(1))
+                end = m.end(1)
+                if value not in v.clean[m.start(1):end]:  # wrapped onto the next line: quote both lines
+                    nl = v.clean.find("\n", end + 1)
+                    end = nl if nl >= 0 else len(v.clean)
+                return v.fv(value, m.start(), end)
     return None
 
 
@@ -214,10 +219,10 @@ def block_field(views: list[View], field: str) -> FieldValue | None:
                 return v.fv(value, m.start(1) - 3, m.end(1))
         if i + 1 < len(views) and _BLOCK_AT_PAGE_END[field].search(v.clean[-80:]):
             nxt = views[i + 1]
-            m = _BLOCK_AT_PAGE_START.match(nxt.clean)
-            value = org_value(m.group(1), nxt, m) if m else None
-            if m and value:
-                return nxt.fv(value, m.start(1) - 3, m.end(1))
+            head = _BLOCK_AT_PAGE_START.match(nxt.clean)
+            value = org_value(head.group(1), nxt, head) if head else None
+            if head and value:
+                return nxt.fv(value, head.start(1) - 3, head.end(1))
     return None
 
 

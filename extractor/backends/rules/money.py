@@ -13,15 +13,23 @@ from extractor.core.normalize import (
     iter_amounts,
     parse_amount,
 )
+from extractor.core.schema import load_schema
 
-# Labels may wrap at a line break anywhere (``预算⏎金额25万元``): a newline may fall between characters.
-BUDGET = re.compile(words_re(["项目预算金额", "采购预算金额", "预算总金额", "预算金额", "采购预算", "项目预算", "预算资金",
-                              "最高限价", "控制价"], spaced=True).replace(r"\s*", r"\n?"))
+_CEILING_WORDS = ("最高限价", "控制价")  # a price ceiling stands in for the budget only when no budget is stated
 
-BUDGET_PRIMARY = ("项目预算金额", "采购预算金额", "预算总金额", "预算金额", "采购预算", "项目预算", "预算资金")
 
-AWARD = re.compile(words_re(["中标（成交）金额", "中标(成交)金额", "中标金额", "成交金额", "合同金额", "中标价格", "中标价",
-                             "成交价格", "成交价", "中标（成交）价"], spaced=True).replace(r"\s*", r"\n?"))
+def _wrapping(field: str) -> re.Pattern[str]:
+    """The field's label words (schema file) where a line break may fall between any two characters
+    (``预算⏎金额25万元``: a label wrapped at the page margin)."""
+    words = list(load_schema("tender").field(field).labels)
+    return re.compile("(?:" + words_re(words, spaced=True).replace(r"\s*", r"\n?") + ")")
+
+
+BUDGET = _wrapping("budget_cny")
+
+BUDGET_PRIMARY = tuple(w for w in load_schema("tender").field("budget_cny").labels if w not in _CEILING_WORDS)
+
+AWARD = _wrapping("award_amount_cny")
 
 
 
@@ -147,7 +155,7 @@ def table_column_sum(views: list[View], header: str) -> FieldValue | None:
                     if not a:  # the total's cell on the next line: still the total, never one more item
                         nxt = re.match(r"\n[ \t]*([^\n]*)", v.clean[s + len(line_m.group()):])
                         a = parse_amount(nxt.group(1), default_unit=unit) if nxt else None
-                        if a:
+                        if a and nxt:
                             return v.fv(a, s, s + len(line_m.group()) + nxt.end())
                     if a:
                         return v.fv(a, s, s + len(line_m.group()))

@@ -6,12 +6,10 @@ import re
 
 from extractor.backends.rules.kv import kv_org, pairs_for
 from extractor.backends.rules.labels import org_value
-from extractor.backends.rules.views import BLOCKS, COLON, HEADING, ORG_SUFFIX, View
+from extractor.backends.rules.views import BLOCKS, COLON, HEADING, ORG_SUFFIX, View, label_words
 from extractor.core.document import FieldValue
 
-_SUPPLIER_LABEL = re.compile(
-    r"(?:中标（成交）供应商名称|中标（成交）供应商|中标供应商名称|成交供应商名称|中标供应商|成交供应商|"
-    r"供应商名称|中标人名称|中标人|成交人|拟定供应商名称|拟定供应商|拟定的供应商|乙方名称|供应商（乙方）|乙方)" + COLON + r"([^\n]+)")
+_SUPPLIER_LABEL = re.compile(r"(?:" + label_words("suppliers") + ")" + COLON + r"([^\n]+)")
 
 _ORG_LINE = re.compile(rf"^[\u4e00-\u9fff（）()A-Za-z0-9·]{{3,50}}{ORG_SUFFIX}$")
 

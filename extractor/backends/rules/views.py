@@ -12,6 +12,14 @@ from extractor.core.normalize import (
     cn_to_int,
     to_halfwidth,
 )
+from extractor.core.schema import load_schema
+
+
+def label_words(field: str) -> str:
+    """A regex alternation of the field's label words, taken from the schema file (longest first,
+    so ``采购人名称`` wins over ``采购人``): the words live in one place, ``schemas/tender.yaml``."""
+    labels = load_schema("tender").field(field).labels
+    return "|".join(re.escape(word) for word in sorted(labels, key=len, reverse=True))
 
 
 @dataclass

@@ -1,0 +1,161 @@
+"""`tenderx extract` and `tenderx run` (ingest + extract + the flagged table)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from extractor.cli.display import (
+    ExtractBar,
+    IngestBar,
+    failures_table,
+    flagged_table,
+    print_ingest_summary,
+    totals_line,
+)
+from extractor.cli.ingest import require_paths
+from extractor.cli.options import (
+    DEFAULT_OUT,
+    DEFAULT_STORE,
+    BackendOpt,
+    BaseUrlOpt,
+    JobsOpt,
+    ModelOpt,
+    PathsArg,
+    SchemaOpt,
+    StoreOpt,
+    TimeoutOpt,
+)
+from extractor.cli.terminal import console, err_console
+from extractor.core.config import LLMSettings
+
+if TYPE_CHECKING:
+    from extractor.pipeline.extract import ExtractReport
+
+STDOUT = Path("-")
+
+
+def llm_settings(base_url: str | None, model: str | None, timeout: float) -> LLMSettings:
+    return LLMSettings.from_env(base_url=base_url, model=model, timeout=timeout)
+
+
+def print_extract_summary(report: ExtractReport, out: Console = console) -> None:
+    out.print(f"backend: [bold]{report.backend}[/] — {report.backend_reason}")
+    if report.skipped:
+        out.print(f"{report.skipped} documents already extracted in an earlier run (resumed, not redone)")
+    if report.flagged:
+        out.print(flagged_table(report.records))
+    else:
+        out.print("No document flagged restricted_us_tech.")
+    if report.failures:
+        out.print(failures_table(report.failures))
+    totals = report.totals()
+    if totals["suspicious"]:
+        out.print(f"[yellow]{totals['suspicious']} document(s) carry suspicious text[/] (instructions addressed to a "
+                  "model or form-filler; see suspicious_text in their records): no value quoted from it is verified")
+    if totals["disputed"]:
+        out.print(f"[yellow]{totals['disputed']} document(s) have disputed values[/] (the LLM and the rules engine "
+                  "disagree; see disputed:<field> flags): check them by eye")
+    out.print(totals_line(totals))
+    if report.out:
+        out.print(f"records: {report.out}" + (f", CSV: {report.csv}" if report.csv else ""))
+
+
+def run_extraction(paths: list[Path], **options: Any) -> ExtractReport:
+    """`extract_documents` with a progress bar on stderr."""
+    from extractor.pipeline.extract import extract_documents
+
+    with ExtractBar(err_console) as bar:
+        return extract_documents(paths, progress=bar, **options)
+
+
+def extract(
+    paths: PathsArg,
+    backend: BackendOpt = "auto",
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="JSONL output, one record per document; '-' writes the records to stdout.")
+    ] = DEFAULT_OUT / "records.jsonl",
+    csv: Annotated[Path | None, typer.Option(
+        "--csv", help="Also write a CSV (one row per document, lists joined with ';').", show_default=False)] = None,
+    jobs: JobsOpt = 4,
+    schema: SchemaOpt = "tender",
+    store: Annotated[Path, typer.Option(
+        "--store", "-s", help="Store used for retrieval on long documents (if ingested).")] = DEFAULT_STORE,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    timeout: TimeoutOpt = 60.0,
+    no_resume: Annotated[bool, typer.Option("--no-resume", help="Redo documents already in OUT.")] = False,
+) -> None:
+    """Extract the schema's fields, with page + verbatim-quote evidence, from tender documents.
+
+    Examples:
+
+      tenderx extract samples/ -o out.jsonl --csv out.csv
+
+      tenderx extract notice.pdf -o - | jq .fields.buyer
+
+      OPENAI_BASE_URL=http://localhost:8000/v1 TENDERX_MODEL=qwen2.5-7b tenderx extract tenders/ -j 8
+
+    The API key is read from $OPENAI_API_KEY only (never a flag, so it stays out of shell history).
+    Re-running the same command resumes: finished documents are kept, failed ones retried, and
+    LLM responses come from the cache (.tenderx/llm-cache.sqlite).
+    Exit codes: 0 ok, 1 some documents failed, 2 usage error, 3 fatal (e.g. LLM key rejected).
+    """
+    require_paths(paths)
+    to_stdout = out == STDOUT
+    report = run_extraction(paths, backend=backend, schema=schema, out=None if to_stdout else out, csv=csv,
+                            jobs=jobs, settings=llm_settings(base_url, model, timeout), store_dir=store,
+                            resume=not no_resume)
+    if to_stdout:
+        for rec in report.records:
+            sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    print_extract_summary(report, err_console if to_stdout else console)
+    raise typer.Exit(1 if report.failures else 0)
+
+
+def run(
+    paths: PathsArg,
+    out_dir: Annotated[Path, typer.Option(
+        "--out-dir", "-o", help="Where records.jsonl and records.csv go.")] = DEFAULT_OUT,
+    store: StoreOpt = DEFAULT_STORE,
+    backend: BackendOpt = "auto",
+    jobs: JobsOpt = 4,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    timeout: TimeoutOpt = 60.0,
+) -> None:
+    """The main job: ingest documents, extract every one, show what is flagged.
+
+    Example:
+
+      tenderx run samples/
+
+    Writes OUT_DIR/records.jsonl (one record per document) and OUT_DIR/records.csv, keeps the
+    searchable store in STORE, and prints the documents flagged restricted_us_tech with a totals line.
+    Re-running resumes: unchanged files are neither re-ingested nor re-extracted.
+    Exit codes: 0 ok, 1 some files failed (each listed), 2 usage error, 3 fatal.
+    """
+    from extractor.backends.registry import resolve_backend
+    from extractor.index.ingest import ingest as run_ingest
+
+    require_paths(paths)
+    settings = llm_settings(base_url, model, timeout)
+    resolve_backend(backend, settings)  # check before spending minutes on ingest
+    with IngestBar(err_console) as bar:
+        ingested = run_ingest(paths, store_dir=store, progress=bar)
+    print_ingest_summary(ingested, console)
+    report = run_extraction(paths, backend=backend, out=out_dir / "records.jsonl", csv=out_dir / "records.csv",
+                            jobs=jobs, settings=settings, store_dir=store)
+    print_extract_summary(report)
+    raise typer.Exit(1 if (report.failures or ingested.failed) else 0)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(extract)
+    app.command()(run)

@@ -1,0 +1,53 @@
+"""`tenderx ingest`: documents into the searchable store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from extractor.cli.display import IngestBar, print_ingest_summary
+from extractor.cli.options import DEFAULT_STORE, PathsArg, StoreOpt
+from extractor.cli.terminal import console, err_console
+from extractor.core.errors import UsageError
+
+
+def require_paths(paths: list[Path]) -> None:
+    """Every command that reads files refuses, with exit 2, when none of its paths exists."""
+    missing = [p for p in paths if not p.exists()]
+    if len(missing) == len(paths):
+        raise UsageError("no such file or folder: " + ", ".join(str(p) for p in missing))
+
+
+def ingest(
+    paths: PathsArg,
+    store: StoreOpt = DEFAULT_STORE,
+    chunk_tokens: Annotated[int, typer.Option("--chunk-tokens", min=50, max=2000,
+                                              help="Target chunk size in tokens.")] = 400,
+) -> None:
+    """Read documents, chunk them and index them (vectors + BM25) for `tenderx search`.
+
+    Examples:
+
+      tenderx ingest samples/
+
+      tenderx ingest tenders/2024/ extra.pdf --store ~/tenders-store
+
+    Re-running is cheap: unchanged files (same sha256) are skipped, changed files replace their
+    old chunks. Embeddings come from the bundled e5 model (offline) unless TENDERX_EMBED_BASE_URL
+    points at an OpenAI-compatible /embeddings endpoint. Set TENDERX_CHROMA_HOST/PORT to use a
+    Chroma server instead of the local store.
+    Exit codes: 0 ok, 1 some files failed (each listed), 2 usage error, 3 store locked by another run.
+    """
+    from extractor.index.ingest import ingest as run_ingest
+
+    require_paths(paths)
+    with IngestBar(err_console) as bar:
+        report = run_ingest(paths, store_dir=store, progress=bar, chunk_tokens=chunk_tokens)
+    print_ingest_summary(report, console)
+    raise typer.Exit(1 if report.failed else 0)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ingest)
