@@ -15,6 +15,7 @@ from extractor.backends.rules.compute import (
     split_scoped,
     token_count_field,
 )
+from extractor.backends.rules.cues import cues
 from extractor.backends.rules.kv import kv_code, kv_field, kv_org, kv_text
 from extractor.backends.rules.labels import (
     block_field,
@@ -88,11 +89,12 @@ def extract_rules(doc: Document, schema: Any = None) -> dict[str, FieldValue]:
     if watchlist_flag != out["restricted_us_tech"].value:
         out["restricted_us_tech"].low("the watchlist alone says " + str(watchlist_flag).lower()
                                       + ": a restricted name occurs only out of scope")
-    for fv in out.values():
+    settled = _settled_empty(out, notice, ai) | _absent(views)
+    for name, fv in out.items():
         if fv.value is None or (isinstance(fv.value, list) and not fv.value):
             fv.page, fv.quote = None, None
-            if fv.confidence != "low":
-                fv.confidence, fv.reason = None, None  # nothing found: no value to rate
+            if fv.confidence != "low":  # nothing found: sure only where the notice cannot have it
+                fv.confidence, fv.reason = ("high" if name in settled else None), None
         elif fv.confidence is None:
             fv.confidence = "high"  # a labelled value or a stated pattern; the finders marked the rest low
     if schema is not None and getattr(schema, "fields", None):
@@ -100,3 +102,24 @@ def extract_rules(doc: Document, schema: Any = None) -> dict[str, FieldValue]:
         return {n: out.get(n, FieldValue([] if n in _LIST_FIELDS else None)) for n in wanted}
     return out
 
+
+def _settled_empty(out: dict[str, FieldValue], notice: str, ai: bool) -> set[str]:
+    """Fields whose emptiness the engine is sure of: no award on a notice that awards nothing, no
+    supplier where none is named, no compute counts or watchlist names in a notice without AI words,
+    no method in an intention. The hybrid backend asks the LLM only about the other empty fields."""
+    settled: set[str] = set()
+    if notice not in ("award", "contract"):
+        settled.add("award_amount_cny")
+    if notice not in ("award", "contract", "single_source") and out["procurement_method"].value != "single_source":
+        settled.add("suppliers")
+    if not ai:
+        settled |= {"gpu_count", "server_count", "token_count", "chips", "cloud_providers", "ai_models"}
+    if notice == "intention":
+        settled |= {"procurement_method", "project_code", "agency"}
+    return settled
+
+
+def _absent(views: list[View]) -> set[str]:
+    """Fields none of whose words (``rules_cues.yaml``: ``absence_cues``) occur in the document."""
+    text = "".join(v.flat for v in views)
+    return {name for name, words in cues()["absence_cues"].items() if not any(w in text for w in words)}
