@@ -47,8 +47,9 @@ def measure(pdfs: list[Path]) -> dict[str, Any]:
         for backend in ("llm", "hybrid"):
             work = Path(tempfile.mkdtemp(prefix=f"tenderx-bench-{backend}-"))
             try:
+                # a fresh response cache per run: cached answers would count as free calls
                 report = extract_documents(pdfs, backend=backend, jobs=2, settings=settings, store_dir=None,
-                                           cache_path=None, out=None)
+                                           cache_path=work / "cache.sqlite", out=None)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
             if report.failures:

@@ -36,6 +36,7 @@ def _extract(tmp_path: Path, pages: list[list[str]], name: str = "doc") -> dict[
     ("平台须兼容Llama、ChatGLM等开源模型格式", "ChatGLM", "compatibility"),
     ("用于替换已到报废年限的Tesla V100服务器", "Tesla V100", "replaced"),
     ("学院现有阿里云资源已无法满足教学需要，故采购本地服务器", "阿里云", "not enough"),
+    ("供应商须承诺所投产品为国产，拒绝英伟达H20等进口GPU产品投标", "英伟达H20", "negation"),
 ])
 def test_out_of_scope_mentions_say_why(text: str, alias: str, why: str) -> None:
     start = text.index(alias)
@@ -79,6 +80,7 @@ def test_banned_and_yardstick_names_are_left_out_with_a_low_confidence_reason(tm
     ("推理服务器2台，配置4张昇腾910B加速卡", 8, 2),
     ("The lab buys two 8-GPU servers (NVIDIA H20).", 16, 2),
     ("3 servers with 4 NVIDIA L40S GPUs each", 12, 3),
+    ("昇腾AI服务器（8卡）×5台，每卡为昇腾910B", 40, 5),
 ])
 def test_machine_times_card_grammar(text: str, gpus: int, servers: int) -> None:
     found = machine_card_products(text)
@@ -183,6 +185,21 @@ def test_corrected_amount_wins_over_the_replaced_one(tmp_path: Path) -> None:
     ]])
     assert out["notice_type"].value == "correction"
     assert out["budget_cny"].value == 620_000
+
+
+def test_correction_table_and_an_agency_name_wrapped_in_its_cell(tmp_path: Path) -> None:
+    out = _extract(tmp_path, [[
+        "临川县卫生健康局救护车采购项目更正公告",
+        "一、项目编号：LCWJ-2024-GK-0031",
+        "更正信息",
+        "序号", "更正事项", "更正前内容", "更正后内容",
+        "1", "预算金额", "90万元", "108万元",
+        "更正日期：2024年7月2日",
+        "采购代理机构：临川县恒远招标有限公",
+        "司",
+    ]])
+    assert out["budget_cny"].value == 1_080_000
+    assert out["agency"].value == "临川县恒远招标有限公司"
 
 
 def test_single_source_package_names_its_proposed_supplier(tmp_path: Path) -> None:

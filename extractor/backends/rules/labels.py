@@ -285,6 +285,20 @@ def org_value(raw: str, v: View, m: re.Match[str]) -> str | None:
     value = re.split(r"\s*(?:地址|联系人|联系方式|电话)[:：]", value, maxsplit=1)[0].strip()
     if not value or _BAD_VALUE.search(value) or len(value) < 2 or len(value) > 60:
         return None
+    return _org_wrapped(v, m, value)
+
+
+_ORG_END = re.compile(ORG_SUFFIX + "$")
+
+
+def _org_wrapped(v: View, m: re.Match[str], value: str) -> str:
+    """An organisation's name cut by a cell's line break (``北原明信招标有限公⏎司``): joined when the
+    next line's first characters complete an organisation ending the value lacks."""
+    if _ORG_END.search(value) or m.end(1) >= len(v.clean) or v.clean[m.end(1)] != "\n":
+        return value
+    head = re.match(r"[^\s:：，,。；;]{1,4}", v.clean[m.end(1) + 1: m.end(1) + 6])
+    if head and _ORG_END.search(value + head.group()) and not _ORG_END.search(head.group()):
+        return value + head.group()
     return value
 
 

@@ -258,9 +258,30 @@ def table_cell_amounts(views: list[View], header: re.Pattern[str]) -> FieldValue
 
 
 
+_BEFORE_HEAD = re.compile(r"^[ \t]*(?:原内容|原公告内容|(?:更正|变更|修改|调整)前(?:内容)?)[ \t]*$", re.M)
+_AFTER_HEAD = re.compile(r"^[ \t]*(?:现内容|更正内容|(?:更正|变更|修改|调整)后(?:内容)?)[ \t]*$", re.M)
+
+
+def corrected_table_amount(views: list[View], label: re.Pattern[str]) -> FieldValue | None:
+    """An amount changed in a before/after correction table (``更正前内容⏎更正后内容⏎1⏎预算金额⏎150万元⏎
+    172万元``): the row that names the label holds the old figure, then the new one; the new one counts."""
+    for v in views:
+        head = _BEFORE_HEAD.search(v.clean)
+        if not head or not _AFTER_HEAD.match(v.clean, head.end() + 1):
+            continue
+        for m in label.finditer(v.clean, head.end()):
+            row = re.split(r"\n[ \t]*\d{1,2}[ \t]*\n|\n(?=[一二三四五六七八九十]+、)", v.clean[m.end(): m.end() + 120], maxsplit=1)[0]
+            amounts = [a for a in iter_amounts(row) if a.explicit_unit]
+            if len(amounts) >= 2:
+                a = amounts[-1]
+                return v.fv(a.value, m.start(), m.end() + a.end)
+    return None
+
+
 def budget_field(views: list[View]) -> FieldValue:
     """The budget: a labelled amount, else a budget column's sum, else budget cells of a table."""
-    return (labelled_amount(views, BUDGET, primary=BUDGET_PRIMARY) or kv_field(views, "budget_cny", kv_amount)
+    return (corrected_table_amount(views, BUDGET) or labelled_amount(views, BUDGET, primary=BUDGET_PRIMARY)
+            or kv_field(views, "budget_cny", kv_amount)
             or table_column_sum(views, r"预算金额|预算（|采购预算")
             or table_cell_amounts(views, BUDGET_COLUMN) or FieldValue(None))
 

@@ -1,6 +1,6 @@
 """A small grammar of compute quantities, beyond ``每台配置8块…`` (kept in ``compute``):
 
-- machines × cards: ``4台×8卡``, ``2台*8张GPU``, ``服务器2台，每台8×NVIDIA H20``,
+- machines × cards: ``4台×8卡``, ``2台*8张GPU``, ``服务器2台，每台8×NVIDIA H20``, ``服务器（8卡）×6台``,
   ``推理服务器1台，配置8张昇腾910B加速卡``, English ``four 8-GPU servers``,
   ``4 servers with 8 GPUs each``;
 - tokens bought: number first (``3,000万 tokens``, ``三千万个token``, ``12亿tokens``) or the word first
@@ -28,6 +28,8 @@ _MACHINE = r"(?:服务器|节点|主机|整机|机器|一体机)"
 _TIMES = re.compile(rf"{_N}\s*(?:台|个节点|节点)\s*[×xX*✕]\s*{_N}\s*(?:卡|块|张|片|颗)?")
 # ``每台8×NVIDIA H20``, ``单机8*GPU``: a per-machine count written with a multiplication sign
 _PER_TIMES = re.compile(rf"(?:每台|单台|单机|每节点|每个节点)\s*(?:配置|配备|搭载|内置|含)?\s*{_N}\s*[×xX*✕]\s*")
+# ``昇腾AI服务器（8卡）×6台``, ``GPU服务器(8卡)6台``: the cards per machine in brackets, then the machines
+_BRACKET_CARDS = re.compile(rf"{_MACHINE}\s*[（(]\s*{_N}\s*(?:卡|块|张|GPU)\s*[)）]\s*[×xX*✕]?\s*{_N}\s*台")
 # ``推理服务器1台，配置8张华为昇腾910B加速卡`` (no 每台: the count follows the machine's quantity)
 _QTY_THEN_CARDS = re.compile(
     rf"{_MACHINE}[^。；;，,\d]{{0,6}}?{_N}\s*台\s*[，,、]?\s*(?:均|各)?(?:配置|配备|搭载|内置|含|装配)\s*{_N}\s*(?:块|张|片|颗|个)")
@@ -89,6 +91,10 @@ def machine_card_products(flat: str) -> list[Count]:
         servers, per = _n(m.group(1)), _n(m.group(2))
         tail = flat[m.end(): m.end() + 30]
         if servers and per and _names_gpu(re.split(r"[，,；;。、]", tail, maxsplit=1)[0]):
+            out.append(Count(servers * per, m.start(), m.end(), servers=servers))
+    for m in _BRACKET_CARDS.finditer(flat):
+        per, servers = _n(m.group(1)), _n(m.group(2))
+        if servers and per:
             out.append(Count(servers * per, m.start(), m.end(), servers=servers))
     english = _english_re()
     for m in english.finditer(flat):
