@@ -129,6 +129,12 @@ def render_markdown(scores: Scores, worst: int = WORST_DOCUMENTS) -> str:
     for name, fs in scores.fields.items():
         out.append(f"| {name} | {fmt(fs.precision)} | {fmt(fs.recall)} | {fmt(fs.f1)} | "
                    f"{fmt(fs.accuracy)} | {fs.support} |")
+    if scores.calibration.rated:
+        out += ["", "## Confidence calibration", "",
+                "| field | high acc | high n | low acc | low n | unrated n |", "|---|---:|---:|---:|---:|---:|"]
+        for name, b in [*scores.calibration.fields.items(), ("all fields", scores.calibration.overall())]:
+            out.append(f"| {name} | {fmt(b['high'].accuracy)} | {b['high'].values} | {fmt(b['low'].accuracy)} | "
+                       f"{b['low'].values} | {b['unrated'].values} |")
     docs = scores.worst_documents(worst)
     if docs:
         out += ["", "## Worst documents", "", "| file | wrong | field | gold | predicted |", "|---|---:|---|---|---|"]

@@ -25,7 +25,6 @@ _MAX_VALUE_LINES = 4
 # A cell line that ends a value: a sentence, a name's or an organisation's usual ending. A line
 # ending otherwise (``…提升工程（``, ``…招标代理有限公``) wrapped and continues on the next line.
 _COMPLETE = re.compile(r"(?:。|项目|服务|施工|公司|局|院|中心|大学|学院|医院|委员会|办公室|[)）])$")
-_UNIT = r"(?:[（(]\s*(?P<unit>[^）)\n]{1,6})\s*[)）])?"
 
 
 @dataclass(frozen=True)
@@ -44,24 +43,31 @@ class Pair:
 
 
 @lru_cache(maxsize=1)
-def _key_patterns() -> list[tuple[str, re.Pattern[str]]]:
-    out = []
+def _key_table() -> dict[str, str]:
+    """Every key as printed (spaces removed) -> its field; bracketed units are matched apart."""
+    table: dict[str, str] = {}
     for field, keys in kv_keys().items():
-        for key in sorted(keys, key=len, reverse=True):
-            bare = re.sub(r"[（(][^）)]*[)）]$", "", key) or key  # ``工期(天)``: the unit is optional
-            out.append((field, re.compile(re.escape(bare) + _UNIT + r"\s*[:：]?")))
-    return out
+        for key in keys:
+            table.setdefault(re.sub(r"\s+", "", key), field)
+    return table
+
+
+_TRAILING_UNIT = re.compile(r"(.+?)[（(]\s*([^）)]{1,6})\s*[)）]$")
 
 
 def _as_key(text: str) -> tuple[str, str | None] | None:
-    """(field, unit) when the whole line (spaces removed) is a known key."""
-    squashed = re.sub(r"\s+", "", text)
+    """(field, unit) when the whole line (spaces removed, a closing colon dropped) is a known key,
+    with or without a unit in brackets (``中标价(万元):``)."""
+    squashed = re.sub(r"\s+", "", text).rstrip(":：")
     if not squashed or len(squashed) > 16:
         return None
-    for field, pattern in _key_patterns():
-        m = pattern.fullmatch(squashed)
-        if m:
-            return field, m.group("unit")
+    table = _key_table()
+    if squashed in table:
+        unit = _TRAILING_UNIT.match(squashed)
+        return table[squashed], unit.group(2) if unit else None
+    unit = _TRAILING_UNIT.match(squashed)
+    if unit and unit.group(1) in table:
+        return table[unit.group(1)], unit.group(2)
     return None
 
 

@@ -4,6 +4,7 @@ buyer, agency and publication date (labels, blocks, the title)."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from extractor.backends.rules.cues import cues, words_re
@@ -151,11 +152,15 @@ def notice_type_field(doc: Document, views: list[View]) -> FieldValue:
     return _kind_from_body(views) or FieldValue("other").low("no notice kind in the title or the body")
 
 
+@lru_cache(maxsize=1)
+def _body_cues() -> list[tuple[str, re.Pattern[str]]]:
+    return [(kind, re.compile(words_re(words))) for kind, words in cues()["notice_body_cues"].items()]
+
+
 def _kind_from_body(views: list[View]) -> FieldValue | None:
     """The kind from the body's standard phrases (``更正事项``, ``欢迎合格的供应商前来投标``) when the
     title names none (web notices saved without their title)."""
-    for kind, words in cues()["notice_body_cues"].items():
-        pattern = re.compile(words_re(words))
+    for kind, pattern in _body_cues():
         for v in views[:2]:
             m = pattern.search(v.flat)
             if m:

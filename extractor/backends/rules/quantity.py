@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from extractor.backends.rules.cues import english_numbers, words_re
 from extractor.core.normalize import parse_count
@@ -61,6 +62,7 @@ def _n(s: str) -> int | None:
     return parse_count(s)
 
 
+@lru_cache(maxsize=1)
 def _english_re() -> re.Pattern[str]:
     words = words_re(list(english_numbers()))
     num = rf"(\d+|{words})"
