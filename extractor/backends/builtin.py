@@ -1,8 +1,9 @@
-"""The built-in engines as ``Backend``s: the offline rules engine and the OpenAI-compatible LLM."""
+"""The built-in engines as ``Backend``s: the offline rules engine, the OpenAI-compatible LLM, and the
+hybrid of the two (``backends.hybrid``)."""
 
 from __future__ import annotations
 
-from extractor.backends.base import Extraction, Retriever
+from extractor.backends.base import Backend, Extraction, Retriever
 from extractor.backends.registry import BackendOptions, register_backend
 from extractor.core.document import Document
 from extractor.core.schema import Schema
@@ -47,3 +48,10 @@ class LLMBackend:
 def register_all() -> None:
     register_backend("rules", lambda options: RulesBackend(), description="rules engine")
     register_backend("llm", LLMBackend, description="LLM", needs_llm=True)
+    register_backend("hybrid", _hybrid, description="rules first, LLM for unsettled fields", needs_llm=True)
+
+
+def _hybrid(options: BackendOptions) -> Backend:
+    from extractor.backends.hybrid import HybridBackend
+
+    return HybridBackend(options)

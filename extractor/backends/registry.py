@@ -65,7 +65,8 @@ def get_backend(name: str, options: BackendOptions | None = None) -> Backend:
 
 
 def resolve_backend(choice: str, settings: LLMSettings) -> tuple[str, str]:
-    """(registered name, why): ``auto`` means the LLM when one is configured, else the rules engine."""
+    """(registered name, why): ``auto`` means the hybrid backend when an LLM is configured, else the
+    rules engine."""
     _load_builtins()
     if choice != "auto":
         entry = _REGISTRY.get(choice)
@@ -76,8 +77,8 @@ def resolve_backend(choice: str, settings: LLMSettings) -> tuple[str, str]:
                 raise UsageError(f"--backend {choice} needs a model: set TENDERX_MODEL or pass --model")
             return choice, f"LLM {settings.model} requested"
         return choice, f"{entry.description or choice} requested"
-    if settings.configured:
-        return "llm", f"LLM configured ({settings.model})"
+    if settings.configured:  # rules first, the LLM only for what they cannot settle
+        return "hybrid", f"LLM configured ({settings.model}): rules first, LLM for unsettled fields"
     return "rules", "no LLM configured (set OPENAI_BASE_URL/OPENAI_API_KEY and TENDERX_MODEL to use one)"
 
 

@@ -17,7 +17,7 @@ PathsArg = Annotated[list[Path], typer.Argument(
 StoreOpt = Annotated[Path, typer.Option(
     "--store", "-s", help="Store directory (made by `tenderx ingest`; created if missing).")]
 BackendOpt = Annotated[str, typer.Option(
-    "--backend", "-b", help="auto (LLM if configured, else rules) | rules (offline) | llm.")]
+    "--backend", "-b", help="auto (hybrid if an LLM is configured, else rules) | rules (offline) | llm | hybrid (rules first, LLM for unsettled fields).")]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, max=256, help="Documents extracted concurrently.")]
 SchemaOpt = Annotated[str, typer.Option("--schema", help="Built-in schema name or a YAML/JSON schema file.")]
 BaseUrlOpt = Annotated[str | None, typer.Option(

@@ -97,8 +97,12 @@ class FieldValue:
     verified: bool | None = None
     source: str | None = None
     disputed: bool = False  # the engines disagree on this value: shown, never verified
+    confidence: str | None = None  # "high" | "low": how far the engine trusts the value
+    reason: str | None = None  # why the confidence is low (what to check by eye)
+    engine: str | None = None  # which engine produced it (hybrid backend: "rules" | "llm")
 
     def to_json(self) -> dict[str, Any]:
+        """The record form; the newer keys appear only when set, so old readers see the old format."""
         d: dict[str, Any] = {"value": self.value, "page": self.page, "quote": self.quote}
         if self.verified is not None:
             d["verified"] = self.verified
@@ -106,7 +110,15 @@ class FieldValue:
             d["source"] = self.source
         if self.disputed:
             d["disputed"] = True
+        for key in ("confidence", "reason", "engine"):
+            if getattr(self, key) is not None:
+                d[key] = getattr(self, key)
         return d
+
+    def low(self, reason: str) -> FieldValue:
+        """Mark the value low-confidence with the reason (chainable)."""
+        self.confidence, self.reason = "low", reason
+        return self
 
 
 Retriever = Callable[[str, int], list[Chunk]]

@@ -1,7 +1,8 @@
 """Evaluation against hand-labelled gold, per the contract in ``tender-schema-v1.md``.
 
 ``gold`` (gold files, the scorer's view of the schema) · ``matching`` (one value against its label) ·
-``grounding`` (evidence against the document's text) · ``results`` (score types) · ``scoring``
+``grounding`` (evidence against the document's text) · ``calibration`` (accuracy of high- vs
+low-confidence values) · ``results`` (score types) · ``scoring``
 (``score``, ``evaluate_folder``) · ``report`` (terminal, Markdown, HTML, compare).
 """
 

@@ -71,6 +71,8 @@ def terminal_report(scores: Scores, worst: int = WORST_DOCUMENTS) -> Group:
                        str(fs.tp), str(fs.fp), str(fs.fn), str(fs.tn), style=style)
 
     parts: list[Any] = [head, fields]
+    if scores.calibration.rated:
+        parts.append(calibration_table(scores))
     docs = scores.worst_documents(worst)
     if docs:
         t = Table(title=f"Worst documents (top {len(docs)})")
@@ -89,6 +91,19 @@ def terminal_report(scores: Scores, worst: int = WORST_DOCUMENTS) -> Group:
         parts.append(Text(f"No prediction for {len(scores.missing_predictions)} document(s) (scored as all null): "
                           + ", ".join(scores.missing_predictions), style="yellow"))
     return Group(*parts)
+
+
+def calibration_table(scores: Scores) -> Table:
+    """Accuracy of the values the backend rated high vs low confidence: which values to check by eye."""
+    t = Table(title="Confidence calibration", caption="acc = share of the backend's values at that level that "
+              "were right (labelled fields, non-null values) · n values", caption_justify="left")
+    for col in ("field", "high acc", "high n", "low acc", "low n", "unrated n"):
+        t.add_column(col, justify="left" if col == "field" else "right", no_wrap=col == "field")
+    rows = [*scores.calibration.fields.items(), ("all fields", scores.calibration.overall())]
+    for name, b in rows:
+        t.add_row(name, fmt(b["high"].accuracy), str(b["high"].values), fmt(b["low"].accuracy), str(b["low"].values),
+                  str(b["unrated"].values), style="bold" if name == "all fields" else None)
+    return t
 
 
 def print_report(scores: Scores, console: Console, worst: int = WORST_DOCUMENTS) -> None:
@@ -114,6 +129,12 @@ def render_markdown(scores: Scores, worst: int = WORST_DOCUMENTS) -> str:
     for name, fs in scores.fields.items():
         out.append(f"| {name} | {fmt(fs.precision)} | {fmt(fs.recall)} | {fmt(fs.f1)} | "
                    f"{fmt(fs.accuracy)} | {fs.support} |")
+    if scores.calibration.rated:
+        out += ["", "## Confidence calibration", "",
+                "| field | high acc | high n | low acc | low n | unrated n |", "|---|---:|---:|---:|---:|---:|"]
+        for name, b in [*scores.calibration.fields.items(), ("all fields", scores.calibration.overall())]:
+            out.append(f"| {name} | {fmt(b['high'].accuracy)} | {b['high'].values} | {fmt(b['low'].accuracy)} | "
+                       f"{b['low'].values} | {b['unrated'].values} |")
     docs = scores.worst_documents(worst)
     if docs:
         out += ["", "## Worst documents", "", "| file | wrong | field | gold | predicted |", "|---|---:|---|---|---|"]

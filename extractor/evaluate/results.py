@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from extractor.evaluate.calibration import Calibration
 from extractor.evaluate.grounding import QuoteContext
 from extractor.evaluate.matching import Outcome
 
@@ -121,6 +122,7 @@ class Scores:
     unmatched_predictions: list[str] = field(default_factory=list)
     backend: str | None = None
     model: str | None = None
+    calibration: Calibration = field(default_factory=Calibration)
 
     @property
     def documents(self) -> int:
@@ -175,5 +177,6 @@ class Scores:
             "failed_predictions": self.failed_predictions,
             "unmatched_predictions": self.unmatched_predictions,
             "documents_detail": [d.to_json() for d in self.docs],
+            "confidence_calibration": self.calibration.to_json(),
         }
 

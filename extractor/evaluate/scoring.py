@@ -24,6 +24,12 @@ def _record_value(rec: dict[str, Any] | None, name: str) -> tuple[Any, str | Non
 
 
 
+def _record_confidence(rec: dict[str, Any] | None, name: str) -> Any:
+    """The confidence a record gives a field (``high``/``low``), or None."""
+    raw = ((rec or {}).get("fields") or {}).get(name)
+    return raw.get("confidence") if isinstance(raw, dict) else None
+
+
 def match_records(gold_docs: Sequence[GoldDoc], records: Iterable[dict[str, Any]]
                   ) -> tuple[dict[int, dict[str, Any]], list[str]]:
     """Record for each gold doc (by index): by sha256 first, then by file name; the last record wins."""
@@ -96,6 +102,8 @@ def score(gold_docs: Sequence[GoldDoc], records: Iterable[dict[str, Any]], schem
                     scores.grounded_but_wrong += 1
             if outcome is None:
                 continue
+            if not is_null(f, pred):
+                scores.calibration.add(f.name, _record_confidence(rec, f.name), outcome.correct)
             scores.fields[f.name].add(outcome)
             result.scored += 1
             result.correct += int(outcome.correct)

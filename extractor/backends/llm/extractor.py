@@ -110,6 +110,29 @@ class LLMExtractor:
         out = {f.name: values.get(f.name, FieldValue(None)) for f in schema.fields}
         return out, usage
 
+    def extract_subset(self, doc: Document, schema: Schema, fields: Sequence[Field],
+                       retriever: Retriever | None = None) -> tuple[dict[str, FieldValue], Usage]:
+        """Only ``fields``, each shown only the context retrieved for it (never the whole document):
+        what the hybrid backend asks when the rules engine cannot settle those fields."""
+        usage = Usage()
+        if not fields:
+            return {}, usage
+        search = FieldSearch(doc, retriever, self.retrieval_k)
+        values: dict[str, FieldValue] = {}
+        chosen = list(fields)
+        for i in range(0, len(chosen), self.max_fields_per_call):
+            part = chosen[i: i + self.max_fields_per_call]
+            overhead = prompt_tokens(build_messages(schema, [], part))
+            budget = min(self.max_prompt_tokens - overhead, self.retrieval_tokens_per_field * len(part))
+            chunks = select_chunks([search.ranked(f) for f in part], max(300, budget))
+            ids = hashlib.sha256("\x1f".join(c.text for c in chunks).encode("utf-8")).hexdigest()[:16]
+            group = "subset:" + ",".join(f.name for f in part)
+            unit_values, unit_usage = self._run_unit(doc, schema, _Unit(group, part, chunks, f"retrieval:{ids}"))
+            values.update(unit_values)
+            usage.add(unit_usage)
+        usage.cost_usd = estimate_cost(self.model, usage.prompt_tokens, usage.completion_tokens)
+        return {f.name: values.get(f.name, FieldValue(None)) for f in chosen}, usage
+
     # --- planning: whole document or retrieved chunks per group -------------------------------
     def plan(self, doc: Document, schema: Schema, retriever: Retriever | None) -> list[Unit]:
         """Short documents go whole in one call; long ones as a few calls (groups merged up to

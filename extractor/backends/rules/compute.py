@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 
 from extractor.backends.rules.labels import title_text
+from extractor.backends.rules.quantity import Count, machine_card_products, per_machine_times, token_counts
+from extractor.backends.rules.scope import out_of_scope
 from extractor.backends.rules.views import HEADING, View, num
 from extractor.core.document import FieldValue
-from extractor.core.normalize import (
-    parse_count,
-)
 from extractor.core.watchlist import Mention, default_watchlist
 
 _CN_NUM = "零〇一二两三四五六七八九十"
@@ -137,6 +136,35 @@ def _after_cell_start(text: str, in_row: list[Mention]) -> int | None:
 
 
 
+def split_scoped(mentions: list[tuple[View, Mention]]
+                 ) -> tuple[list[tuple[View, Mention]], list[tuple[View, Mention, str]]]:
+    """(mentions that name what the notice buys or runs on, mentions out of scope with the reason)."""
+    kept: list[tuple[View, Mention]] = []
+    dropped: list[tuple[View, Mention, str]] = []
+    for v, m in mentions:
+        reason = out_of_scope(v.clean, m.start, m.end)
+        if reason:
+            dropped.append((v, m, reason))
+        else:
+            kept.append((v, m))
+    return kept, dropped
+
+
+def dropped_names(dropped: list[tuple[View, Mention, str]], kept_names: dict[str, list[str]]
+                  ) -> dict[str, list[tuple[str, str]]]:
+    """Per kind, the canonicals that only out-of-scope mentions name, with the first reason."""
+    wl = default_watchlist()
+    names = wl.canonicals([m for _, m, _ in dropped])
+    out: dict[str, list[tuple[str, str]]] = {}
+    for kind, canon in names.items():
+        for c in canon:
+            if c in kept_names.get(kind, []):
+                continue
+            reason = next((r for _, m, r in dropped if m.canonical == c or c in wl.by_canonical[m.canonical].implies), "")
+            out.setdefault(kind, []).append((c, reason))
+    return out
+
+
 def list_with_evidence(views: list[View], mentions: list[tuple[View, Mention]], names: list[str]) -> FieldValue:
     if not names:
         return FieldValue([])
@@ -178,6 +206,20 @@ def compute_counts(views: list[View], ai: bool) -> tuple[FieldValue, FieldValue]
                     server = v.fv(qty, qs, qe, flat=True)
             if gpu is not None:
                 break
+        if gpu is None:  # the quantity grammar: ``4台×8卡``, ``服务器1台，配置8张…``, ``four 8-GPU servers``
+            product = next(iter(machine_card_products(text)), None)
+            if product is not None:
+                gpu = v.fv(product.value, product.start, product.end, flat=True)
+                if server is None and product.servers:
+                    server = v.fv(product.servers, product.start, product.end, flat=True)
+        if gpu is None:  # ``每台8×NVIDIA H20`` with the machines counted nearby
+            for per, ps, pe in per_machine_times(text):
+                qty, qs, qe, is_server = _nearby_quantity(text, ps, pe)
+                if qty:
+                    gpu = v.fv(per * qty, min(qs, ps), max(qe, pe), flat=True)
+                    if server is None and is_server:
+                        server = v.fv(qty, qs, qe, flat=True)
+                    break
         if gpu is None:
             card = _N_CARD.search(text)
             if card:
@@ -197,6 +239,8 @@ def compute_counts(views: list[View], ai: bool) -> tuple[FieldValue, FieldValue]
                         and num(m.group(1) or m.group(2) or "")), None)
             if hit:
                 gpu = v.fv(num(hit.group(1) or hit.group(2)), hit.start(), hit.end(), flat=True)
+                if pattern is _GPU_QTY:
+                    gpu.low("a bare card count, not a stated total or machines × cards")
                 break
     if server is None:
         for v in views:
@@ -206,12 +250,16 @@ def compute_counts(views: list[View], ai: bool) -> tuple[FieldValue, FieldValue]
                 if _EXISTING.search(v.flat[max(0, m.start() - 10): num_start]):
                     continue  # ``现有的4台推理服务器``: machines already owned, not bought
                 if n and not _NOT_SERVER.search(m.group()):
-                    server = v.fv(n, m.start(), m.end(), flat=True)
+                    server = v.fv(n, m.start(), m.end(), flat=True).low("a machine count found apart from any GPU spec")
                     break
             if server is not None:
                 break
     return gpu or FieldValue(None), server or FieldValue(None)
 
+
+
+# A spec item about another part: a per-server count before one of these counts CPUs, memory…
+_OTHER_PART = re.compile(r"处理器|CPU|内存|硬盘|网卡|电源|每台|单台")
 
 
 def _per_server_gpus(text: str, m: re.Match[str]) -> tuple[int | None, int] | None:
@@ -229,6 +277,7 @@ def _per_server_gpus(text: str, m: re.Match[str]) -> tuple[int | None, int] | No
         head = text[seps[-1].end() if seps else item_start: start]
         nxt = _ITEM_SEP.search(text, end, min(len(text), end + 40))
         tail = text[end: nxt.start() if nxt else min(len(text), end + 40)]
+        tail = _OTHER_PART.split(tail, maxsplit=1)[0]  # ``2颗…处理器`` ends at the CPU, before the next cell
         if re.search(_GPU_WORDS, head + " " + tail) or wl.find_mentions(head) or wl.find_mentions(tail):
             return num(number), end
         item_start = end
@@ -264,22 +313,20 @@ def _is_server_ctx(ctx: str) -> bool:
 
 
 def token_count_field(views: list[View]) -> FieldValue:
-    best: tuple[int, View, int, int] | None = None
+    """Tokens bought (``quantity.token_counts``): a stated total wins, else the first amount."""
+    best: tuple[View, Count] | None = None
     for v in views:
-        for m in _TOKENS.finditer(v.flat):
-            n = parse_count(m.group(1) + (m.group(2) or ""))
-            if (not n or _TOKEN_RATE_AFTER.match(v.flat, m.end())
-                    or _TOKEN_RATE_BEFORE.search(v.flat[max(0, m.start() - 14): m.start()])):
-                continue
-            before = v.flat[max(0, m.start() - 6): m.start()]
-            if re.search(r"合计|共计|总计|总量", before) or re.search(r"合计|共计|总计|总量", v.flat[max(0, m.start() - 14): m.start()]):
-                return v.fv(n, m.start(), m.end(), flat=True)
+        for c in token_counts(v.flat):
+            if c.total:
+                return v.fv(c.value, c.start, c.end, flat=True)
             if best is None:
-                best = (n, v, m.start(), m.end())
+                best = (v, c)
     if best is None:
         return FieldValue(None)
-    n, v, s, e = best
-    return v.fv(n, s, e, flat=True)
+    v, c = best
+    fv = v.fv(c.value, c.start, c.end, flat=True)
+    distinct = {x.value for w in views for x in token_counts(w.flat)}
+    return fv.low(f"{len(distinct)} different token amounts, none stated as the total") if len(distinct) > 1 else fv
 
 
 

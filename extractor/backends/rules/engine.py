@@ -8,15 +8,21 @@ from typing import Any
 from extractor.backends.rules.compute import (
     ai_mentions,
     compute_counts,
+    dropped_names,
     has_ai_words,
     list_with_evidence,
     restricted_flag,
+    split_scoped,
     token_count_field,
 )
+from extractor.backends.rules.cues import cues
+from extractor.backends.rules.kv import kv_code, kv_field, kv_org, kv_text
 from extractor.backends.rules.labels import (
     block_field,
+    buyer_from_sentence,
     buyer_from_title,
     code_value,
+    intention_row_name,
     labelled_field,
     method_field,
     name_value,
@@ -49,27 +55,71 @@ def extract_rules(doc: Document, schema: Any = None) -> dict[str, FieldValue]:
     out["notice_type"] = notice_type_field(doc, views)
     notice = out["notice_type"].value
     out["procurement_method"] = method_field(views, notice)
-    out["project_code"] = labelled_field(views, "project_code", code_value) or FieldValue(None)
-    out["project_name"] = labelled_field(views, "project_name", name_value) or title_field(doc, views)
-    out["buyer"] = labelled_field(views, "buyer", org_value) or block_field(views, "buyer") or buyer_from_title(views)
-    out["agency"] = block_field(views, "agency") or labelled_field(views, "agency", org_value) or FieldValue(None)
+    out["project_code"] = (labelled_field(views, "project_code", code_value) or kv_field(views, "project_code", kv_code)
+                           or FieldValue(None))
+    out["project_name"] = (labelled_field(views, "project_name", name_value) or kv_field(views, "project_name", kv_text)
+                           or (intention_row_name(views) if notice == "intention" else None)
+                           or title_field(doc, views))
+    out["buyer"] = (labelled_field(views, "buyer", org_value) or block_field(views, "buyer")
+                    or kv_field(views, "buyer", kv_org) or buyer_from_sentence(views) or buyer_from_title(views))
+    out["agency"] = (block_field(views, "agency") or labelled_field(views, "agency", org_value)
+                     or kv_field(views, "agency", kv_org) or FieldValue(None))
     out["publish_date"] = publish_date_field(views)
     out["budget_cny"] = budget_field(views)
     out["award_amount_cny"] = award_field(views) if notice in ("award", "contract") else FieldValue(None)
-    out["suppliers"] = suppliers_field(views) if notice in ("award", "contract", "single_source") else FieldValue([])
-    mentions = ai_mentions(views, notice)
-    names = default_watchlist().canonicals([m for _, m in mentions])
+    # a single-source notice or package names the proposed supplier (拟定供应商)
+    named = notice in ("award", "contract", "single_source") or out["procurement_method"].value == "single_source"
+    out["suppliers"] = suppliers_field(views) if named else FieldValue([])
+    wl = default_watchlist()
+    mentions, dropped = split_scoped(ai_mentions(views, notice))
+    names = wl.canonicals([m for _, m in mentions])
+    unscoped = dropped_names(dropped, names)
     for fname, kind in (("chips", "chip"), ("cloud_providers", "cloud"), ("ai_models", "model")):
         out[fname] = list_with_evidence(views, mentions, names[kind])
+        if unscoped.get(kind):
+            out[fname].low("left out: " + "; ".join(f"{c} ({r})" for c, r in unscoped[kind]))
     ai = bool(names["chip"] or names["model"]) or has_ai_words(views)
     out["gpu_count"], out["server_count"] = compute_counts(views, ai)
     out["token_count"] = token_count_field(views)
-    out["restricted_us_tech"] = restricted_flag(views, mentions, names, notice, out["publish_date"].value, ai)
-    for fv in out.values():
+    date = out["publish_date"].value
+    out["restricted_us_tech"] = restricted_flag(views, mentions, names, notice, date, ai)
+    all_names = wl.canonicals([m for _, m in mentions] + [m for _, m, _ in dropped])
+    watchlist_flag = notice != "termination" and wl.is_restricted(
+        all_names["chip"], all_names["cloud"], all_names["model"], date, ai_context=ai)
+    if watchlist_flag != out["restricted_us_tech"].value:
+        out["restricted_us_tech"].low("the watchlist alone says " + str(watchlist_flag).lower()
+                                      + ": a restricted name occurs only out of scope")
+    settled = _settled_empty(out, notice, ai) | _absent(views)
+    for name, fv in out.items():
         if fv.value is None or (isinstance(fv.value, list) and not fv.value):
             fv.page, fv.quote = None, None
+            if fv.confidence != "low":  # nothing found: sure only where the notice cannot have it
+                fv.confidence, fv.reason = ("high" if name in settled else None), None
+        elif fv.confidence is None:
+            fv.confidence = "high"  # a labelled value or a stated pattern; the finders marked the rest low
     if schema is not None and getattr(schema, "fields", None):
         wanted = [f.name for f in schema.fields]
         return {n: out.get(n, FieldValue([] if n in _LIST_FIELDS else None)) for n in wanted}
     return out
 
+
+def _settled_empty(out: dict[str, FieldValue], notice: str, ai: bool) -> set[str]:
+    """Fields whose emptiness the engine is sure of: no award on a notice that awards nothing, no
+    supplier where none is named, no compute counts or watchlist names in a notice without AI words,
+    no method in an intention. The hybrid backend asks the LLM only about the other empty fields."""
+    settled: set[str] = set()
+    if notice not in ("award", "contract"):
+        settled.add("award_amount_cny")
+    if notice not in ("award", "contract", "single_source") and out["procurement_method"].value != "single_source":
+        settled.add("suppliers")
+    if not ai:
+        settled |= {"gpu_count", "server_count", "token_count", "chips", "cloud_providers", "ai_models"}
+    if notice == "intention":
+        settled |= {"procurement_method", "project_code", "agency"}
+    return settled
+
+
+def _absent(views: list[View]) -> set[str]:
+    """Fields none of whose words (``rules_cues.yaml``: ``absence_cues``) occur in the document."""
+    text = "".join(v.flat for v in views)
+    return {name for name, words in cues()["absence_cues"].items() if not any(w in text for w in words)}

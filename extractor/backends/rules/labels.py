@@ -4,8 +4,10 @@ buyer, agency and publication date (labels, blocks, the title)."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
+from extractor.backends.rules.cues import cues, words_re
 from extractor.backends.rules.views import (
     BLOCK_BODY,
     BLOCK_HEADS,
@@ -81,8 +83,14 @@ def _title_span(views: list[View]) -> tuple[View, int, int] | None:
     v = views[0]
     start = end = None
     pos = 0
-    for line in v.clean.split("\n"):
+    lines = v.clean.split("\n")
+    skip_banner = _is_banner(lines)
+    for line in lines:
         s = line.strip()
+        if skip_banner and s:
+            skip_banner = False
+            pos += len(line) + 1
+            continue
         if s and start is None and len(s) > 1:
             start = pos + line.index(s[0])
         if start is not None and (HEADING.match(line) or re.search(r"[:：，,。]", s) or len(s) > 60
@@ -97,6 +105,25 @@ def _title_span(views: list[View]) -> tuple[View, int, int] | None:
         return None
     return v, start, end
 
+
+
+_BANNER_END = re.compile(r"(?:网|系统|平台|中心|办公室|管理处|交易所)$")
+_NOTICE_WORD = re.compile(r"公告|公示|通告|意向|文件|通知|邀请")
+
+
+def _is_banner(lines: list[str]) -> bool:
+    """Whether page 1 opens with a site or office banner above the title (``东岭省政府采购网``,
+    ``华东理工研究院 采购公告``): a short line that is a site/office name or two spaced parts, followed
+    by a line of the title proper."""
+    text = [line.strip() for line in lines if line.strip()][:3]
+    if len(text) < 2 or len(text[0]) > 24:
+        return False
+    first, second = text[0], text[1]
+    spaced = bool(re.search(r"[\u4e00-\u9fff)）]\s+[\u4e00-\u9fff]", first))
+    if not (_BANNER_END.search(first) or spaced):
+        return False
+    title_after = _NOTICE_WORD.search(second) or (len(text) > 2 and _NOTICE_WORD.search(second + text[2]))
+    return bool(title_after) and not re.search(r"[:：]", second)
 
 
 def title_text(views: list[View]) -> tuple[str, View | None, int, int]:
@@ -122,7 +149,23 @@ def notice_type_field(doc: Document, views: list[View]) -> FieldValue:
                 if view is not None:
                     return view.fv(kind, s, e)
                 return _fv_for_text(views, pattern) or FieldValue(kind)
-    return FieldValue("other")
+    return _kind_from_body(views) or FieldValue("other").low("no notice kind in the title or the body")
+
+
+@lru_cache(maxsize=1)
+def _body_cues() -> list[tuple[str, re.Pattern[str]]]:
+    return [(kind, re.compile(words_re(words))) for kind, words in cues()["notice_body_cues"].items()]
+
+
+def _kind_from_body(views: list[View]) -> FieldValue | None:
+    """The kind from the body's standard phrases (``更正事项``, ``欢迎合格的供应商前来投标``) when the
+    title names none (web notices saved without their title)."""
+    for kind, pattern in _body_cues():
+        for v in views[:2]:
+            m = pattern.search(v.flat)
+            if m:
+                return v.fv(kind, m.start(), m.end(), flat=True).low(f"kind read from the phrase {m.group()!r}, not a title")
+    return None
 
 
 
@@ -152,7 +195,8 @@ def method_field(views: list[View], notice: str) -> FieldValue:
         for k in _METHOD_RE.finditer(v.flat):
             if k.group() == "单一来源" and notice not in ("single_source",):
                 continue
-            return v.fv(_METHOD_OF[k.group()], max(0, k.start() - 8), k.end() + 4, flat=True)
+            return v.fv(_METHOD_OF[k.group()], max(0, k.start() - 8), k.end() + 4, flat=True).low(
+                "method word found in the text, not under a 采购方式 label")
     return FieldValue(None)
 
 
@@ -188,8 +232,22 @@ def block_field(views: list[View], field: str) -> FieldValue | None:
 
 
 
+def _until_unmatched_close(value: str) -> str:
+    """A value up to a closing bracket it did not open: ``ALCG-2023-017）已于…`` → ``ALCG-2023-017``
+    (the code ran into the sentence around its bracket); ``HCA(4)2017…`` keeps its own brackets."""
+    depth = 0
+    for i, ch in enumerate(value):
+        if ch in "(（":
+            depth += 1
+        elif ch in ")）":
+            if depth == 0:
+                return value[:i]
+            depth -= 1
+    return value
+
+
 def code_value(raw: str, v: View, m: re.Match[str]) -> str | None:
-    raw = cell_value(v, m)[0]
+    raw = _until_unmatched_close(cell_value(v, m)[0])
     value = re.split(r"[（；;，,。\s]|\((?=[\u4e00-\u9fff])", raw.strip(), maxsplit=1)[0].strip(" ：:")
     if not value or _BAD_VALUE.search(value) or not re.search(r"[A-Za-z0-9]", value):
         return None
@@ -200,13 +258,20 @@ def code_value(raw: str, v: View, m: re.Match[str]) -> str | None:
 def _continued(v: View, m: re.Match[str], value: str) -> str:
     """Join a value wrapped onto the next line (long names in narrow columns/pages)."""
     line_start = v.clean.rfind("\n", 0, m.start()) + 1
-    if m.end(1) - line_start < 30:
-        return value
     nxt_end = v.clean.find("\n", m.end(1) + 1)
     nxt = v.clean[m.end(1) + 1: nxt_end if nxt_end >= 0 else len(v.clean)].strip()
+    # a line filled to the margin, or a name that stops short of any name ending (``…加工及``)
+    # while the next line supplies one (``…数据库建设服务项目``)
+    unfinished = not _NAME_END.search(value) and bool(_NAME_END.search(nxt))
+    if m.end(1) - line_start < 30 and not unfinished:
+        return value
     if not nxt or HEADING.match(nxt) or re.search(r"[:：]", nxt[:14]) or len(nxt) > 30:
         return value
     return value + clean_value(nxt)
+
+
+# How a project's name usually ends; a value without such an ending may continue on the next line.
+_NAME_END = re.compile(r"(?:项目|采购|服务|工程|施工|建设|系统|平台|设备|监理|设计|改造|[包标]|[期次批][)）]|[)）])$")
 
 
 
@@ -225,13 +290,28 @@ def org_value(raw: str, v: View, m: re.Match[str]) -> str | None:
     value = re.split(r"\s*(?:地址|联系人|联系方式|电话)[:：]", value, maxsplit=1)[0].strip()
     if not value or _BAD_VALUE.search(value) or len(value) < 2 or len(value) > 60:
         return None
+    return _org_wrapped(v, m, value)
+
+
+_ORG_END = re.compile(ORG_SUFFIX + "$")
+
+
+def _org_wrapped(v: View, m: re.Match[str], value: str) -> str:
+    """An organisation's name cut by a cell's line break (``北原明信招标有限公⏎司``): joined when the
+    next line's first characters complete an organisation ending the value lacks."""
+    if _ORG_END.search(value) or m.end(1) >= len(v.clean) or v.clean[m.end(1)] != "\n":
+        return value
+    head = re.match(r"[^\s:：，,。；;]{1,4}", v.clean[m.end(1) + 1: m.end(1) + 6])
+    if head and _ORG_END.search(value + head.group()) and not _ORG_END.search(head.group()):
+        return value + head.group()
     return value
 
 
 
 # What a title adds to the project's name: the notice's kind (``…中标候选人公示``, ``…招标公告``).
 _TITLE_NOTICE_SUFFIX = re.compile(
-    r"的?(?:(?:公开|邀请)?招标|中标(?:（成交）|\(成交\))?|成交)?(?:候选人)?(?:结果)?"
+    r"的?(?:(?:公开|邀请)?招标|中标(?:（成交）|\(成交\))?|成交|(?:竞争性)?磋商|(?:竞争性)?谈判|询价|单一来源(?:采购)?)?"
+    r"(?:候选人)?(?:结果)?"
     r"(?:更正|变更|澄清|终止|废标|流标|补充)?(?:公告|公示|通告)"
     r"(?P<qualifier>[（(]第?[一二三四五六七八九十\d]+次[^（）()]{0,4}[)）])?$")
 
@@ -248,17 +328,79 @@ def _name_from_title(title: str | None) -> str | None:
     m = _TITLE_NOTICE_SUFFIX.search(name)
     if m:  # a title that is only the notice's kind (``公开招标公告``) names no project
         name = name[: m.start()] + (m.group("qualifier") or "") if m.start() > 0 else ""
+    name = _TITLE_PACKAGE_SUFFIX.sub("", name) if len(name) > 6 else name
     name = name.strip(" ：:，,-—")
     return name if 2 <= len(name) <= _TITLE_NAME_MAX else None
 
 
+# A tender package's title ends with the document kind (``…工程施工招标文件``).
+_TITLE_PACKAGE_SUFFIX = re.compile(r"(?:公开|竞争性|单一来源|询价)?(?:招标|采购|磋商|谈判|询价)文件(?:示范文本)?$")
+
+
 
 def title_field(doc: Document, views: list[View]) -> FieldValue:
+    """The project's name from the title; a title name the body never repeats, while the body does
+    repeat its tail, carries a prefix that is not the name (a banner, an office): the tail is kept."""
     title, v, s, e = title_text(views)
     if v is None:
-        return FieldValue(_name_from_title(doc.title))
+        return FieldValue(_name_from_title(doc.title)).low("from the file's title, no label")
     name = _name_from_title(title)
-    return v.fv(name, s, e) if name else FieldValue(None)
+    if not name:
+        return FieldValue(None)
+    body = re.sub(r"\s+", "", v.clean[:s] + v.clean[e:] + "".join(w.clean for w in views[1:]))
+    if name not in body:
+        tail = next((name[k:] for k in range(1, len(name) - 7) if name[k:] in body), None)
+        if tail:
+            return v.fv(tail, s, e).low("from the title, its prefix dropped because the body never repeats it")
+    return v.fv(name, s, e).low("from the notice title, no 项目名称 label")
+
+
+_ROW_ONE = re.compile(r"^[ \t]*1[ \t]*$", re.M)
+_ROW_TWO = re.compile(r"^[ \t]*2[ \t]*$", re.M)
+_NAME_COLUMN = re.compile(r"^[ \t]*(?:采购项目名称|项目名称)[ \t]*$", re.M)
+
+
+def intention_row_name(views: list[View]) -> FieldValue | None:
+    """An intention notice listing ONE purchase in its table: that row's project name (the
+    title names the notice, not the project). The name cell wraps over lines as narrow as the
+    first; the next, wider lines are the next cell."""
+    for v in views:
+        head = _NAME_COLUMN.search(v.clean)
+        row = _ROW_ONE.search(v.clean, head.end()) if head else None
+        if not head or not row or row.start() - head.end() > 80 or _ROW_TWO.search(v.clean, row.end()):
+            continue
+        lines = v.clean[row.end() + 1:].split("\n")
+        parts = [lines[0].strip()]
+        for line in lines[1:4]:
+            s = line.strip()
+            if not s or len(s) > len(parts[0]) + 1 or re.match(r"[\d,.]+$", s):
+                break
+            parts.append(s)
+        name = "".join(parts)
+        if len(name) >= 4:
+            start = row.end() + 1 + lines[0].index(parts[0][0])
+            end = row.end() + 1 + sum(len(x) + 1 for x in lines[: len(parts)]) - 1
+            return v.fv(name, start, end)
+    return None
+
+
+_SENTENCE_BUYER = [
+    # ``临江传媒学院于2024年03月18日 在阳光易采电子采购平台发布的…``: a purchasing platform's notice
+    re.compile(rf"^\s*([\u4e00-\u9fff（）()]{{2,40}}?(?:{ORG_SUFFIX[3:-1]}|局|委员会|政府|办公室|馆|所|院|站|厅))"
+               r"于\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*在", re.M),
+    # ``受西湖区教育局委托``
+    re.compile(rf"受([\u4e00-\u9fff（）()]{{2,40}}?(?:{ORG_SUFFIX[3:-1]}|局|委员会|政府|办公室|馆|所|院|站|厅))(?:的)?委托"),
+]
+
+
+def buyer_from_sentence(views: list[View]) -> FieldValue | None:
+    """The buyer named only in a sentence (no label): ``X于…在…平台发布的``, ``受X委托``."""
+    for pattern in _SENTENCE_BUYER:
+        for v in views[:2]:
+            m = pattern.search(v.clean)
+            if m:
+                return v.fv(m.group(1), m.start(1), m.end(1)).low("named in a sentence, not under a label")
+    return None
 
 
 
@@ -267,7 +409,7 @@ def buyer_from_title(views: list[View]) -> FieldValue:
     title, v, s, e = title_text(views)
     m = re.match(rf"^([\u4e00-\u9fff（）()]{{2,40}}?{ORG_SUFFIX}|[\u4e00-\u9fff]{{2,30}}?(?:局|委员会|政府|办公室|馆|所|院|站|队|厅))", title)
     if m and v is not None:
-        return v.fv(m.group(1), s, e)
+        return v.fv(m.group(1), s, e).low("the buyer read off the title's opening words")
     return FieldValue(None)
 
 
@@ -286,6 +428,8 @@ def publish_date_field(views: list[View]) -> FieldValue:
         for m in reversed(lines):
             hits = iter_dates(m.group(1))
             if hits:
-                return v.fv(hits[0].iso, m.start(1), m.end(1))
+                fv = v.fv(hits[0].iso, m.start(1), m.end(1))
+                # a package's cover or last-page date: usually its issue date, but not labelled as such
+                return fv.low("an unlabelled date line in a multi-page document") if len(views) > 3 else fv
     return FieldValue(None)
 

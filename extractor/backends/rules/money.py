@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from extractor.backends.rules.views import HEADING, View, label_words
+from extractor.backends.rules.cues import words_re
+from extractor.backends.rules.kv import kv_amount, kv_field
+from extractor.backends.rules.views import HEADING, View
 from extractor.core.document import FieldValue
 from extractor.core.normalize import (
     iter_amounts,
@@ -14,11 +16,20 @@ from extractor.core.normalize import (
 from extractor.core.schema import load_schema
 
 _CEILING_WORDS = ("最高限价", "控制价")  # a price ceiling stands in for the budget only when no budget is stated
-BUDGET = re.compile(r"(?:" + label_words("budget_cny") + ")")
+
+
+def _wrapping(field: str) -> re.Pattern[str]:
+    """The field's label words (schema file) where a line break may fall between any two characters
+    (``预算⏎金额25万元``: a label wrapped at the page margin)."""
+    words = list(load_schema("tender").field(field).labels)
+    return re.compile("(?:" + words_re(words, spaced=True).replace(r"\s*", r"\n?") + ")")
+
+
+BUDGET = _wrapping("budget_cny")
 
 BUDGET_PRIMARY = tuple(w for w in load_schema("tender").field("budget_cny").labels if w not in _CEILING_WORDS)
 
-AWARD = re.compile(r"(?:" + label_words("award_amount_cny") + ")")
+AWARD = _wrapping("award_amount_cny")
 
 
 
@@ -46,6 +57,17 @@ def _line_end(text: str, pos: int) -> int:
 
 
 
+_CORRECTED_TO = re.compile(r"(?:现|已)?(?:更正|调整|变更|修改|更改)(?:后)?为\s*[:：]?")
+_REPLACED_BEFORE = re.compile(r"(?:原|更正前|变更前|调整前)\s*$")
+
+
+def _clause_before(text: str, pos: int) -> str:
+    """The sentence part before ``pos`` (back to 。；, line breaks ignored): where a lot is named."""
+    before = text[max(0, pos - 80): pos]
+    cut = max((m.end() for m in re.finditer(r"[。；;]", before)), default=0)
+    return before[cut:].replace("\n", "")
+
+
 def labelled_amount(views: list[View], label: re.Pattern[str], primary: Iterable[str] = ()) -> FieldValue | None:
     """The amount after a money label. Several labelled amounts that belong to lots are summed;
     a primary label (预算金额) wins over a secondary one (最高限价)."""
@@ -57,6 +79,7 @@ def labelled_amount(views: list[View], label: re.Pattern[str], primary: Iterable
             if _UNIT_WRAPPED.match(v.clean, window_end):  # ``96⏎万元``: the figure's unit on the next line
                 window_end = _line_end(v.clean, window_end + 1)
             window = v.clean[m.end(): min(window_end, m.end() + 120)]
+            window = re.split(r"(?<=[元整）)])\s*[。；;]", window, maxsplit=1)[0]  # the amount's own sentence
             if not re.match(r"\s*(?:[（(][^）)]{0,6}[)）])?\s*(?:[:：]|为|是|人民币|共计|合计|总计|约|[¥￥\d])", window):
                 continue
             amounts = [a for a in iter_amounts(window) if a.explicit_unit or a.value >= 1000]
@@ -64,9 +87,17 @@ def labelled_amount(views: list[View], label: re.Pattern[str], primary: Iterable
                 amounts = [a for a in iter_amounts(window)]
             if not amounts:
                 continue
-            line_start = v.clean.rfind("\n", 0, m.start()) + 1
-            lot_before = bool(_LOT.search(v.clean[line_start: m.start()]))
-            rank = 0 if (not primary or m.group() in primary) else 1
+            corrected = _CORRECTED_TO.search(window)
+            if _REPLACED_BEFORE.search(v.clean[max(0, m.start() - 4): m.start()]) and not corrected:
+                continue  # ``原预算金额：200万元`` with no new figure: the replaced value
+            if corrected:  # ``原预算金额：200万元，现更正为：260万元``: the figure after the correction
+                after = [a for a in iter_amounts(window[corrected.end():]) if a.explicit_unit or a.value >= 1000]
+                if after:
+                    a = after[0]
+                    hits.append((0, a.value, v, m.start(), m.end() + corrected.end() + a.end, False))
+                    continue
+            lot_before = bool(_LOT.search(_clause_before(v.clean, m.start())))
+            rank = 0 if (not primary or m.group().replace("\n", "") in primary) else 1
             arabic = [a for a in amounts if not a.capital] or amounts
             lots_inside = [a for a in arabic if a.explicit_unit]
             if len(lots_inside) >= 2 and _LOT.search(window):
@@ -81,12 +112,17 @@ def labelled_amount(views: list[View], label: re.Pattern[str], primary: Iterable
     best_rank = min(h[0] for h in hits)
     hits = [h for h in hits if h[0] == best_rank]
     lot_hits = [h for h in hits if h[5]]
-    if len(lot_hits) >= 2:
-        seen: list[float] = []
-        for h in lot_hits:
-            seen.append(h[1])
+    if len(lot_hits) >= 2:  # per-lot amounts: their sum, reconciled with a stated total if any
+        lot_sum = round(sum(h[1] for h in lot_hits), 2)
+        totals = [h for h in hits if not h[5]]
+        if totals and abs(totals[0][1] - lot_sum) <= max(1.0, 0.001 * lot_sum):
+            t = totals[0]
+            return t[2].fv(t[1], t[3], t[4])
         h = lot_hits[0]
-        return h[2].fv(round(sum(seen), 2), h[3], h[4])
+        fv = h[2].fv(lot_sum, h[3], h[4])
+        if totals:
+            fv.low(f"the {len(lot_hits)} lots sum to {lot_sum:,.2f} but a total of {totals[0][1]:,.2f} is also stated")
+        return fv
     h = hits[0]
     return h[2].fv(h[1], h[3], h[4])
 
@@ -104,6 +140,9 @@ def table_column_sum(views: list[View], header: str) -> FieldValue | None:
             if not re.match(r"[（(]?(?:万元|元)", squashed):
                 continue
             unit = "万元" if squashed.lstrip("（(").startswith("万元") else "元"
+            ranked = _ranked_column(v, m.end(), unit)
+            if ranked is not None:
+                return ranked
             total, first, last = 0.0, None, None
             pos = m.end()
             for line_m in re.finditer(r"^[^\n]*$", v.clean[pos:], re.M):
@@ -127,9 +166,67 @@ def table_column_sum(views: list[View], header: str) -> FieldValue | None:
                         first = s if first is None else first
                         last = s + len(line_m.group())
             if first is not None and last is not None:
-                return v.fv(round(total, 2), first, last)
+                return v.fv(round(total, 2), first, last).low("summed from a table column, no labelled total")
     return None
 
+
+
+_FIGURE = re.compile(r"^[ \t]*([¥￥]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[¥￥]?\d+\.\d+)[ \t]*$", re.M)
+_ROW_MARK = re.compile(r"^[ \t]*\d{1,2}[ \t]*$", re.M)
+_MONEY_HEADER = re.compile(r"金额|价|费|保证金|限价|[（(](?:万元|元)")
+
+
+def _ranked_column(v: View, header_end: int, unit: str) -> FieldValue | None:
+    """The column's own figures when other money columns stand beside it in the header
+    (``预算金额（元）⏎最高限价（元）⏎1⏎…⏎1,380,000.00⏎1,350,000.00``): each row holds one figure per
+    money column, so the column's figure is the one after as many figures as money headers precede
+    it. None when it is the only money column (the plain sum is then right)."""
+    text = v.clean
+    line_end = text.find("\n", header_end)
+    pos = len(text) if line_end < 0 else line_end + 1
+    after = 0
+    region_start = None
+    for line_m in re.finditer(r"^[^\n]*$", text[pos: pos + 200], re.M):
+        line = line_m.group().strip()
+        if _ROW_MARK.fullmatch(line) or _FIGURE.fullmatch(line) or len(line) > 14:
+            region_start = pos + line_m.start()
+            break
+        if _MONEY_HEADER.search(line):
+            after += 1
+    before = 0
+    back_end = text.rfind("\n", 0, header_end)
+    for line in reversed(text[max(0, back_end - 200): max(0, back_end)].split("\n")[-8:]):
+        s = line.strip()
+        if not s or len(s) > 14 or HEADING.match(s) or re.search(r"[:：]", s) or _FIGURE.fullmatch(s):
+            break
+        before += bool(_MONEY_HEADER.search(s))
+    if not (after or before) or region_start is None:
+        return None
+    region_end = len(text)
+    for line_m in re.finditer(r"^[^\n]*$", text[region_start:], re.M):
+        line = line_m.group().strip()
+        if (HEADING.match(line) and not _ROW_MARK.fullmatch(line)) or re.match(r"^(?:合\s*计|总\s*计)", line):
+            region_end = region_start + line_m.start()
+            break
+    figures = list(_FIGURE.finditer(text, region_start, region_end))
+    marks = [r.start() for r in _ROW_MARK.finditer(text, region_start, region_end)]
+    if not figures:
+        return None
+    if not marks or marks[0] > figures[0].start():
+        marks = [region_start]
+    picked = []
+    for i, row_start in enumerate(marks):
+        row_end = marks[i + 1] if i + 1 < len(marks) else region_end
+        row = [f for f in figures if row_start <= f.start() < row_end]
+        if len(row) == before + 1 + after:
+            picked.append(row[before])
+        elif len(row) > after:
+            picked.append(row[len(row) - 1 - after])
+    if not picked:
+        return None
+    values = [parse_amount(f.group(1), default_unit=unit) or 0.0 for f in picked]
+    return v.fv(round(sum(values), 2), picked[0].start(1), picked[-1].end(1)).low(
+        "read from one column of a table with several money columns")
 
 
 def table_cell_amounts(views: list[View], header: re.Pattern[str]) -> FieldValue | None:
@@ -156,18 +253,41 @@ def table_cell_amounts(views: list[View], header: re.Pattern[str]) -> FieldValue
                 picked += [a for a in amounts if row_start <= a.start < row_end][:1]
             picked = picked or amounts[:1]
             start, end = m.end() + picked[0].start, m.end() + picked[-1].end
-            return v.fv(round(sum(a.value for a in picked), 2), start, end)
+            return v.fv(round(sum(a.value for a in picked), 2), start, end).low("summed from table cells, no labelled total")
     return None
 
 
 
+_BEFORE_HEAD = re.compile(r"^[ \t]*(?:原内容|原公告内容|(?:更正|变更|修改|调整)前(?:内容)?)[ \t]*$", re.M)
+_AFTER_HEAD = re.compile(r"^[ \t]*(?:现内容|更正内容|(?:更正|变更|修改|调整)后(?:内容)?)[ \t]*$", re.M)
+
+
+def corrected_table_amount(views: list[View], label: re.Pattern[str]) -> FieldValue | None:
+    """An amount changed in a before/after correction table (``更正前内容⏎更正后内容⏎1⏎预算金额⏎150万元⏎
+    172万元``): the row that names the label holds the old figure, then the new one; the new one counts."""
+    for v in views:
+        head = _BEFORE_HEAD.search(v.clean)
+        if not head or not _AFTER_HEAD.match(v.clean, head.end() + 1):
+            continue
+        for m in label.finditer(v.clean, head.end()):
+            row = re.split(r"\n[ \t]*\d{1,2}[ \t]*\n|\n(?=[一二三四五六七八九十]+、)", v.clean[m.end(): m.end() + 120], maxsplit=1)[0]
+            amounts = [a for a in iter_amounts(row) if a.explicit_unit]
+            if len(amounts) >= 2:
+                a = amounts[-1]
+                return v.fv(a.value, m.start(), m.end() + a.end)
+    return None
+
+
 def budget_field(views: list[View]) -> FieldValue:
     """The budget: a labelled amount, else a budget column's sum, else budget cells of a table."""
-    return (labelled_amount(views, BUDGET, primary=BUDGET_PRIMARY) or table_column_sum(views, r"预算金额|预算（|采购预算")
+    return (corrected_table_amount(views, BUDGET) or labelled_amount(views, BUDGET, primary=BUDGET_PRIMARY)
+            or kv_field(views, "budget_cny", kv_amount)
+            or table_column_sum(views, r"预算金额|预算（|采购预算")
             or table_cell_amounts(views, BUDGET_COLUMN) or FieldValue(None))
 
 
 def award_field(views: list[View]) -> FieldValue:
     """The awarded total: a labelled amount, else an award column's sum, else award cells of a table."""
-    return (labelled_amount(views, AWARD) or table_column_sum(views, r"中标金额|成交金额|中标（成交）金额")
+    return (labelled_amount(views, AWARD) or kv_field(views, "award_amount_cny", kv_amount)
+            or table_column_sum(views, r"中标金额|成交金额|中标（成交）金额")
             or table_cell_amounts(views, AWARD_COLUMN) or FieldValue(None))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from extractor.backends.rules.kv import kv_org, pairs_for
 from extractor.backends.rules.labels import org_value
 from extractor.backends.rules.views import BLOCKS, COLON, HEADING, ORG_SUFFIX, View, label_words
 from extractor.core.document import FieldValue
@@ -32,6 +33,14 @@ def suppliers_field(views: list[View]) -> FieldValue:
                 if value and value not in names:
                     names.append(value)
                     first = first or (v, m.start(1) - 3, m.end(1))
+    if not names:  # a key-value table (``中标人⏎湖北…有限公司``)
+        for v in views:
+            for p in pairs_for(v, "suppliers"):
+                value = kv_org(p)
+                if value and value not in names:
+                    names.append(value)
+                    first = first or (v, p.start, p.end)
+    from_table = not names
     if not names:
         for v in views:
             for m in _SUPPLIER_TABLE.finditer(v.clean):
@@ -47,7 +56,8 @@ def suppliers_field(views: list[View]) -> FieldValue:
     if not names or first is None:
         return FieldValue([])
     v, s, e = first
-    return v.fv(names, s, e)
+    fv = v.fv(names, s, e)
+    return fv.low("organisation names read from table cells under a supplier column") if from_table else fv
 
 
 
