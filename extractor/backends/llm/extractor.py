@@ -127,7 +127,7 @@ class LLMExtractor:
             chunks = select_chunks([search.ranked(f) for f in part], max(300, budget))
             ids = hashlib.sha256("\x1f".join(c.text for c in chunks).encode("utf-8")).hexdigest()[:16]
             group = "subset:" + ",".join(f.name for f in part)
-            unit_values, unit_usage = self._run_unit(doc, schema, _Unit(group, part, chunks, f"retrieval:{ids}"))
+            unit_values, unit_usage = self._run_unit(doc, schema, Unit(group, part, chunks, f"retrieval:{ids}"))
             values.update(unit_values)
             usage.add(unit_usage)
         usage.cost_usd = estimate_cost(self.model, usage.prompt_tokens, usage.completion_tokens)
