@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 
+from extractor.cli.terminal import safe as escape  # control characters and markup made harmless
 from extractor.core.paths import display_path
 
 _SHOW = 3  # names shown per reason

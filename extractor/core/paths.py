@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 from pathlib import Path
-
-# C0/C1 control characters (escape sequences in a file name must not reach a terminal).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def canonical(path: str | os.PathLike[str]) -> Path:
@@ -23,11 +19,9 @@ def canonical(path: str | os.PathLike[str]) -> Path:
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
-    """``path`` as a printable str: undecodable bytes as ``\\xNN``, control chars escaped."""
-    text = os.fspath(path)
-    raw = os.fsencode(text)
-    shown = raw.decode("utf-8", "backslashreplace")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", shown)
+    """``path`` as a str UTF-8 can hold: undecodable bytes as ``\\xNN`` (terminal output is
+    sanitised separately, by ``cli.terminal.safe``)."""
+    return os.fsencode(os.fspath(path)).decode("utf-8", "backslashreplace")
 
 
 def path_bytes_b64(path: str | os.PathLike[str]) -> str | None:

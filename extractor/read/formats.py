@@ -30,6 +30,7 @@ IGNORE_FILE = ".tenderxignore"
 GOLD_SUFFIX = ".gold.json"
 SKIP_KINDS = ("ignored",)  # skipped, not a failure; every other skip kind ("missing") is a failed input
 _HEAD = 8192
+_JUNK_FOLDERS = {".git", ".svn", ".hg", ".tenderx", "__MACOSX", ".venv", "__pycache__"}
 
 
 @lru_cache(maxsize=1)
@@ -193,8 +194,8 @@ def _skip_reason(name: str) -> str | None:
     lower = name.lower()
     if name.startswith("~$"):
         return "Office lock file"
-    if name.startswith("."):
-        return "hidden file"
+    if name.startswith("._"):
+        return "macOS resource fork"
     if lower.endswith(GOLD_SUFFIX):
         return "gold labels (used by tenderx eval)"
     suffix = os.path.splitext(lower)[1]
@@ -221,8 +222,8 @@ def _walk_folder(root: Path, found: list[Path], skipped: list[tuple[Path, ReadEr
             rel = f"{rel_dir}/{d}" if rel_dir else d
             if os.path.realpath(os.path.join(dirpath, d)) in visited:
                 continue
-            if d.startswith(".") or _ignored(rel, True, patterns):
-                skipped.append((Path(dirpath) / d, ReadError("ignored", "hidden folder" if d.startswith(".")
+            if d in _JUNK_FOLDERS or _ignored(rel, True, patterns):
+                skipped.append((Path(dirpath) / d, ReadError("ignored", "not a document folder" if d in _JUNK_FOLDERS
                                                              else f"folder listed in {IGNORE_FILE}")))
                 continue
             keep.append(d)
@@ -249,7 +250,7 @@ def iter_input_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[tupl
     resolved), each file once, in the order given; files named directly are always
     found (an unreadable format then fails with its reason). ``skipped`` pairs a path
     with a ReadError: kind ``missing`` (a path that does not exist, a broken link:
-    a failed input) or ``ignored`` (in a folder, not a document: gold labels, hidden
+    a failed input) or ``ignored`` (in a folder, not a document: gold labels, ``._`` forks,
     files, other formats, anything listed in a ``.tenderxignore`` file).
     """
     found: list[Path] = []
