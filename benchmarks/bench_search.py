@@ -109,13 +109,13 @@ def quality(store_dir: Path, embedder, k: int = 5) -> dict[str, dict[str, float]
 def base_chunks() -> list[str]:
     """Chunk texts of every readable sample PDF (the material latency stores are made of)."""
     from extractor.index.chunking import chunk_document
-    from extractor.read.pdf import iter_pdf_paths, read_pdf
+    from extractor.read.formats import iter_input_paths, read_document
 
     texts = []
-    pdfs, _ = iter_pdf_paths([ROOT / "samples"])
+    pdfs, _ = iter_input_paths([ROOT / "samples"])
     for pdf in pdfs:
         try:
-            doc = read_pdf(pdf)
+            doc = read_document(pdf)
         except Exception:  # noqa: BLE001 — the deliberately broken sample
             continue
         texts.extend(c.text for c in chunk_document(doc))

@@ -14,7 +14,7 @@ from pathlib import Path
 from benchmarks.generate import generate_corpus, vary_lines
 from tests.conftest import ROOT
 
-SECTIONS = ("1 PDF text", "2 Embeddings", "3 Ingest", "4 Search", "5 Rules", "6 LLM", "7 Memory", "8 OCR")
+SECTIONS = ("1 PDF text", "2 Embeddings", "3 Ingest", "4 Search", "5 Rules", "6 LLM", "7 Memory", "8 Formats", "9 OCR")
 
 
 def _table_rows(markdown: str) -> list[list[str]]:

@@ -16,6 +16,7 @@ from extractor.index.chunking import (
     locate_in_page,
 )
 from extractor.read.pdf import read_pdf
+from tests.conftest import SAMPLES
 from tests.pdf_factory import make_pdf
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "tender-packages"
@@ -137,3 +138,13 @@ def test_real_tender_package_chunks() -> None:
     assert chunks and all(c.tokens <= 400 for c in chunks)
     assert all(chunk_text_from_pages(doc, c) == c.text for c in chunks)
     assert any("采购人：合肥市公安局瑶海分局" in c.text for c in chunks)
+
+
+def test_sample_package_chunks() -> None:
+    """A shipped 34-page package: token-bounded chunks that map back to their pages (no ../shared needed)."""
+    doc = read_pdf(SAMPLES / "package-univ-ai-platform-h800.pdf")
+    chunks = chunk_document(doc)
+    assert len(chunks) > 20 and all(c.tokens <= 400 for c in chunks)
+    assert all(chunk_text_from_pages(doc, c) == c.text for c in chunks)
+    assert not any("投标邀请……" in c.text for c in chunks)  # the TOC page (number on the next line) is not embedded
+    assert any("采购人：江东理工大学" in c.text for c in chunks)

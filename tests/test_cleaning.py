@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from extractor.core.document import Page
 from extractor.read.cleaning import clean_page, is_boilerplate_page, is_page_number_line, strip_repeated_lines
+from tests.conftest import SAMPLES
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "tender-packages"
 
@@ -191,5 +193,23 @@ def test_real_tender_pages_clean_and_map_back() -> None:
         assert "示范文本（服务类）" not in page.clean.split("\n")[0]  # running header gone
     assert "采 购 人" in pages[0].text
     assert "采购人：合肥市公安局瑶海分局" in pages[0].clean
+    assert is_boilerplate_page(pages[1].clean)  # the TOC
+    assert not is_boilerplate_page(pages[2].clean)
+
+
+def test_sample_package_pages_clean_and_map_back() -> None:
+    """The same checks on a shipped long package (running header, footer, TOC, spaced labels, vertical
+    title), so a fresh clone without ../shared still tests real-layout cleaning."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(SAMPLES / "package-univ-ai-platform-h800.pdf")
+    pages = [_page(i, p.extract_text()) for i, p in enumerate(reader.pages, start=1)]
+    strip_repeated_lines(pages)
+    for page in pages:
+        assert_maps_back(page.text, page.clean, page.clean_map)
+        assert "江东理工大学人工智能计算平台建设项目招标文件" not in page.clean.split("\n")[0]  # running header gone
+        assert not re.search(r"第 \d+ 页 共 \d+ 页", page.clean)  # footer gone
+    spaced = next(p for p in pages if "采 购 人" in p.text)
+    assert "采购人：江东理工大学" in spaced.clean
     assert is_boilerplate_page(pages[1].clean)  # the TOC
     assert not is_boilerplate_page(pages[2].clean)

@@ -117,7 +117,7 @@ def test_llm_extract_end_to_end_with_evidence_cost_and_cache(folder: Path, tmp_p
     r3 = run_cli(*args, "--no-resume", env=env)
     assert r3.returncode == 0, r3.stdout + r3.stderr
     assert len(openai_server.chat_requests()) == first_calls
-    assert re.search(r"0 LLM calls \(\d+ cached", r3.stdout.replace("\n", " ")), r3.stdout
+    assert re.search(r"0 LLM calls \(0 failed, \d+ cached", r3.stdout.replace("\n", " ")), r3.stdout
     assert all(x["usage"]["cached_calls"] >= 1 for x in _records(out))
 
 
@@ -131,6 +131,9 @@ def test_run_is_the_main_job_and_reports_failures(folder: Path, tmp_path: Path) 
     broken = [x for x in recs if x["file"].endswith("broken-truncated.pdf")]
     assert broken and broken[0]["errors"] and broken[0]["errors"][0].startswith("truncated")
     assert (tmp_path / "out" / "records.csv").exists()
+    # issue 13: cases.jsonl beside records.jsonl (three unrelated notices: three cases), and the cases table
+    cases = _records(tmp_path / "out" / "cases.jsonl")
+    assert sorted(len(c["notices"]) for c in cases) == [1, 1, 1] and "Cases" in r.stdout
     # searchable afterwards
     s = run_cli("search", "亚马逊云服务", "--store", str(tmp_path / "st"), "-k", "3", "--json")
     assert s.returncode == 0, s.stderr

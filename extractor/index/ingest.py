@@ -62,7 +62,7 @@ class QuietProgress:
 
 @dataclass
 class IngestReport:
-    """What one ingest run did. Paths are as given by the user (or found in folders)."""
+    """What one ingest run did. Paths are canonical (absolute, resolved) and printable."""
 
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
@@ -70,6 +70,8 @@ class IngestReport:
     needs_ocr: list[str] = field(default_factory=list)  # not stored: no usable text and OCR off
     ocr_pages: int = 0  # pages whose text came from OCR
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (path, kind, message)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): in a folder, not a document
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, warning): e.g. text cut at a cap
     pages: int = 0
     chunks: int = 0
     seconds: float = 0.0
@@ -126,16 +128,21 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
     ``EmbedderMismatch`` when the store was built with another embedder;
     per-file problems go to the report instead.
     """
+    from extractor.core.paths import display_path
     from extractor.index.chunking import chunk_document
-    from extractor.read.pdf import file_sha256, iter_pdf_paths
+    from extractor.read.formats import is_failure, iter_input_paths
+    from extractor.read.pdf import file_sha256
 
     began = time.monotonic()
     progress = progress or QuietProgress()
     store = store or Store(store_dir)
     report = IngestReport(store=str(store.path))
-    pdfs, errors = iter_pdf_paths([Path(p) for p in paths])
-    for bad, error in errors:
-        report.failed.append((str(bad), *_error_parts(error)))
+    pdfs, skipped = iter_input_paths([Path(p) for p in paths])
+    for bad, error in skipped:
+        if is_failure(error):
+            report.failed.append((display_path(bad), *_error_parts(error)))
+        else:
+            report.skipped.append((display_path(bad), error.message))
 
     from extractor.read.guard import GuardedReader
 
@@ -176,7 +183,9 @@ def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestPr
                 report: IngestReport, read_pdf: Callable[[Path], Document],
                 chunk_document: Callable[..., list[Chunk]], file_sha256: Callable[[Path], str]) -> tuple[str, str]:
     """Ingest one file, record the outcome in ``report`` and return (status, message)."""
-    name = str(path)
+    from extractor.core.paths import display_path
+
+    name = display_path(path)
     try:
         sha = file_sha256(path)
         previous = store.document_for_path(path)
@@ -186,6 +195,7 @@ def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestPr
             return "unchanged", ""
         doc: Document = read_pdf(path)
         doc.path = path_key(path)
+        report.warnings.extend((name, w) for w in doc.warnings)
         doc.sha256 = doc.sha256 or sha
         if doc.needs_ocr:  # nothing usable was read: a failure to list, not an empty document to store
             report.needs_ocr.append(name)

@@ -111,8 +111,11 @@ class StoredChunk:
 
 
 def path_key(path: str | Path) -> str:
-    """The canonical form a document path is stored under (absolute, resolved)."""
-    return str(Path(path).expanduser().resolve())
+    """The canonical form a document path is stored under (absolute, resolved, printable:
+    undecodable name bytes as ``\\xNN`` so SQLite and Chroma can hold it)."""
+    from extractor.core.paths import canonical, display_path
+
+    return display_path(canonical(path))
 
 
 def chunk_id(path: str, sha256: str, index: int) -> str:

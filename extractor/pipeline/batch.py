@@ -83,15 +83,15 @@ def job_path(store_dir: Path, batch_id: str) -> Path:
 def submit_batch(paths: list[Path], *, settings: LLMSettings, schema: str = "tender",
                  store_dir: Path = DEFAULT_STORE) -> BatchJob:
     """Plan every document's LLM requests, upload them as one batch and remember the job."""
+    from extractor.read.formats import is_failure, iter_input_paths
     from extractor.read.guard import GuardedReader
-    from extractor.read.pdf import iter_pdf_paths
 
     if not settings.model:
         raise UsageError("--batch needs a model: set TENDERX_MODEL or pass --model")
     sch = load_schema(schema)
     extractor = LLMExtractor(settings, None)
-    files, path_errors = iter_pdf_paths([Path(p) for p in paths])
-    skipped = [(str(p), str(e)) for p, e in path_errors]
+    files, path_errors = iter_input_paths([Path(p) for p in paths])
+    skipped = [(str(p), f"{e.kind}: {e}") for p, e in path_errors if is_failure(e)]
     lines: list[dict[str, Any]] = []
     requests: dict[str, dict[str, Any]] = {}
     with GuardedReader.from_env() as reader:

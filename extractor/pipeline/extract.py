@@ -24,6 +24,7 @@ from extractor.core.document import Chunk, Document, FieldValue, Retriever
 from extractor.core.errors import LLMAuthError, LLMConfigError
 from extractor.core.evidence import verify_fields
 from extractor.core.injection import find_instructions
+from extractor.core.paths import display_path
 from extractor.core.schema import Schema, load_schema
 from extractor.pipeline.disputes import mark_disputes
 from extractor.pipeline.limits import bound_values
@@ -38,6 +39,7 @@ from extractor.pipeline.records import (
     record_key,
     to_csv,
 )
+from extractor.screen import listed_entries, screen_record
 
 
 class ExtractProgress(Protocol):
@@ -52,6 +54,7 @@ class ExtractReport:
     model: str | None
     records: list[dict[str, Any]] = field(default_factory=list)
     skipped: int = 0  # already in the output from an earlier (interrupted) run
+    skipped_inputs: list[tuple[str, str]] = field(default_factory=list)  # (path, why) not documents
     seconds: float = 0.0
     out: Path | None = None
     csv: Path | None = None
@@ -78,6 +81,7 @@ class ExtractReport:
             elif cost is not None and c:
                 cost += float(c)
         tot["cost_usd"] = cost
+        tot["listed_parties"] = sum(len(listed_entries(r)) for r in self.records)  # exact/subunit screening hits
         tot["documents"] = len(self.records)
         tot["failures"] = len(self.failures)
         tot["suspicious"] = sum(1 for r in self.records if r.get("suspicious_text"))
@@ -116,11 +120,19 @@ def make_record(
     errors: list[str],
     usage: dict[str, Any] | None = None,
     extra_flags: Sequence[str] = (),
+    doc: Document | None = None,
 ) -> dict[str, Any]:
+    """One JSONL record. ``file`` is printable (undecodable name bytes as ``\\xNN``); when that
+    changed the name, ``file_bytes_b64`` holds its exact bytes. ``doc`` adds how it was read."""
+    from extractor.core.paths import display_path, path_bytes_b64
+
     fields = fields or {}
     full = {f.name: fields.get(f.name, FieldValue(None)) for f in schema.fields}
-    return {
-        "file": doc_file,
+    rec: dict[str, Any] = {"file": display_path(doc_file)}
+    raw_name = path_bytes_b64(doc_file)
+    if raw_name is not None:
+        rec["file_bytes_b64"] = raw_name
+    rec.update({
         "sha256": sha256,
         "schema": schema.name,
         "schema_version": schema.version,
@@ -130,7 +142,13 @@ def make_record(
         "flags": [*_flags(full), *extra_flags],
         "errors": errors,
         "usage": usage or {},
-    }
+    })
+    if doc is not None and doc.metadata:
+        rec["source"] = dict(doc.metadata)  # format, encoding, the notice's own publication time
+    if doc is not None and doc.warnings:
+        rec["warnings"] = list(doc.warnings)
+    rec["screening"] = screen_record(rec)  # buyer/agency/suppliers vs the US lists (extractor.screen)
+    return rec
 
 
 
@@ -196,7 +214,7 @@ class _Runner:
         self.store_dir = store_dir
         self.engine: Backend = get_backend(backend, BackendOptions(settings, cache_path, store_dir, cache_only))
         self.backend = self.engine.name
-        self.reader: GuardedReader | None = None  # bounded pypdf workers while a run is on
+        self.reader: GuardedReader | None = None  # bounded reader workers while a run is on
         self.on_ocr: Callable[[Path, int, int], None] | None = None  # OCR page progress, if shown
 
     @property
@@ -207,15 +225,20 @@ class _Runner:
         return self.finish(path, self.load(path))
 
     def load(self, path: Path) -> Document | dict[str, Any]:
-        """The PDF read through the bounded reader, or the failure record."""
-        from extractor.read.pdf import PdfError, file_sha256, read_pdf
+        """The document read through the bounded reader, or the failure record."""
+        from extractor.core.errors import ReadError
+        from extractor.read.formats import read_document
+        from extractor.read.pdf import file_sha256
 
         hook = self.on_ocr
         try:
             if self.reader is None:
-                return read_pdf(path)
-            return self.reader.read(path, on_ocr=(lambda done, total: hook(path, done, total)) if hook else None)
-        except PdfError as e:
+                doc = read_document(path)
+            else:
+                doc = self.reader.read(path, on_ocr=(lambda done, total: hook(path, done, total)) if hook else None)
+            doc.path = display_path(path)  # printable: prompts, chunks and records are UTF-8
+            return doc
+        except ReadError as e:
             sha = ""
             with contextlib.suppress(OSError):
                 sha = file_sha256(path)
@@ -229,7 +252,7 @@ class _Runner:
         if doc.needs_ocr:
             return make_record(str(path), doc.sha256, self.schema, self.backend, model, None,
                                ["needs_ocr: no usable text layer (scanned, or a font without a ToUnicode map) "
-                                "and OCR is off (--no-ocr)"], extra_flags=["needs_ocr"])
+                                "and OCR is off (--no-ocr)"], extra_flags=["needs_ocr"], doc=doc)
         usage: dict[str, Any] = {}
         try:
             suspicious = find_instructions(doc)
@@ -247,10 +270,11 @@ class _Runner:
                 raise
             spent = getattr(e, "usage_so_far", None)
             return make_record(str(path), doc.sha256, self.schema, self.backend, model, None,
-                               [f"{type(e).__name__}: {_one_line(e)}"], spent.to_json() if spent else usage)
+                               [f"{type(e).__name__}: {_one_line(e)}"], spent.to_json() if spent else usage,
+                               doc=doc)
         record = make_record(str(path), doc.sha256, self.schema, self.backend, model, fields, [], usage,
                              extra_flags=[*(["suspicious_text"] if suspicious else []),
-                                          *(f"truncated:{name}" for name in truncated)])
+                                          *(f"truncated:{name}" for name in truncated)], doc=doc)
         if suspicious:
             record["suspicious_text"] = [span.to_json() for span in suspicious]
         return record
@@ -272,7 +296,7 @@ def _run_pipelined(runner: _Runner, todo: list[Path], jobs: int, emit: Callable[
     def work(path: Path, loading: Future) -> None:
         try:
             if not stop.is_set():
-                emit(str(path), runner.finish(path, loading.result()))
+                emit(display_path(path), runner.finish(path, loading.result()))
         except BaseException as e:  # noqa: BLE001 — handed to the submitting thread
             errors.append(e)
             stop.set()
@@ -316,17 +340,20 @@ def extract_documents(
     cache_only: bool = False,
     ocr: bool | None = None,
 ) -> ExtractReport:
-    """Extract every document under ``paths``; returns the records (also written to ``out``).
+    """Extract every document (PDF, HTML, DOCX, TXT) under ``paths``; returns the records
+    (also written to ``out``).
 
     ``ocr`` False skips OCR of pages without a usable text layer (``--no-ocr``; they are then
     ``needs_ocr`` failures); None follows TENDERX_OCR (on by default).
 
     With ``resume`` (the default) documents already recorded in ``out`` without
-    errors are not extracted again; documents that failed are retried. With
-    ``cache_only`` an LLM backend answers only from the response cache (collected
+    errors are not extracted again; documents that failed are retried. Paths are
+    canonical (absolute, resolved), so a document is one record however it was named.
+    With ``cache_only`` an LLM backend answers only from the response cache (collected
     Batch API results) and sends nothing.
     """
-    from extractor.read.pdf import PdfError, file_sha256, iter_pdf_paths
+    from extractor.read.formats import is_failure, iter_input_paths
+    from extractor.read.pdf import file_sha256
 
     t0 = time.monotonic()
     settings = settings or LLMSettings.from_env()
@@ -337,7 +364,9 @@ def extract_documents(
     report = ExtractReport(backend=used, backend_reason=reason,
                            model=settings.model if used == "llm" else None, out=out, csv=csv)
 
-    files, path_errors = iter_pdf_paths([Path(p) for p in paths])
+    files, skipped = iter_input_paths([Path(p) for p in paths])
+    path_errors = [(p, e) for p, e in skipped if is_failure(e)]
+    report.skipped_inputs = [(display_path(p), e.message) for p, e in skipped if not is_failure(e)]
     done: dict[str, dict[str, Any]] = {}
     if out is not None and resume:
         for rec in read_records(out):
@@ -362,14 +391,15 @@ def extract_documents(
 
     todo: list[Path] = []
     for f in files:
-        order.append(str(f))
-        prev = done.get(str(f))
+        key = display_path(f)
+        order.append(key)
+        prev = done.get(key)
         try:
             unchanged = prev is not None and prev.get("sha256") == file_sha256(f)
         except OSError:
             unchanged = False
         if unchanged and prev is not None:
-            results[str(f)] = prev
+            results[key] = prev
             report.skipped += 1
         else:
             todo.append(f)
@@ -378,12 +408,11 @@ def extract_documents(
         progress.start(len(todo) + len(path_errors))
     try:
         for p, err in path_errors:
-            kind = err.kind if isinstance(err, PdfError) else "error"
-            emit(str(p), make_record(str(p), "", sch, used, report.model, None, [f"{kind}: {err}"]))
-            order.append(str(p))
+            emit(display_path(p), make_record(str(p), "", sch, used, report.model, None, [f"{err.kind}: {err}"]))
+            order.append(display_path(p))
         if jobs <= 1 or len(todo) <= 1:
             for f in todo:
-                emit(str(f), runner.one(f))
+                emit(display_path(f), runner.one(f))
         else:
             _run_pipelined(runner, todo, jobs, emit)
     finally:

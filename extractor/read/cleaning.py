@@ -52,12 +52,19 @@ _FORM_LABEL = re.compile(r"^[^:：]{1,24}[:：]\s*[_＿\s]*$")
 _DATE_BLANK = re.compile(r"^(?:日\s*期\s*[:：]?)?\s*(?:年\s*)?(?:月\s*)?日?\s*$|^年\s*月\s*日$")
 
 
+_FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+
+
 def _fullwidth_to_ascii(ch: str) -> str:
     """NFKC for full-width digits and Latin letters only (Chinese punctuation is kept)."""
     o = ord(ch)
     if 0xFF10 <= o <= 0xFF19 or 0xFF21 <= o <= 0xFF3A or 0xFF41 <= o <= 0xFF5A:
         return chr(o - 0xFEE0)
     return ch
+
+
+_FULLWIDTH_TABLE = {o: _fullwidth_to_ascii(chr(o)) for r in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+                    for o in range(r[0], r[1] + 1)}
 
 
 class _MappedText:
@@ -91,6 +98,8 @@ class _MappedText:
         self.index = idx
 
     def keep(self, mask: Sequence[bool]) -> None:
+        if all(mask):
+            return
         self.text = "".join(c for c, k in zip(self.text, mask, strict=True) if k)
         self.index = [i for i, k in zip(self.index, mask, strict=True) if k]
 
@@ -129,8 +138,8 @@ def clean_page(text: str) -> tuple[str, list[int]]:
     """Clean one page of raw pypdf text; returns (clean, clean_map)."""
     mt = _MappedText(text, list(range(len(text))))
     mt.sub(re.compile(r"\r\n?|[\f\v\u2028\u2029\x85]"), "\n")
-    if any(0xFF10 <= ord(c) <= 0xFF5A for c in mt.text):
-        mt.text = "".join(_fullwidth_to_ascii(c) for c in mt.text)
+    if _FULLWIDTH_ALNUM.search(mt.text):
+        mt.text = mt.text.translate(_FULLWIDTH_TABLE)  # one char for one char: the map stays valid
     mt.sub(_HSPACE_RUN, " ")
     _strip_lines(mt)
     _join_vertical_runs(mt)
@@ -202,13 +211,27 @@ def strip_repeated_lines(pages: list[Page]) -> list[Page]:
     return pages
 
 
+_ENDS_IN_LEADER = re.compile(r"(?:[.·．•・]{4,}|[…⋯]{2,})$")
+
+
+def _join_leader_numbers(lines: list[str]) -> list[str]:
+    """A TOC line whose page number pypdf put on the next line (``第一章 投标邀请……`` / ``3``) as one line."""
+    out: list[str] = []
+    for ln in lines:
+        if out and ln.isdigit() and len(ln) <= 4 and _ENDS_IN_LEADER.search(out[-1]):
+            out[-1] = f"{out[-1]}{ln}"
+        else:
+            out.append(ln)
+    return out
+
+
 def is_boilerplate_page(clean: str) -> bool:
     """True for a table-of-contents page or a blank form, which search need not embed.
 
     TOC: most lines are 'chapter title  page-number' (leaders dropped or not).
     Blank form: most lines are blanks/underscores/checkboxes or labels with no value.
     """
-    lines = [ln.strip() for ln in clean.split("\n") if ln.strip()]
+    lines = _join_leader_numbers([ln.strip() for ln in clean.split("\n") if ln.strip()])
     if not lines:
         return True
     n = len(lines)

@@ -1,5 +1,5 @@
-"""A bounded PDF reader: pypdf runs in persistent worker processes with a time
-and memory limit per file.
+"""A bounded document reader: every reader (pypdf and OCR, lxml, python-docx) runs in
+persistent worker processes with a time and memory limit per file.
 
 Why: one pathological PDF (a 50 MB content stream, a decompression bomb, a
 parser loop or crash inside pypdf) must not hang or kill a batch of thousands.
@@ -9,7 +9,7 @@ dies (MemoryError, segfault) costs only that file. Workers are reused across
 files, so the per-file cost is one pipe round-trip, not a new interpreter.
 
     with GuardedReader(workers=2, timeout=60, max_memory_mb=1024) as reader:
-        doc = reader.read("notice.pdf")   # Document, or raises PdfError
+        doc = reader.read("notice.pdf")   # Document, or raises ReadError (PdfError for PDFs)
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from extractor.core.document import Document
+from extractor.core.errors import ReadError
+from extractor.read.formats import detect_format, read_document
 from extractor.read.ocr import MODEL_LOAD_ALLOWANCE, OcrSettings
-from extractor.read.pdf import OcrProgress, PdfError, read_pdf
+from extractor.read.pdf import ERROR_KINDS, OcrProgress, PdfError, read_pdf
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_MEMORY_MB = 1024
@@ -52,7 +54,8 @@ _PAGE_FAILED = "text extraction failed"
 # (forking the multi-threaded CLI process itself could inherit held locks).
 _context: Any = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
 if _context.get_start_method() == "forkserver":
-    _context.set_forkserver_preload(["extractor.read.pdf"])
+    _context.set_forkserver_preload(["extractor.read.pdf", "extractor.read.formats", "extractor.read.html",
+                                     "extractor.read.word", "extractor.read.plaintext"])
 
 
 def _one_line(e: BaseException) -> str:
@@ -93,8 +96,12 @@ def _limit_memory(max_memory_mb: int | None) -> None:
 
 
 def read_checked(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgress | None = None) -> Document:
-    """``read_pdf`` plus the rule that a document whose every page failed in pypdf is unreadable."""
+    """``read_document`` (with OCR for PDFs) plus the rule that a PDF whose every page failed in pypdf
+    is unreadable."""
+    if detect_format(path) != "pdf":
+        return read_document(path)
     doc = read_pdf(path, ocr=ocr, on_ocr=on_ocr)
+    doc.metadata.setdefault("format", "pdf")
     failed = [w for w in doc.warnings if _PAGE_FAILED in w]
     if doc.pages and len(failed) >= len(doc.pages):
         raise _first_page_failure(path)
@@ -136,7 +143,7 @@ def _worker_main(conn: Connection, max_memory_mb: int | None) -> None:
         path, ocr = request if isinstance(request, tuple) else (request, None)
         try:
             reply: tuple[Any, ...] = ("ok", read_checked(path, ocr=ocr, on_ocr=on_ocr))
-        except PdfError as e:
+        except ReadError as e:
             reply = ("error", e.kind, e.message, getattr(e, "detail", ""))
         except MemoryError:
             reply = ("error", "memory", "", "")
@@ -180,6 +187,17 @@ def _without_main_module() -> Iterator[None]:
         finally:
             for k, v in saved.items():
                 setattr(main, k, v)
+
+
+def _what(path: Path | None) -> str:
+    """'PDF', 'web page', 'Word file' or 'file', for messages about a read that went wrong."""
+    if path is None:
+        return "PDF"
+    try:
+        fmt = detect_format(path)
+    except ReadError:
+        return "file"
+    return {"pdf": "PDF", "html": "web page", "docx": "Word file", "txt": "text file"}.get(fmt, "file")
 
 
 class _Worker:
@@ -344,7 +362,10 @@ class GuardedReader:
                         _ocr_cache.popitem(last=False)
             return doc
         _, kind, message, detail = reply
-        error = PdfError("memory", self._memory_message(ocr_started)) if kind == "memory" else PdfError(kind, message)
+        if kind == "memory":
+            error: ReadError = PdfError("memory", self._memory_message(ocr_started, p))
+        else:
+            error = PdfError(kind, message) if kind in ERROR_KINDS else ReadError(kind, message)
         error.detail = detail  # type: ignore[attr-defined]
         if detail:
             log.debug("%s: %s\n%s", p, error.message, detail.rstrip())
@@ -364,8 +385,8 @@ class GuardedReader:
                     if ocr_pages:
                         raise PdfError("timeout", f"gave up: OCR of one page took longer than "
                                        f"{self.ocr.page_timeout:g}s (TENDERX_OCR_PAGE_TIMEOUT)")  # type: ignore[union-attr]
-                    raise PdfError("timeout", f"gave up after {self.timeout:g}s: PDF too slow to parse "
-                                   "(pathological content stream?)")
+                    hint = " (pathological content stream?)" if _what(p) == "PDF" else ""
+                    raise PdfError("timeout", f"gave up after {self.timeout:g}s: {_what(p)} too slow to parse{hint}")
                 reply = worker.conn.recv()
                 if reply[0] != "ocr":
                     return reply, bool(ocr_pages)
@@ -384,11 +405,11 @@ class GuardedReader:
         except (BrokenPipeError, EOFError, OSError):
             raise self._died(worker, bool(ocr_pages)) from None
 
-    def _memory_message(self, ocr: bool = False) -> str:
+    def _memory_message(self, ocr: bool = False, path: Path | None = None) -> str:
         limit = f" ({self.max_memory_mb} MB limit)" if self.max_memory_mb else ""
         if ocr:
             return f"OCR needs more memory than allowed{limit}; raise TENDERX_PDF_MEMORY_MB"
-        return f"PDF needs too much memory to parse{limit}"
+        return f"{_what(path)} needs too much memory to parse{limit}"
 
     def _died(self, worker: _Worker, ocr: bool = False) -> PdfError:
         with contextlib.suppress(Exception):

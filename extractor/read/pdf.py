@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, P
 
 from extractor.core.document import Document, Page
 from extractor.core.errors import ReadError
+from extractor.read.caps import TextBudget
 from extractor.read.cleaning import clean_page, strip_repeated_lines
 from extractor.read.quality import measure
 
@@ -154,6 +154,7 @@ def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgre
         raise PdfError("empty", "PDF has no pages")
 
     warnings: list[str] = []
+    budget = TextBudget()  # per-page and per-document text caps (a tiny file must not cost minutes)
     texts: list[str] = []
     unusable: list[int] = []  # 0-based pages without a usable text layer
     garbage: list[int] = []
@@ -172,6 +173,7 @@ def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgre
             warnings.append(f"page {i + 1}: text extraction failed ({_one_line(e)})")
             texts.append("")  # not probed or OCR'd: a page pypdf chokes on (a bomb) would choke pdfium too
             continue
+        text = budget.take(text, i + 1)
         quality = measure(text)
         if quality.garbage:
             garbage.append(i)
@@ -179,6 +181,7 @@ def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgre
         if quality.empty or quality.garbage:
             unusable.append(i)
         texts.append(text)
+    warnings.extend(budget.warnings)
     if garbage:
         warnings.append(f"{len(garbage)} page(s) have an unreadable text layer (a CJK font without a "
                         f"ToUnicode map?): {_page_list([i + 1 for i in garbage])}")
@@ -309,48 +312,3 @@ def find_title(pages: list[Page]) -> str | None:
                 return _continuation(lines, i + 1, line)[:_TITLE_MAX]
     return None
 
-
-def iter_pdf_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, PdfError]]]:
-    """Expand files and folders (recursively, sorted, ``*.pdf`` any case) into PDF paths.
-
-    Symlinked folders are followed once: visited real paths are tracked, so a link
-    loop ends. Missing paths come back as ``missing`` errors; each file once.
-    """
-    found: list[Path] = []
-    errors: list[tuple[Path, PdfError]] = []
-    seen_files: set[str] = set()
-
-    def add(f: Path) -> None:
-        real = os.path.realpath(f)
-        if real not in seen_files:
-            seen_files.add(real)
-            found.append(f)
-
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            visited: set[str] = set()
-            in_folder: list[Path] = []
-            for dirpath, dirnames, filenames in os.walk(p, followlinks=True):
-                real = os.path.realpath(dirpath)
-                if real in visited:
-                    dirnames[:] = []
-                    continue
-                visited.add(real)
-                dirnames[:] = sorted(d for d in dirnames if os.path.realpath(os.path.join(dirpath, d)) not in visited)
-                for name in sorted(filenames):
-                    if not name.lower().endswith(".pdf"):
-                        continue
-                    f = Path(dirpath) / name
-                    if f.exists():
-                        in_folder.append(f)
-                    else:
-                        errors.append((f, PdfError("missing", "broken symlink")))
-            for f in sorted(in_folder, key=lambda f: f.as_posix().lower()):
-                add(f)
-        elif p.exists():
-            add(p)
-        else:
-            kind_msg = "broken symlink" if p.is_symlink() else "no such file or folder"
-            errors.append((p, PdfError("missing", kind_msg)))
-    return found, errors

@@ -1,0 +1,123 @@
+"""Word files (.docx) → a one-page ``Document``: paragraphs and tables in document order.
+
+Tender packages (招标文件/采购文件) often come as .docx. Body paragraphs and
+tables are read in the order they appear (python-docx ``iter_inner_content``);
+a table row becomes one line like an HTML row (``layout.join_row``), a table
+used for page layout (nested tables, long cells) is read cell by cell.
+Running headers and footers are left out, as the PDF reader's cleaning does.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from extractor.core.document import Document, Page
+from extractor.core.errors import ReadError
+from extractor.read.caps import TextBudget
+from extractor.read.cleaning import clean_page
+from extractor.read.layout import cell_text, table_lines
+
+_DATA_CELL_MAX = 500  # as for HTML: a table with a longer cell is layout, not data
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_TEXT_TAGS = (f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr", f"{_W}p")
+
+
+def _text(element: Any) -> str:
+    """The text of a paragraph or cell element: runs' w:t, tabs, breaks; paragraphs on their own lines.
+
+    The same text python-docx's ``.text`` gives, read with one C-level ``iter`` instead of an
+    XPath query per run (5x faster on a long package). Deleted text (w:delText) and field codes
+    (w:instrText) are other tags and stay out.
+    """
+    parts: list[str] = []
+    first = True
+    for el in element.iter(*_TEXT_TAGS):
+        tag = el.tag
+        if tag == _TEXT_TAGS[0]:
+            parts.append(el.text or "")
+        elif tag == _TEXT_TAGS[1]:
+            parts.append("\t")
+        elif tag == _TEXT_TAGS[4]:
+            if not first:
+                parts.append("\n")
+            first = False
+        else:
+            parts.append("\n")
+    return "".join(parts)
+
+
+def _unique_cells(row: Any) -> list[Any]:
+    """A row's cells with horizontally merged cells once (python-docx repeats them)."""
+    out, seen = [], set()
+    for cell in row.cells:
+        key = id(cell._tc)
+        if key not in seen:
+            seen.add(key)
+            out.append(cell)
+    return out
+
+
+def _is_data_table(table: Any) -> bool:
+    for row in table.rows:
+        for cell in _unique_cells(row):
+            if cell.tables or len(_text(cell._tc)) > _DATA_CELL_MAX:
+                return False
+    return True
+
+
+def _blocks(container: Any, lines: list[str]) -> None:
+    """Append the lines of a document body or a table cell, in order."""
+    from docx.table import Table
+
+    for item in container.iter_inner_content():
+        if isinstance(item, Table):
+            _table(item, lines)
+        else:  # a paragraph; soft line breaks (w:br) keep their lines
+            lines.extend(t for t in (cell_text(x) for x in _text(item._p).split("\n")) if t)
+
+
+def _table(table: Any, lines: list[str]) -> None:
+    if _is_data_table(table):
+        lines.extend(table_lines([[_text(cell._tc) for cell in _unique_cells(row)] for row in table.rows]))
+        return
+    for row in table.rows:
+        for cell in _unique_cells(row):
+            _blocks(cell, lines)
+
+
+def docx_lines(path: str | Path) -> tuple[list[str], dict[str, Any]]:
+    """(lines of text, metadata) of a .docx file; raises ReadError."""
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(str(path))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as e:
+        raise ReadError("corrupt", f"damaged or not a Word .docx file ({type(e).__name__}: "
+                        f"{' '.join(str(e).split())[:120]})") from e
+    lines: list[str] = []
+    _blocks(document, lines)
+    meta: dict[str, Any] = {"format": "docx"}
+    props = document.core_properties
+    if props.title:
+        meta["docx_title"] = props.title
+    return lines, meta
+
+
+def read_docx(path: str | Path, budget: TextBudget | None = None) -> Document:
+    """Read one .docx into a one-page Document; raises ReadError."""
+    from extractor.read.pdf import file_sha256, find_title
+
+    lines, meta = docx_lines(path)
+    budget = budget or TextBudget()
+    text = budget.take("\n".join(lines))
+    if not text.strip():
+        raise ReadError("empty", "Word file holds no text")
+    clean, clean_map = clean_page(text)
+    pages = [Page(number=1, text=text, clean=clean, clean_map=clean_map)]
+    return Document(path=str(path), sha256=file_sha256(path), pages=pages, title=find_title(pages),
+                    warnings=list(budget.warnings), metadata=meta)
