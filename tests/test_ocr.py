@@ -40,19 +40,20 @@ def _rendered_top(pdf: Path, share: float = 0.45, dpi: int = 150) -> Image.Image
     return img.crop((0, 0, img.width, int(img.height * share)))
 
 
-def _image_pdf(path: Path, img: Image.Image, inline: bool = False) -> Path:
+def _image_pdf(path: Path, img: Image.Image, inline: bool = False, pages: int = 1) -> Path:
     """An image-only PDF (no text layer); ``inline`` draws it as an inline image (BI … EI)."""
     c = canvas.Canvas(str(path), pagesize=A4, invariant=1)
     w = A4[0]
     h = w * img.height / img.width
-    if inline:
-        c.drawInlineImage(img, 0, A4[1] - h, width=w, height=h)
-    else:
-        buf = io.BytesIO()
-        img.save(buf, "PNG")
-        buf.seek(0)
-        c.drawImage(ImageReader(buf), 0, A4[1] - h, width=w, height=h)
-    c.showPage()
+    for _ in range(pages):
+        if inline:
+            c.drawInlineImage(img, 0, A4[1] - h, width=w, height=h)
+        else:
+            buf = io.BytesIO()
+            img.save(buf, "PNG")
+            buf.seek(0)
+            c.drawImage(ImageReader(buf), 0, A4[1] - h, width=w, height=h)
+        c.showPage()
     c.save()
     return path
 
@@ -274,13 +275,15 @@ def test_ocr_runs_in_the_guarded_worker_with_progress(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_ocr_is_bounded_in_time_and_memory(tmp_path: Path) -> None:
-    pdf = _image_pdf(tmp_path / "scan2.pdf", _rendered_top(SAMPLES / "intention-univ-h20-compute.pdf", 0.3))
-    slow = OcrSettings(threads=2, page_timeout=0.05)
+    pdf = _image_pdf(tmp_path / "scan2.pdf", _rendered_top(SAMPLES / "intention-univ-h20-compute.pdf", 0.3),
+                     pages=2)
+    slow = OcrSettings(threads=2, page_timeout=0.05)  # page 1 also gets the model-loading allowance; page 2 not
+    seen: list[tuple[int, int]] = []
     with GuardedReader(workers=1, timeout=60, max_memory_mb=2048, ocr=slow) as reader:
         with pytest.raises(PdfError) as info:
-            reader.read(pdf)
+            reader.read(pdf, on_ocr=lambda d, t: seen.append((d, t)))
         assert info.value.kind == "timeout" and "OCR of one page" in info.value.message
-        assert reader.replaced == 1
+        assert reader.replaced == 1 and seen == [(0, 2), (1, 2)]
     with GuardedReader(workers=1, timeout=60, max_memory_mb=300, ocr=OCR) as reader:
         with pytest.raises(PdfError) as info:
             reader.read(pdf)

@@ -34,7 +34,7 @@ from typing import Any
 from extractor.core.document import Document
 from extractor.core.errors import ReadError
 from extractor.read.formats import detect_format, read_document
-from extractor.read.ocr import OcrSettings
+from extractor.read.ocr import MODEL_LOAD_ALLOWANCE, OcrSettings
 from extractor.read.pdf import ERROR_KINDS, OcrProgress, PdfError, read_pdf
 
 DEFAULT_TIMEOUT = 60.0
@@ -202,6 +202,7 @@ def _what(path: Path | None) -> str:
 
 class _Worker:
     def __init__(self, max_memory_mb: int | None) -> None:
+        self.ocr_loaded = False  # the OCR models are loaded in this worker (its first OCR'd page is slower)
         self.conn, child = _context.Pipe(duplex=True)
         self.process = _context.Process(target=_worker_main, args=(child, max_memory_mb),
                                         name="tenderx-pdf", daemon=True)
@@ -391,8 +392,11 @@ class GuardedReader:
                     return reply, bool(ocr_pages)
                 _, done, total = reply
                 ocr_pages = total
-                if done < total:  # the next page's allowance
-                    deadline = time.monotonic() + self.ocr.page_timeout  # type: ignore[union-attr]
+                if done < total:  # the next page's allowance (the first page of a fresh worker loads the models)
+                    load = MODEL_LOAD_ALLOWANCE if done == 0 and not worker.ocr_loaded else 0.0
+                    deadline = time.monotonic() + self.ocr.page_timeout + load  # type: ignore[union-attr]
+                elif done:
+                    worker.ocr_loaded = True
                 else:  # the rest (cleaning, pickling) is quick: the ordinary bound again
                     deadline = time.monotonic() + self.timeout
                 if on_ocr is not None:

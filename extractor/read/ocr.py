@@ -28,7 +28,8 @@ if TYPE_CHECKING:  # numpy is imported only where OCR runs: the reader's workers
 
 ENGINE = "rapidocr"
 DEFAULT_SCALE = 2.0  # 144 dpi: the smallest that keeps 9-pt CJK text legible to the recogniser
-DEFAULT_PAGE_TIMEOUT = 60.0  # seconds a worker may spend on one page's OCR before it is killed
+DEFAULT_PAGE_TIMEOUT = 120.0  # seconds a worker may spend on one page's OCR before it is killed
+MODEL_LOAD_ALLOWANCE = 60.0  # extra seconds for a worker's first OCR'd page (it loads the models)
 DEFAULT_MAX_PAGES = 500  # pages OCR'd per document at most (a warning names the rest)
 CELL_GAP = 1.0  # a horizontal gap wider than this many line heights is a cell break (tab)
 _BLANK_LEVEL = 250

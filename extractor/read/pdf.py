@@ -252,6 +252,11 @@ def _pages_without_text(path: Path, unusable: list[int], texts: list[str], ocr: 
                 result, page_info = ocr_mod.ocr_page(pdf[i], ocr)  # type: ignore[arg-type]
             except (PdfError, MemoryError):
                 raise
+            except (ImportError, OSError) as e:
+                if "map segment" in str(e) or "allocate memory" in str(e):  # the engine's libraries under
+                    raise MemoryError(str(e)) from e  # the worker's memory bound: a memory error, not a crash
+                raise PdfError("unreadable", f"OCR failed on page {i + 1}: {type(e).__name__}: "
+                               f"{_one_line(e)}") from e
             except Exception as e:
                 raise PdfError("unreadable", f"OCR failed on page {i + 1}: {type(e).__name__}: "
                                f"{_one_line(e)}") from e
