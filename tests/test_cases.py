@@ -225,13 +225,19 @@ def test_single_source_supplier_is_not_an_award() -> None:
     assert case["view"]["suppliers"] is None and case["view"]["status"]["value"] == "open"
 
 
-def test_screening_results_are_carried_with_their_notice_and_flag_the_case() -> None:
-    hit = {"hits": [{"party": "某公司", "list": "US Entity List"}]}
-    recs = [rec("t.pdf", "tender", "2024-01-01", code="S-1"),
-            rec("a.pdf", "award", "2024-02-01", code="S-1", suppliers=["某公司"], screening=hit)]
+def test_screening_entries_are_carried_with_their_notice_and_listed_ones_flag_the_case() -> None:
+    listed = {"party": "某公司", "role": "supplier", "list": "entity_list", "entry": "EL-1", "citation": "x",
+              "match": "exact", "score": 1.0, "as_of": "2026-11-01", "matched_name": "某公司", "confidence": "high",
+              "note": ""}
+    buyer = {**listed, "party": "甲市数据局", "role": "buyer", "entry": "EL-2", "match": "similar", "score": 0.8}
+    recs = [rec("t.pdf", "tender", "2024-01-01", code="S-1", screening=[buyer]),
+            rec("a.pdf", "award", "2024-02-01", code="S-1", suppliers=["某公司"], screening=[buyer, listed])]
     [case] = build_cases(recs)
-    assert case["view"]["screening"] == [{"file": "a.pdf", "notice_type": "award", "publish_date": "2024-02-01",
-                                          "result": hit}]
+    entries = {e["party"]: e for e in case["view"]["screening"]}
+    assert entries["甲市数据局"]["file"] == "t.pdf" and entries["甲市数据局"]["also_in"] == ["a.pdf"]
+    assert entries["某公司"]["file"] == "a.pdf" and entries["某公司"]["list"] == "entity_list"
     assert case["flagged"] is True
-    [clean] = build_cases([rec("t.pdf", "tender", "2024-01-01", code="S-1", screening={"hits": []})])
-    assert clean["flagged"] is False
+    [similar_only] = build_cases([rec("t.pdf", "tender", "2024-01-01", code="S-1", screening=[buyer])])
+    assert similar_only["flagged"] is False  # a similar name is a lead, not a listing
+    [clean] = build_cases([rec("t.pdf", "tender", "2024-01-01", code="S-1", screening=[])])
+    assert clean["flagged"] is False and clean["view"]["screening"] == []

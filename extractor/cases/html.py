@@ -10,6 +10,7 @@ from html import escape
 from typing import Any
 
 from extractor.cases.view import fmt_value
+from extractor.screen.api import LISTED
 
 _CSS = """
 body{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Zen Hei',sans-serif;margin:2em;color:#222}
@@ -67,7 +68,9 @@ def render_cases_html(cases: list[dict[str, Any]], title: str = "tenderx cases")
             if e and e.get("value") not in (None, [], ""):
                 parts.append(f"<tr><td>{escape(k)}</td><td>{_view_cell(e)}</td></tr>")
         for s in c["view"].get("screening") or []:
-            parts.append(f"<tr><td>screening</td><td>{escape(str(s['result']))}{_source(s)}</td></tr>")
+            what = f"{s.get('party')} ({s.get('role')}): {s.get('list')} {s.get('entry') or ''} — {s.get('match')}"
+            flag = " class='flag'" if s.get("match") in LISTED else ""
+            parts.append(f"<tr><td>screening</td><td><span{flag}>{escape(what)}</span>{_source(s)}</td></tr>")
         parts.append("</table>")
         for note in c.get("notes") or []:
             parts.append(f"<p class='why'>note: {escape(note)}</p>")

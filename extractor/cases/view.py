@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from extractor.cases.link import Case, Notice
+from extractor.screen.api import LISTED
 
 TENDERING = ("tender", "correction")
 RESULT = ("award",)  # award amount and suppliers come from the award, else from the contract
@@ -121,22 +122,26 @@ def _restricted(notices: list[Notice]) -> dict[str, Any]:
 
 
 def _screening(notices: list[Notice]) -> list[dict[str, Any]]:
-    """Screening results that records carry (key ``screening``), each with the notice it belongs to."""
-    out = []
+    """The parties' screening entries the records carry (``screening``, see extractor.screen), one per
+    (role, party, listed entry), each naming the first notice that carries it and the others that repeat it."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
     for n in notices:
-        s = n.record.get("screening")
-        if s:
-            out.append({"file": n.file, "notice_type": n.notice_type, "publish_date": n.publish_date, "result": s})
-    return out
+        entries = n.record.get("screening") or []
+        for e in entries if isinstance(entries, list) else [entries]:
+            if not isinstance(e, dict):
+                continue
+            key = (e.get("role"), e.get("party"), e.get("list"), e.get("entry"), e.get("match"))
+            if key in out:
+                out[key]["also_in"].append(n.file)
+                continue
+            out[key] = {**e, "file": n.file, "notice_type": n.notice_type, "publish_date": n.publish_date,
+                        "also_in": []}
+    return list(out.values())
 
 
-def screening_hit(result: Any) -> bool:
-    """Whether a record's screening result names a listed party (any non-empty hits/matches)."""
-    if isinstance(result, dict):
-        return any(result.get(k) for k in ("hits", "matches", "listed")) or result.get("flagged") is True
-    if isinstance(result, list):
-        return any(screening_hit(r) if isinstance(r, dict) else bool(r) for r in result)
-    return False
+def screening_hit(entry: dict[str, Any]) -> bool:
+    """Whether a screening entry puts a party on a list (exact or subunit; ``similar`` is only a lead)."""
+    return entry.get("match") in LISTED
 
 
 def case_view(case: Case) -> dict[str, Any]:
@@ -163,7 +168,7 @@ def case_view(case: Case) -> dict[str, Any]:
 
 
 def is_flagged(view: dict[str, Any]) -> bool:
-    return bool(view["restricted_us_tech"]["value"]) or any(screening_hit(s["result"]) for s in view["screening"])
+    return bool(view["restricted_us_tech"]["value"]) or any(screening_hit(s) for s in view["screening"])
 
 
 def case_json(case: Case) -> dict[str, Any]:

@@ -53,7 +53,7 @@ def cases_table(cases: list[dict[str, Any]], limit: int | None = None, title: st
     for c in shown:
         v = c["view"]
         table.add_row(
-            "[red]restricted[/]" if v["restricted_us_tech"]["value"] else ("[red]screening[/]" if c["flagged"] else ""),
+            "[red]restricted[/]" if v["restricted_us_tech"]["value"] else ("[red]listed party[/]" if c["flagged"] else ""),
             safe((v.get("buyer") or {}).get("value") or "—"),
             safe((v.get("project_name") or {}).get("value") or "—"),
             safe((v.get("suppliers") or {}).get("display") or "—"),

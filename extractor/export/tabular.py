@@ -113,6 +113,8 @@ def case_rows(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
             row[f"{n}_history"] = e.get("display") if e.get("history") else None
         for n in ("chips", "cloud_providers", "ai_models"):
             row[n] = (v.get(n) or {}).get("value") or []
+        row["listed_parties"] = [f"{e.get('party')} ({e.get('role')}): {e.get('list')}" for e in v.get("screening") or []
+                                 if e.get("match") in ("exact", "subunit")]
         rows.append(row)
     return rows
 
@@ -148,7 +150,7 @@ def case_types() -> dict[str, str]:
     t.update({"budget_cny": "number", "award_amount_cny": "number", "suppliers": "list", "first_date": "date",
          "last_date": "date", "notices": "integer", "flagged": "boolean", "restricted_us_tech": "boolean"})
     t.update({n: "list" for n in ("codes", "lots", "files", "notice_types", "links", "chips", "cloud_providers",
-                                  "ai_models")})
+                                  "ai_models", "listed_parties")})
     return t
 
 
