@@ -204,7 +204,12 @@ def _skip_reason(name: str) -> str | None:
     return f"not a document ({suffix or 'no suffix'})"
 
 
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def _walk_folder(root: Path, found: list[Path], skipped: list[tuple[Path, ReadError]]) -> None:
+    root_real = os.path.realpath(root)
     visited: set[str] = set()
     patterns: list[tuple[str, str]] = []
     in_folder: list[Path] = []
@@ -220,7 +225,11 @@ def _walk_folder(root: Path, found: list[Path], skipped: list[tuple[Path, ReadEr
         keep = []
         for d in sorted(dirnames):
             rel = f"{rel_dir}/{d}" if rel_dir else d
-            if os.path.realpath(os.path.join(dirpath, d)) in visited:
+            target = os.path.realpath(os.path.join(dirpath, d))
+            if target in visited:
+                continue
+            if os.path.islink(os.path.join(dirpath, d)) and not _inside(target, root_real):
+                skipped.append((Path(dirpath) / d, ReadError("ignored", "a link to a folder outside the one given")))
                 continue
             if d in _JUNK_FOLDERS or _ignored(rel, True, patterns):
                 skipped.append((Path(dirpath) / d, ReadError("ignored", "not a document folder" if d in _JUNK_FOLDERS
@@ -236,6 +245,8 @@ def _walk_folder(root: Path, found: list[Path], skipped: list[tuple[Path, ReadEr
             reason = f"listed in {IGNORE_FILE}" if _ignored(rel, False, patterns) else _skip_reason(name)
             if reason is not None:
                 skipped.append((f, ReadError("ignored", reason)))
+            elif f.exists() and not f.is_file():  # a FIFO, socket or device would block or never end
+                skipped.append((f, ReadError("ignored", "not a regular file")))
             elif f.exists():
                 in_folder.append(f)
             else:
@@ -261,6 +272,10 @@ def iter_input_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[tupl
         if p.is_dir():
             batch: list[Path] = []
             _walk_folder(p, batch, skipped)
+        elif p.exists() and not p.is_file():
+            skipped.append((Path(os.path.abspath(p)), ReadError("unsupported", "not a regular file (a FIFO, socket "
+                                                                 "or device): copy its contents to a file")))
+            continue
         elif p.exists():
             batch = [p]
         else:

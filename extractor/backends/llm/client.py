@@ -47,6 +47,9 @@ _RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
 
+_MAX_TOKENS_PER_CALL = 10_000_000  # more than any model's context: a count past it is a lying endpoint
+
+
 class _DeadlineExceeded(Exception):
     """The request's total deadline passed while its body was still arriving (retried like a timeout)."""
 
@@ -105,10 +108,13 @@ class ChatClient:
             choice = resp.choices[0] if resp.choices else None
             content = (choice.message.content if choice and choice.message else None) or ""
             finish = choice.finish_reason if choice else None
-            if resp.usage is not None and resp.usage.prompt_tokens is not None:
-                usage.prompt_tokens += int(resp.usage.prompt_tokens or 0)
-                usage.completion_tokens += int(resp.usage.completion_tokens or 0)
-            else:
+            reported = resp.usage
+            if (reported is not None and reported.prompt_tokens is not None
+                    and 0 <= int(reported.prompt_tokens) <= _MAX_TOKENS_PER_CALL
+                    and 0 <= int(reported.completion_tokens or 0) <= _MAX_TOKENS_PER_CALL):
+                usage.prompt_tokens += int(reported.prompt_tokens or 0)
+                usage.completion_tokens += int(reported.completion_tokens or 0)
+            else:  # none reported, or impossible counts (negative, 1e15): count them ourselves
                 usage.prompt_tokens += prompt_tokens(messages)
                 usage.completion_tokens += count_tokens(content)
             return content, finish
