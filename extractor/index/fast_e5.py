@@ -263,17 +263,21 @@ class _Engine:
         x += b
         return x
 
+    def embed_tokens(self, ids: np.ndarray) -> np.ndarray:
+        """(B*L, H) input of the first layer: word + position + type embeddings, layer-normed."""
+        bsz, seq = ids.shape
+        x = dequantise_q4(self.word_blocks[ids.reshape(-1)]).reshape(bsz, seq, self.hidden)
+        x += self.pos[:seq]
+        x += self.type0
+        return self.layer_norm(x.reshape(bsz * seq, self.hidden), *self.emb_ln)
+
     def forward(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Mean-pooled (un-normalised) hidden states of a padded batch ``ids`` (B, L)."""
         bsz, seq = ids.shape
         h, nh = self.hidden, self.heads
         hd = h // nh
         valid = np.arange(seq)[None, :] < lengths[:, None]  # (B, L)
-        x = dequantise_q4(self.word_blocks[ids.reshape(-1)])
-        x = x.reshape(bsz, seq, h)
-        x += self.pos[:seq]
-        x += self.type0
-        x = self.layer_norm(x.reshape(bsz * seq, h), *self.emb_ln)
+        x = self.embed_tokens(ids)
         for ly in self.layers:
             qkv = x @ ly.qkv_w.T
             qkv += ly.qkv_b
@@ -431,9 +435,9 @@ class FastE5Embedder:
             ids = np.full((len(batch), int(lengths.max())), tok.eos, dtype=np.int64)
             for r, j in enumerate(batch):
                 ids[r, : lengths[r]] = seqs[j]
-            pooled[batch] = eng.forward(ids, lengths)
+            pooled[batch] = self._forward(ids, lengths)
 
-        _run_parallel(run, batches[::-1], self.threads)  # longest first: better load balance
+        self._run_batches(run, batches[::-1])  # longest first: better load balance
         # 3. token-weighted mean of window vectors, then L2 normalisation (e5.c embed_n)
         out = np.zeros((len(texts), eng.hidden), dtype=np.float64)
         wsum = np.zeros(len(texts), dtype=np.float64)
@@ -443,6 +447,13 @@ class FastE5Embedder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         out /= np.maximum(norms, 1e-6)
         return np.ascontiguousarray(out, dtype=np.float32)
+
+    def _forward(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Mean-pooled hidden states of one padded batch (the part another engine may replace)."""
+        return self.engine.forward(ids, lengths)
+
+    def _run_batches(self, fn: Callable[[list[int]], None], batches: list[list[int]]) -> None:
+        _run_parallel(fn, batches, self.threads)
 
 
 def _run_parallel(fn: Callable[[list[int]], None], batches: list[list[int]], threads: int) -> None:
