@@ -130,7 +130,8 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
     """Add PDFs (files or folders, searched recursively) to the store at ``store_dir``.
 
     ``chunk_tokens`` and ``overlap`` (cl100k tokens) go to ``chunk_document``. ``ocr`` False
-    skips OCR (``--no-ocr``); None follows TENDERX_OCR (on by default). A progress object with an ``ocr_page(path, done, total)`` method hears about each OCR'd page.
+    skips OCR (``--no-ocr``); None follows TENDERX_OCR (on by default). A progress object with an
+    ``ocr_page(path, done, total)`` method hears about each OCR'd page.
 
     Raises ``StoreLocked`` when another process is writing the store and
     ``EmbedderMismatch`` when the store was built with another embedder;
