@@ -18,6 +18,7 @@ raw top-k hits but not shown (below the floor), ``floor_leaks`` the no-answer qu
 showed something, so a setting that would need other floors is visible.
 
     taskset -c 1 .venv/bin/python -m benchmarks.bench_chunking [--out chunking.json] [--minutes 40]
+    taskset -c 1 .venv/bin/python -m benchmarks.bench_chunking --rate --only 200/0 400/60 800/0 --out rate.json
 """
 
 from __future__ import annotations
@@ -139,13 +140,47 @@ def run_setting(chunk_tokens: int, overlap: int, inputs: list[Path], embedder: C
             "types": types, **floors, "outcomes": outcomes}
 
 
+def per_token_rate(settings: list[tuple[int, int]], repeats: int = 2) -> list[dict[str, Any]]:
+    """Embed seconds per e5 token of each setting's chunks of one real package, timed back to back
+    (interleaved, best of ``repeats``, no cache): the length (attention) term without the drift
+    of a long run on a shared machine."""
+    from extractor.index.chunking import chunk_document
+    from extractor.index.embeddings import get_embedder
+    from extractor.read.pdf import read_pdf
+
+    doc = read_pdf(PACKAGES / "public-01-beijing-landscape-lighting-2024.pdf")
+    embedder = get_embedder()
+    embedder.embed_passages(["预热：采购人"])
+    texts = {s: [c.text for c in chunk_document(doc, *s)] for s in settings}
+    best: dict[tuple[int, int], float] = {}
+    for _ in range(repeats):
+        for s in settings:
+            t0 = time.perf_counter()
+            embedder.embed_passages(texts[s])
+            best[s] = min(best.get(s, 1e9), time.perf_counter() - t0)
+    rows = []
+    for s in settings:
+        tokens = sum(embedder.token_count(t) for t in texts[s])  # type: ignore[attr-defined]
+        rows.append({"chunk_tokens": s[0], "overlap": s[1], "chunks": len(texts[s]), "e5_tokens": tokens,
+                     "seconds": round(best[s], 2), "ms_per_token": round(best[s] / tokens * 1000, 3)})
+        print(rows[-1], flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("chunking.json"))
     parser.add_argument("--minutes", type=float, default=40.0, help="start no new setting after this long")
     parser.add_argument("--only", nargs="*", default=None, help="settings as C/O, e.g. 400/60 800/0")
+    parser.add_argument("--rate", action="store_true", help="only time the per-token cost of --only settings")
     args = parser.parse_args()
     from extractor.index.embeddings import get_embedder
+
+    if args.rate:
+        rate_settings = [tuple(int(x) for x in s.split("/")) for s in args.only or ["200/0", "400/60", "800/0"]]
+        rows = per_token_rate(rate_settings)  # type: ignore[arg-type]
+        args.out.write_text(json.dumps({"per_token_rate": rows}, indent=1) + "\n", encoding="utf-8")
+        return
 
     settings = [tuple(int(x) for x in s.split("/")) for s in args.only] if args.only else ORDER
     inputs = [ROOT / "samples"] + ([PACKAGES] if PACKAGES.is_dir() else [])
