@@ -126,11 +126,12 @@ def _embed(embedder: Embedder, path: Path, chunks: list[Chunk], progress: Ingest
 
 def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, embedder: Embedder | None = None,
            progress: IngestProgress | None = None, chunk_tokens: int = 400, store: Store | None = None,
-           ocr: bool | None = None, shard: Shard | None = None) -> IngestReport:
+           ocr: bool | None = None, shard: Shard | None = None, overlap: int = 60) -> IngestReport:
     """Add PDFs (files or folders, searched recursively) to the store at ``store_dir``.
 
-    ``ocr`` False skips OCR (``--no-ocr``); None follows TENDERX_OCR (on by default). A progress
-    object with an ``ocr_page(path, done, total)`` method hears about each OCR'd page.
+    ``chunk_tokens`` and ``overlap`` (cl100k tokens) go to ``chunk_document``. ``ocr`` False
+    skips OCR (``--no-ocr``); None follows TENDERX_OCR (on by default). A progress object with an
+    ``ocr_page(path, done, total)`` method hears about each OCR'd page.
 
     Raises ``StoreLocked`` when another process is writing the store and
     ``EmbedderMismatch`` when the store was built with another embedder;
@@ -138,11 +139,14 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
     files (by content hash) is ingested. On a Chroma server, a file another writer is
     ingesting right now is put off to the end and then found done (or waited for).
     """
+    from functools import partial
+
     from extractor.core.paths import display_path
     from extractor.index.chunking import chunk_document
     from extractor.read.formats import is_failure, iter_input_paths
     from extractor.read.pdf import file_sha256
 
+    chunker = partial(chunk_document, overlap=overlap)
     began = time.monotonic()
     progress = progress or QuietProgress()
     store = store or Store(store_dir)
@@ -170,14 +174,14 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
         for path in pdfs:
             progress.file_started(path, sizes[path])
             status, message = _ingest_one(path, store, embedder, progress, chunk_tokens, report,
-                                          _reading(reader, progress), chunk_document, file_sha256, wait=0.0)
+                                          _reading(reader, progress), chunker, file_sha256, wait=0.0)
             if status == "deferred":
                 later.append(path)
                 continue
             progress.file_finished(path, status, message)
         for path in later:  # another writer had these: by now they are done, or we wait for them
             status, message = _ingest_one(path, store, embedder, progress, chunk_tokens, report,
-                                          _reading(reader, progress), chunk_document, file_sha256, wait=None)
+                                          _reading(reader, progress), chunker, file_sha256, wait=None)
             progress.file_finished(path, status, message)
     report.seconds = time.monotonic() - began
     return report
