@@ -18,6 +18,7 @@ import numpy as np
 
 from extractor.core.config import DEFAULT_STORE
 from extractor.core.document import Chunk, Document
+from extractor.index.chunking import CHUNK_TOKENS, OVERLAP_TOKENS
 from extractor.index.docmeta import StoredDocument
 from extractor.index.embeddings import Embedder, get_embedder
 from extractor.index.shard import Shard, select
@@ -125,8 +126,8 @@ def _embed(embedder: Embedder, path: Path, chunks: list[Chunk], progress: Ingest
 
 
 def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, embedder: Embedder | None = None,
-           progress: IngestProgress | None = None, chunk_tokens: int = 400, store: Store | None = None,
-           ocr: bool | None = None, shard: Shard | None = None, overlap: int = 60) -> IngestReport:
+           progress: IngestProgress | None = None, chunk_tokens: int = CHUNK_TOKENS, store: Store | None = None,
+           ocr: bool | None = None, shard: Shard | None = None, overlap: int = OVERLAP_TOKENS) -> IngestReport:
     """Add PDFs (files or folders, searched recursively) to the store at ``store_dir``.
 
     ``chunk_tokens`` and ``overlap`` (cl100k tokens) go to ``chunk_document``. ``ocr`` False
