@@ -9,8 +9,9 @@ thread pool over one client is all the concurrency needed.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
@@ -85,22 +86,36 @@ class OpenAIEmbedder:
     def _concurrently(self, batches: list[list[str]], kind: str) -> list[list[list[float]]]:
         """Up to ``concurrency`` requests in flight; results in input order. The first failure
         cancels what has not started and is raised once (nothing partial is returned)."""
+        stop = threading.Event()  # set by the first failure: batches not yet sent are not sent
+
+        def send(batch: list[str]) -> list[list[float]] | None:
+            if stop.is_set():
+                return None
+            try:
+                return self._request(batch, kind)
+            except BaseException:
+                stop.set()
+                raise
+
         pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(batches)),
                                   thread_name_prefix="tenderx-embed")
         try:
-            futures: list[Future[list[list[float]]]] = [pool.submit(self._request, b, kind) for b in batches]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = next((f for f in futures if f in done and f.exception() is not None), None)
-            if failed is not None:
-                for f in futures:
-                    f.cancel()
-                error = failed.exception()
+            futures = [pool.submit(send, b) for b in batches]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            if stop.is_set():  # a batch failed: let the ones in flight end, then raise its error once
+                for future in futures:
+                    future.cancel()
+                wait(futures)
+                error = next(f.exception() for f in futures if not f.cancelled() and f.exception() is not None)
                 if isinstance(error, EmbeddingError):
                     raise error
                 raise EmbeddingError(f"embedding endpoint failed: {error}") from error
-            return [f.result() for f in futures]
+            results = [f.result() for f in futures]
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        if any(r is None for r in results):  # cannot happen without a failure; never return a partial matrix
+            raise EmbeddingError("embedding endpoint failed: a batch was not sent")
+        return [r for r in results if r is not None]
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
