@@ -179,10 +179,11 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
         hashes = _Hashes(file_sha256)
         later: list[Path] = []
         try:
+            looked: set[Path] = set()
             for i, path in enumerate(pdfs):
-                for nxt in pdfs[i : i + 1 + depth]:  # this file first, then up to `depth` more
-                    if depth and _worth_reading(store, nxt, hashes):
-                        ahead.offer(nxt, hashes(nxt))
+                for nxt in pdfs[i : i + 1 + depth] if depth else ():  # this file first, then `depth` more
+                    if nxt not in looked and (not _worth_reading(store, nxt, hashes) or ahead.offer(nxt, hashes(nxt))):
+                        looked.add(nxt)
                 progress.file_started(path, sizes[path])
                 if gate is not None:
                     gate.begin(path)

@@ -33,12 +33,15 @@ class ReadAhead(Generic[T]):
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="tenderx-read") if self.depth else None
         self._pending: OrderedDict[tuple[Path, str], Future[T]] = OrderedDict()
 
-    def offer(self, path: Path, sha: str) -> None:
-        """Start preparing ``path`` unless it is already queued or the window (current + depth) is full."""
+    def offer(self, path: Path, sha: str) -> bool:
+        """Start preparing ``path`` (True) unless the window (current + depth files) is full (False)."""
         key = (path, sha)
-        if self._pool is None or key in self._pending or len(self._pending) > self.depth:
-            return
+        if key in self._pending:
+            return True
+        if self._pool is None or len(self._pending) > self.depth:
+            return False
         self._pending[key] = self._pool.submit(self._prepare, path, sha)
+        return True
 
     def get(self, path: Path, sha: str) -> T:
         """The prepared result (re-raising the read's error), prepared now if it was not read ahead."""
