@@ -204,3 +204,20 @@ def test_read_ahead_keeps_every_files_outcome_and_progress_order(tmp_path: Path,
         assert [k for k, n in events.events if n == "n1.pdf"][:2] == ["start", "read"]
         again = ingest([folder], tmp_path / "store", embedder=emb, read_ahead=depth)
         assert len(again.unchanged) == 4 and not again.added
+
+
+def test_remote_embed_benchmark_measures_a_run(tmp_path: Path):
+    """benchmarks/bench_remote_embed's two measurements on a tiny input (no timing asserts)."""
+    import os
+
+    import psutil
+
+    from benchmarks.bench_remote_embed import concurrency_run, ingest_run
+    from extractor.index.openai_embed import OpenAIEmbedder
+
+    make_pdf(tmp_path / "a.pdf", [["采购人：甲市大数据中心", "英伟达 A100 服务器 8台"], ["第二页 交货地点：甲市"]])
+    with _Recording(lambda items: 0.01) as server:
+        row = concurrency_run(server.url, psutil.Process(os.getpid()), [f"t {i}" for i in range(130)], 2, 1)
+        assert row["concurrency"] == 2 and row["chunks_per_s"] > 0 and server.max_in_flight == 2
+        run = ingest_run([tmp_path / "a.pdf"], OpenAIEmbedder(server.url, "k", "emb-test"), 1)
+        assert run["pages"] == 2 and run["pages_per_s"] > 0

@@ -112,7 +112,7 @@ class OpenAIEmbedder:
                 raise EmbeddingError(f"embedding endpoint failed: {error}") from error
             results = [f.result() for f in futures]
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)  # done by now, unless interrupted (Ctrl-C)
         if any(r is None for r in results):  # cannot happen without a failure; never return a partial matrix
             raise EmbeddingError("embedding endpoint failed: a batch was not sent")
         return [r for r in results if r is not None]
