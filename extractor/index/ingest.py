@@ -1,4 +1,4 @@
-"""Files → PDF text → chunks → embeddings → store, one file at a time.
+"""Files → PDF text → chunks → embeddings → store, one file at a time (the next read ahead).
 
 A bad file never stops the batch: it lands in ``IngestReport.failed`` with a
 one-line reason. Files whose content (sha256) is unchanged are skipped; a
@@ -21,6 +21,7 @@ from extractor.core.document import Chunk, Document
 from extractor.index.chunking import CHUNK_TOKENS, OVERLAP_TOKENS
 from extractor.index.docmeta import StoredDocument
 from extractor.index.embeddings import Embedder, get_embedder
+from extractor.index.readahead import OcrGate, ReadAhead
 from extractor.index.shard import Shard, select
 from extractor.index.store import Store, StoreError, path_key
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from extractor.read.guard import GuardedReader
 
 EMBED_BATCH = 64  # large enough for FastE5 to bucket by length; progress still moves every batch
+Prepared = tuple[Document, list[Chunk]]  # a file read and chunked, not yet stored
+LOCAL_READ_AHEAD = 1  # with the local engine too: +15-20% pages/s measured on 2 cores (benchmarks/results.md, issue 16)
 
 
 class IngestProgress(Protocol):
@@ -118,8 +121,9 @@ def _reuse_vectors(store: Store, sha256: str, chunks: list[Chunk]) -> np.ndarray
 def _embed(embedder: Embedder, path: Path, chunks: list[Chunk], progress: IngestProgress) -> np.ndarray:
     parts = []
     progress.embedded(path, 0, len(chunks))
-    for start in range(0, len(chunks), EMBED_BATCH):
-        batch = [c.text for c in chunks[start : start + EMBED_BATCH]]
+    step = EMBED_BATCH * max(1, int(getattr(embedder, "concurrency", 1)))  # a remote embedder's batches in flight
+    for start in range(0, len(chunks), step):
+        batch = [c.text for c in chunks[start : start + step]]
         parts.append(np.asarray(embedder.embed_passages(batch), dtype=np.float32))
         progress.embedded(path, start + len(batch), len(chunks))
     return np.concatenate(parts) if parts else np.empty((0, embedder.dim), dtype=np.float32)
@@ -127,7 +131,8 @@ def _embed(embedder: Embedder, path: Path, chunks: list[Chunk], progress: Ingest
 
 def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, embedder: Embedder | None = None,
            progress: IngestProgress | None = None, chunk_tokens: int = CHUNK_TOKENS, store: Store | None = None,
-           ocr: bool | None = None, shard: Shard | None = None, overlap: int = OVERLAP_TOKENS) -> IngestReport:
+           ocr: bool | None = None, shard: Shard | None = None, overlap: int = OVERLAP_TOKENS,
+           read_ahead: int | None = None) -> IngestReport:
     """Add PDFs (files or folders, searched recursively) to the store at ``store_dir``.
 
     ``chunk_tokens`` and ``overlap`` (cl100k tokens) go to ``chunk_document``. ``ocr`` False
@@ -139,6 +144,8 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
     per-file problems go to the report instead. With ``shard`` only that share of the
     files (by content hash) is ingested. On a Chroma server, a file another writer is
     ingesting right now is put off to the end and then found done (or waited for).
+    ``read_ahead`` files (0-2) are read and chunked while the current one is embedded
+    (None: TENDERX_READ_AHEAD, else automatic); each is still claimed and checked before it is stored.
     """
     from functools import partial
 
@@ -171,32 +178,89 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
         report.embedder = embedder.name
         sizes = {p: _size(p) for p in pdfs}
         progress.started(list(pdfs), sum(sizes.values()))
+        depth = _read_ahead_depth(embedder, read_ahead)
+        hook = getattr(progress, "ocr_page", None)
+        gate = OcrGate(hook) if hook is not None else None
+        ahead: ReadAhead[Prepared] = ReadAhead(_preparing(reader, gate, chunker, chunk_tokens), depth)
+        hashes = _Hashes(file_sha256)
         later: list[Path] = []
-        for path in pdfs:
-            progress.file_started(path, sizes[path])
-            status, message = _ingest_one(path, store, embedder, progress, chunk_tokens, report,
-                                          _reading(reader, progress), chunker, file_sha256, wait=0.0)
-            if status == "deferred":
-                later.append(path)
-                continue
-            progress.file_finished(path, status, message)
+        try:
+            looked: set[Path] = set()
+            for i, path in enumerate(pdfs):
+                for nxt in pdfs[i : i + 1 + depth] if depth else ():  # this file first, then `depth` more
+                    if nxt not in looked and (not _worth_reading(store, nxt, hashes) or ahead.offer(nxt, hashes(nxt))):
+                        looked.add(nxt)
+                progress.file_started(path, sizes[path])
+                if gate is not None:
+                    gate.begin(path)
+                status, message = _ingest_one(path, store, embedder, progress, report, ahead.get, hashes, wait=0.0)
+                ahead.discard(path, hashes.known(path))
+                if status == "deferred":
+                    later.append(path)
+                    continue
+                progress.file_finished(path, status, message)
+        finally:
+            ahead.close()
+        direct = _preparing(reader, hook, chunker, chunk_tokens)
         for path in later:  # another writer had these: by now they are done, or we wait for them
-            status, message = _ingest_one(path, store, embedder, progress, chunk_tokens, report,
-                                          _reading(reader, progress), chunker, file_sha256, wait=None)
+            status, message = _ingest_one(path, store, embedder, progress, report, direct, hashes, wait=None)
             progress.file_finished(path, status, message)
     report.seconds = time.monotonic() - began
     return report
 
 
-def _reading(reader: GuardedReader, progress: IngestProgress) -> Callable[[Path], Document]:
-    """``reader.read`` that passes OCR page progress to ``progress.ocr_page`` when it has one."""
-    hook = getattr(progress, "ocr_page", None)
+def _read_ahead_depth(embedder: Embedder, asked: int | None) -> int:
+    """Files read ahead: as asked (argument, then TENDERX_READ_AHEAD), else 1 for a remote
+    embedder (the server idles while we parse) and LOCAL_READ_AHEAD for the local engine."""
+    from extractor.core.config import read_ahead_from_env
 
-    def read(path: Path) -> Document:
-        on_ocr = (lambda done, total: hook(path, done, total)) if hook is not None else None
-        return reader.read(path, on_ocr=on_ocr)
+    if asked is None:
+        asked = read_ahead_from_env()
+    if asked is not None:
+        return max(0, min(2, asked))
+    return 1 if getattr(embedder, "concurrency", None) is not None else LOCAL_READ_AHEAD
 
-    return read
+
+class _Hashes:
+    """file_sha256 once per path (the read-ahead check and the claim both need it)."""
+
+    def __init__(self, file_sha256: Callable[[Path], str]) -> None:
+        self._sha = file_sha256
+        self._known: dict[Path, str] = {}
+
+    def __call__(self, path: Path) -> str:
+        if path not in self._known:
+            self._known[path] = self._sha(path)
+        return self._known[path]
+
+    def known(self, path: Path) -> str | None:
+        return self._known.get(path)
+
+
+def _worth_reading(store: Store, path: Path, hashes: _Hashes) -> bool:
+    """False when the file is most likely stored already (re-checked under its claim later), or
+    cannot even be hashed (its own turn reports that): such files are not read ahead."""
+    try:
+        sha = hashes(path)
+    except OSError:
+        return False
+    _, same = _unchanged(store, path, sha)
+    return same is None or same.needs_ocr
+
+
+def _preparing(reader: GuardedReader, on_ocr: Callable[[Path, int, int], None] | None,
+               chunk_document: Callable[..., list[Chunk]], chunk_tokens: int) -> Callable[[Path, str], Prepared]:
+    """read + chunk one file (no store access: safe to run ahead in another thread)."""
+
+    def prepare(path: Path, sha: str) -> Prepared:
+        hook = (lambda done, total: on_ocr(path, done, total)) if on_ocr is not None else None
+        doc = reader.read(path, on_ocr=hook)
+        doc.path = path_key(path)
+        doc.sha256 = doc.sha256 or sha
+        chunks = [] if doc.needs_ocr else list(chunk_document(doc, chunk_tokens=chunk_tokens))
+        return doc, chunks
+
+    return prepare
 
 
 def _size(path: Path) -> int:
@@ -206,9 +270,8 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestProgress, chunk_tokens: int,
-                report: IngestReport, read_pdf: Callable[[Path], Document],
-                chunk_document: Callable[..., list[Chunk]], file_sha256: Callable[[Path], str],
+def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestProgress, report: IngestReport,
+                prepare: Callable[[Path, str], Prepared], file_sha256: Callable[[Path], str],
                 wait: float | None = None) -> tuple[str, str]:
     """Ingest one file, record the outcome in ``report`` and return (status, message);
     status "deferred" (nothing recorded) when another writer holds the document."""
@@ -220,8 +283,7 @@ def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestPr
     try:
         sha = file_sha256(path)
         with store.claim(sha, wait=wait):
-            return _ingest_claimed(path, sha, store, embedder, progress, chunk_tokens, report, read_pdf,
-                                   chunk_document)
+            return _ingest_claimed(path, sha, store, embedder, progress, report, prepare)
     except LeaseHeld as held:
         if wait == 0.0:
             return "deferred", held.owner
@@ -250,8 +312,7 @@ def _unchanged(store: Store, path: Path, sha: str) -> tuple[StoredDocument | Non
 
 
 def _ingest_claimed(path: Path, sha: str, store: Store, embedder: Embedder, progress: IngestProgress,
-                    chunk_tokens: int, report: IngestReport, read_pdf: Callable[[Path], Document],
-                    chunk_document: Callable[..., list[Chunk]]) -> tuple[str, str]:
+                    report: IngestReport, prepare: Callable[[Path, str], Prepared]) -> tuple[str, str]:
     from extractor.core.paths import display_path
 
     name = display_path(path)
@@ -263,16 +324,13 @@ def _ingest_claimed(path: Path, sha: str, store: Store, embedder: Embedder, prog
             return "unchanged", ""
         repairing = True  # the row says ingested but its chunks are gone (deleted chroma/, full disk)
         report.repaired.append(name)
-    doc: Document = read_pdf(path)
-    doc.path = path_key(path)
+    doc, chunks = prepare(path, sha)  # read ahead (claimed only now) or read here
     report.warnings.extend((name, w) for w in doc.warnings)
-    doc.sha256 = doc.sha256 or sha
     if doc.needs_ocr:  # nothing usable was read: a failure to list, not an empty document to store
         report.needs_ocr.append(name)
         message = "no usable text layer (scanned, or a font without a ToUnicode map); OCR is off (--no-ocr)"
         report.failed.append((name, "needs_ocr", message))
         return "failed", message
-    chunks = list(chunk_document(doc, chunk_tokens=chunk_tokens))
     if not chunks:
         report.failed.append((name, "empty", "no text to index"))
         return "failed", "no text to index"
