@@ -35,6 +35,12 @@ class E5Tokenizer:
             except UnicodeDecodeError:  # can never match char-aligned UTF-8 input
                 continue
             self._pieces.setdefault(piece, (idx, scores[idx]))  # first index wins, like the C hash probe
+        # the longest piece (in characters) starting with each character: Viterbi never needs to try a
+        # longer substring from there (same ids, ~5x fewer dict probes on Chinese text)
+        self._longest: dict[str, int] = {}
+        for piece in self._pieces:
+            if len(piece) > self._longest.get(piece[0], 0):
+                self._longest[piece[0]] = len(piece)
         self._unk_score = _round_f32(min(scores) - 10.0)
         self._norm = str.maketrans(model.norm_map)
         self._spaces = re.compile(" {2,}")
@@ -59,7 +65,7 @@ class E5Tokenizer:
         best[0] = 0.0
         back_id = [-1] * (n + 1)
         back_from = [0] * (n + 1)
-        pieces, max_bytes, unk_score = self._pieces, self._max_piece_bytes, self._unk_score
+        pieces, max_bytes, unk_score, longest = self._pieces, self._max_piece_bytes, self._unk_score, self._longest
         f32 = array("f", [0.0])
         threshold = _round_f32(-1e29)
         for i in range(n):
@@ -67,7 +73,7 @@ class E5Tokenizer:
             if bi <= threshold:
                 continue
             start = byte_end[i]
-            for e in range(i + 1, n + 1):
+            for e in range(i + 1, min(n, i + longest.get(s[i], 0)) + 1):
                 if byte_end[e] - start > max_bytes:
                     break
                 hit = pieces.get(s[i:e])

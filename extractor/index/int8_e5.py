@@ -41,7 +41,7 @@ from extractor.index.embeddings import INT8_E5_NAME
 from extractor.index.fast_e5 import FastE5Embedder, _Engine
 
 CALIBRATION = Path(__file__).resolve().parent.parent / "data" / "e5_int8_calibration.npz"
-_GRAPH_VERSION = 2
+_GRAPH_VERSION = 4
 _OPSET = 17
 _ACT_TOP = 63  # activations: 7 bits a row, see _GraphBuilder.linear
 _ALPHA = 0.85  # SmoothQuant migration strength (0 = none, 1 = all onto the weights)
@@ -84,12 +84,11 @@ class _GraphBuilder:
 
     def skip_norm(self, y: str, residual: str, bias: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
                   name: str, eps: float) -> str:
-        """LayerNorm(y + bias + residual) as one onnxruntime kernel instead of three passes."""
-        self.nodes.append(self.helper.make_node(
-            "SkipLayerNormalization", [y, residual, self.const(f"{name}.w", gamma), self.const(f"{name}.b", beta),
-                                       self.const(f"{name}.bias", bias.astype(np.float32))],
-            [name], name=name, domain="com.microsoft", epsilon=eps))
-        return name
+        """LayerNorm(y + bias + residual). Plain ops on 2-D rows: onnxruntime 1.32's fused
+        SkipLayerNormalization measured 2.8x slower on CPU (4.8 vs 1.7 ms for 2048 x 384)."""
+        total = self.op("Sum", [y, residual, self.const(f"{name}.bias", bias.astype(np.float32))], f"{name}.res")
+        return self.op("LayerNormalization", [total, self.const(f"{name}.w", gamma), self.const(f"{name}.b", beta)],
+                       name, axis=-1, epsilon=eps)
 
     def linear(self, x: str, weight: np.ndarray, bias: np.ndarray | None, name: str,
                inv_smooth: np.ndarray | None = None, outliers: np.ndarray | None = None) -> str:
@@ -121,13 +120,15 @@ class _GraphBuilder:
             "MatMulIntegerToFloat", [q, self.const(f"{name}.wq", wq), row_scale, self.const(f"{name}.ws", wscale),
                                      "c.act_zp_u8"], [y], name=y, domain="com.microsoft"))
         if outliers is not None and len(outliers):
+            # the fp32 channels (plus a column of ones carrying the bias) as one Gemm whose C is the
+            # int8 result: the merge costs no extra pass over the (tokens x N) output
             xo = self.op("Gather", [raw, self.const(f"{name}.oi", outliers.astype(np.int64))], f"{name}.xo", axis=1)
             wo = self.raw_outlier_weight[name]
-            fp_inputs = [xo, self.const(f"{name}.wo", np.ascontiguousarray(wo.T))]
             if bias is not None:
-                fp_inputs.append(self.const(f"{name}.b", bias.astype(np.float32)))
-            fp = self.op("Gemm", fp_inputs, f"{name}.fp")
-            return self.op("Add", [y, fp], name)
+                ones = self.op("Add", [self.op("Mul", [amax, "c.zero"], f"{name}.z"), "c.one"], f"{name}.ones")
+                xo = self.op("Concat", [xo, ones], f"{name}.xo1", axis=1)
+                wo = np.concatenate([wo, bias.astype(np.float32)[:, None]], axis=1)
+            return self.op("Gemm", [xo, self.const(f"{name}.wo", np.ascontiguousarray(wo.T)), y], name)
         if bias is None:
             return y
         return self.op("Add", [y, self.const(f"{name}.b", bias.astype(np.float32))], name)
@@ -149,6 +150,7 @@ def build_graph(engine: _Engine, calibration: dict[str, np.ndarray] | None) -> A
     g.const("c.act_zp", np.array(float(_ACT_TOP + 1), np.float32))
     g.const("c.act_zp_u8", np.array(_ACT_TOP + 1, np.uint8))
     g.const("c.zero", np.array(0.0, np.float32))
+    g.const("c.one", np.array(1.0, np.float32))
     g.const("shape.flat", np.array([-1], np.int64))
     rows_shape = g.const("shape.rows", np.array([-1, h], dtype=np.int64))
     batch_len = g.op("Slice", [g.op("Shape", ["x"], "x.shape"), g.const("c.i0", np.array([0], np.int64)),
@@ -214,6 +216,7 @@ def load_calibration(path: Path = CALIBRATION) -> dict[str, np.ndarray] | None:
 
 def _graph_path(engine: _Engine, cache_dir: Path, calibration_path: Path) -> Path:
     digest = hashlib.sha256(f"{_GRAPH_VERSION}:{engine.cache_path.name}:{_ALPHA}:{_OUTLIERS}".encode())
+    digest.update(Path(__file__).read_bytes())  # any change to how the graph is built makes a new file
     if calibration_path.exists():
         digest.update(calibration_path.read_bytes())
     return cache_dir / f"e5-int8-{digest.hexdigest()[:16]}.onnx"
@@ -251,7 +254,7 @@ class Int8E5Embedder(FastE5Embedder):
     name = INT8_E5_NAME
 
     def __init__(self, model_path: Path | None = None, cache_dir: Path | None = None,
-                 threads: int | None = None, batch_tokens: int = 2048,
+                 threads: int | None = None, batch_tokens: int = 512,
                  calibration_path: Path = CALIBRATION) -> None:
         super().__init__(model_path=model_path, cache_dir=cache_dir, threads=threads, batch_tokens=batch_tokens)
         self.calibration_path = calibration_path

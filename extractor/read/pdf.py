@@ -21,6 +21,7 @@ from extractor.core.document import Document, Page
 from extractor.core.errors import ReadError
 from extractor.read.caps import TextBudget
 from extractor.read.cleaning import clean_page, strip_repeated_lines
+from extractor.read.pdf_fonts import document_fonts
 from extractor.read.quality import measure
 
 if TYPE_CHECKING:
@@ -158,29 +159,30 @@ def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgre
     texts: list[str] = []
     unusable: list[int] = []  # 0-based pages without a usable text layer
     garbage: list[int] = []
-    for i in range(n_pages):
-        try:
-            page_obj = reader.pages[i]
-        except Exception as e:  # noqa: BLE001 — pypdf raises anything on a broken page tree
-            warnings.append(f"page {i + 1}: cannot read page ({_one_line(e)})")
-            texts.append("")  # not probed or OCR'd (see below)
-            continue
-        try:
-            text = page_obj.extract_text() or ""
-        except FileNotDecryptedError as e:
-            raise PdfError("encrypted", "encrypted: needs a password") from e
-        except Exception as e:  # noqa: BLE001 — one bad page must not lose the document
-            warnings.append(f"page {i + 1}: text extraction failed ({_one_line(e)})")
-            texts.append("")  # not probed or OCR'd: a page pypdf chokes on (a bomb) would choke pdfium too
-            continue
-        text = budget.take(text, i + 1)
-        quality = measure(text)
-        if quality.garbage:
-            garbage.append(i)
-            text = ""  # glyph ids, not words: never index or quote them
-        if quality.empty or quality.garbage:
-            unusable.append(i)
-        texts.append(text)
+    with document_fonts():  # each font parsed once per document, not once per page
+        for i in range(n_pages):
+            try:
+                page_obj = reader.pages[i]
+            except Exception as e:  # noqa: BLE001 — pypdf raises anything on a broken page tree
+                warnings.append(f"page {i + 1}: cannot read page ({_one_line(e)})")
+                texts.append("")  # not probed or OCR'd (see below)
+                continue
+            try:
+                text = page_obj.extract_text() or ""
+            except FileNotDecryptedError as e:
+                raise PdfError("encrypted", "encrypted: needs a password") from e
+            except Exception as e:  # noqa: BLE001 — one bad page must not lose the document
+                warnings.append(f"page {i + 1}: text extraction failed ({_one_line(e)})")
+                texts.append("")  # not probed or OCR'd: a page pypdf chokes on (a bomb) would choke pdfium too
+                continue
+            text = budget.take(text, i + 1)
+            quality = measure(text)
+            if quality.garbage:
+                garbage.append(i)
+                text = ""  # glyph ids, not words: never index or quote them
+            if quality.empty or quality.garbage:
+                unusable.append(i)
+            texts.append(text)
     warnings.extend(budget.warnings)
     if garbage:
         warnings.append(f"{len(garbage)} page(s) have an unreadable text layer (a CJK font without a "
