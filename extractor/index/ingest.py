@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 EMBED_BATCH = 64  # large enough for FastE5 to bucket by length; progress still moves every batch
 Prepared = tuple[Document, list[Chunk]]  # a file read and chunked, not yet stored
-LOCAL_READ_AHEAD = 1  # with the local engine too: +15-20% pages/s measured on 2 cores (benchmarks/results.md, issue 16)
+LOCAL_READ_AHEAD = 2  # with the local engine too: two files ahead keep both cores busy (benchmarks/results.md, issue 16)
 
 
 class IngestProgress(Protocol):
