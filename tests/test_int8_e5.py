@@ -91,10 +91,12 @@ def test_int8_linear_is_the_linear_it_replaces():
 
 
 def test_graph_is_cached_and_reused(tmp_path):
+    stale = tmp_path / "e5-int8-0123456789abcdef.onnx"  # left by an older version
+    stale.write_bytes(b"old graph")
     first = Int8E5Embedder(cache_dir=tmp_path)
     first.embed_passages(["预算金额：90万元"])
     files = list(tmp_path.glob("e5-int8-*.onnx"))
-    assert len(files) == 1 and files[0].stat().st_size > 1_000_000
+    assert len(files) == 1 and files[0].stat().st_size > 1_000_000 and not stale.exists()
     stamp = files[0].stat().st_mtime_ns
     again = Int8E5Embedder(cache_dir=tmp_path)
     again._engine = first._engine  # same weights; only the session is new

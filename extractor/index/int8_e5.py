@@ -240,6 +240,9 @@ def graph_model(engine: _Engine, cache_dir: Path, calibration_path: Path = CALIB
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        for stale in cache_dir.glob("e5-int8-*.onnx"):  # graphs of older tenderx versions: 22 MB each
+            if stale != path:
+                stale.unlink(missing_ok=True)
     except OSError:
         return data
     return str(path)
