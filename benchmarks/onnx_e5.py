@@ -134,14 +134,9 @@ class OnnxE5Embedder(FastE5Embedder):
         return self._session
 
     def _forward(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        eng = self.engine
-        bsz, seq = ids.shape
-        x = eng.embed_tokens(ids).reshape(bsz, seq, eng.hidden)
-        valid = (np.arange(seq)[None, :] < lengths[:, None]).astype(np.float32)
-        mask = ((1.0 - valid) * np.float32(-1e4))[:, None, None, :].astype(np.float32)
-        pool = (valid / lengths[:, None].astype(np.float32))[:, :, None].astype(np.float32)
-        return self.session.run(["pooled"], {"x": np.ascontiguousarray(x, dtype=np.float32), "mask": mask,
-                                             "pool": pool})[0]
+        from extractor.index.int8_e5 import graph_inputs
+
+        return self.session.run(["pooled"], graph_inputs(self.engine, ids, lengths))[0]
 
     def _run_batches(self, fn: Any, batches: list[list[int]]) -> None:
         for b in batches:  # one session, all intra-op threads: batches one after another

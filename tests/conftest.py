@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,36 +42,28 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory):
-    """`chroma run --path TMP --host 127.0.0.1 --port P`: start, wait for the heartbeat, yield the URL, stop."""
-    import shutil
+@contextmanager
+def local_server(argv: list[str], ready_url: str, what: str, log_path: Path) -> Iterator[None]:
+    """Run ``argv`` (a server on 127.0.0.1), wait until ``ready_url`` answers 200, stop it afterwards."""
     import time
     import urllib.request
 
-    exe = Path(sys.executable).with_name("chroma")
-    chroma = str(exe) if exe.exists() else shutil.which("chroma")
-    assert chroma, "the `chroma` command (installed by chromadb) is missing"
-    data = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    log = (data / "server.log").open("wb")
-    proc = subprocess.Popen([chroma, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"chroma server did not start: {(data / 'server.log').read_text(errors='replace')[-2000:]}")
-        time.sleep(0.2)
     try:
-        yield url
+        while True:
+            try:
+                with urllib.request.urlopen(ready_url, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"{what} did not start: {log_path.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.2)
+        yield
     finally:
         proc.terminate()
         try:
@@ -77,3 +71,19 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory):
+    """`chroma run --path TMP --host 127.0.0.1 --port P`: start, wait for the heartbeat, yield the URL, stop."""
+    import shutil
+
+    exe = Path(sys.executable).with_name("chroma")
+    chroma = str(exe) if exe.exists() else shutil.which("chroma")
+    assert chroma, "the `chroma` command (installed by chromadb) is missing"
+    data = tmp_path_factory.mktemp("chroma-server")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with local_server([chroma, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
+                      f"{url}/api/v2/heartbeat", "chroma server", data / "server.log"):
+        yield url

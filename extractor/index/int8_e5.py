@@ -27,7 +27,6 @@ per model and calibration and cached beside FastE5's weight cache.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 import threading
@@ -41,7 +40,6 @@ from extractor.index.embeddings import INT8_E5_NAME
 from extractor.index.fast_e5 import FastE5Embedder, _Engine
 
 CALIBRATION = Path(__file__).resolve().parent.parent / "data" / "e5_int8_calibration.npz"
-_GRAPH_VERSION = 4
 _OPSET = 17
 _ACT_TOP = 63  # activations: 7 bits a row, see _GraphBuilder.linear
 _ALPHA = 0.85  # SmoothQuant migration strength (0 = none, 1 = all onto the weights)
@@ -72,7 +70,6 @@ class _GraphBuilder:
         self.helper, self.numpy_helper = helper, numpy_helper
         self.nodes: list[Any] = []
         self.inits: list[Any] = []
-        self.raw_outlier_weight: dict[str, np.ndarray] = {}
 
     def const(self, name: str, value: np.ndarray) -> str:
         self.inits.append(self.numpy_helper.from_array(np.ascontiguousarray(value), name))
@@ -81,6 +78,14 @@ class _GraphBuilder:
     def op(self, kind: str, inputs: list[str], name: str, domain: str | None = None, **attrs: Any) -> str:
         self.nodes.append(self.helper.make_node(kind, inputs, [name], name=name, domain=domain, **attrs))
         return name
+
+    def add_constants(self) -> None:
+        """The named constants ``linear`` refers to (added once per graph)."""
+        for name, value in (("c.tiny", np.array(1e-8, np.float32)), ("c.act_top", np.array(float(_ACT_TOP), np.float32)),
+                            ("c.act_zp", np.array(float(_ACT_TOP + 1), np.float32)),
+                            ("c.act_zp_u8", np.array(_ACT_TOP + 1, np.uint8)), ("c.zero", np.array(0.0, np.float32)),
+                            ("c.one", np.array(1.0, np.float32)), ("shape.flat", np.array([-1], np.int64))):
+            self.const(name, value)
 
     def skip_norm(self, y: str, residual: str, bias: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
                   name: str, eps: float) -> str:
@@ -91,7 +96,8 @@ class _GraphBuilder:
                        name, axis=-1, epsilon=eps)
 
     def linear(self, x: str, weight: np.ndarray, bias: np.ndarray | None, name: str,
-               inv_smooth: np.ndarray | None = None, outliers: np.ndarray | None = None) -> str:
+               inv_smooth: np.ndarray | None = None,
+               outliers: tuple[np.ndarray, np.ndarray] | None = None) -> str:
         """y = x @ weight.T + bias for 2-D ``x`` (rows = tokens), on u8 x s8 -> int32.
 
         Activations get 7 bits a row (|q| <= 63, stored as q + 64): AVX2 adds u8 x s8 products
@@ -99,11 +105,12 @@ class _GraphBuilder:
         from onnx import TensorProto
 
         raw = x
-        if outliers is not None and len(outliers):
+        if outliers is not None:  # (channel indices, their unsmoothed weight columns)
+            index, wo = outliers
             inv_smooth = np.ones(weight.shape[1], np.float32) if inv_smooth is None else inv_smooth.copy()
-            inv_smooth[outliers] = 0.0
+            inv_smooth[index] = 0.0
             weight = weight.copy()
-            weight[:, outliers] = 0.0
+            weight[:, index] = 0.0
         if inv_smooth is not None:
             x = self.op("Mul", [x, self.const(f"{name}.inv_s", inv_smooth)], f"{name}.xs")
         amax = self.op("ReduceMax", [self.op("Abs", [x], f"{name}.abs")], f"{name}.amax", axes=[1], keepdims=1)
@@ -119,11 +126,10 @@ class _GraphBuilder:
         self.nodes.append(self.helper.make_node(
             "MatMulIntegerToFloat", [q, self.const(f"{name}.wq", wq), row_scale, self.const(f"{name}.ws", wscale),
                                      "c.act_zp_u8"], [y], name=y, domain="com.microsoft"))
-        if outliers is not None and len(outliers):
+        if outliers is not None:
             # the fp32 channels (plus a column of ones carrying the bias) as one Gemm whose C is the
             # int8 result: the merge costs no extra pass over the (tokens x N) output
-            xo = self.op("Gather", [raw, self.const(f"{name}.oi", outliers.astype(np.int64))], f"{name}.xo", axis=1)
-            wo = self.raw_outlier_weight[name]
+            xo = self.op("Gather", [raw, self.const(f"{name}.oi", index.astype(np.int64))], f"{name}.xo", axis=1)
             if bias is not None:
                 ones = self.op("Add", [self.op("Mul", [amax, "c.zero"], f"{name}.z"), "c.one"], f"{name}.ones")
                 xo = self.op("Concat", [xo, ones], f"{name}.xo1", axis=1)
@@ -145,13 +151,7 @@ def build_graph(engine: _Engine, calibration: dict[str, np.ndarray] | None) -> A
     h, nh = engine.hidden, engine.heads
     hd = h // nh
     g = _GraphBuilder()
-    g.const("c.tiny", np.array(1e-8, np.float32))
-    g.const("c.act_top", np.array(float(_ACT_TOP), np.float32))
-    g.const("c.act_zp", np.array(float(_ACT_TOP + 1), np.float32))
-    g.const("c.act_zp_u8", np.array(_ACT_TOP + 1, np.uint8))
-    g.const("c.zero", np.array(0.0, np.float32))
-    g.const("c.one", np.array(1.0, np.float32))
-    g.const("shape.flat", np.array([-1], np.int64))
+    g.add_constants()
     rows_shape = g.const("shape.rows", np.array([-1, h], dtype=np.int64))
     batch_len = g.op("Slice", [g.op("Shape", ["x"], "x.shape"), g.const("c.i0", np.array([0], np.int64)),
                                g.const("c.i2", np.array([2], np.int64))], "x.bl")
@@ -161,19 +161,18 @@ def build_graph(engine: _Engine, calibration: dict[str, np.ndarray] | None) -> A
     for n, ly in enumerate(engine.layers):
         p = f"l{n}"
 
-        def smooth(site: str, weight: np.ndarray, name: str, p: str = p
-                   ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        def smooth(site: str, weight: np.ndarray, p: str = p
+                   ) -> tuple[np.ndarray, np.ndarray | None, tuple[np.ndarray, np.ndarray] | None]:
             if calibration is None:
                 return weight, None, None
             act = calibration[f"{p}.{site}"]
             out = np.sort(np.argsort(-act)[:_OUTLIERS])
-            g.raw_outlier_weight[name] = weight[:, out]
             act = act.copy()
             act[out] = np.median(act)
             s = smoothing(act, weight)
-            return weight * s[None, :], (1.0 / s).astype(np.float32), out
+            return weight * s[None, :], (1.0 / s).astype(np.float32), (out, weight[:, out])
 
-        qkv_w, qkv_inv, qkv_out = smooth("qkv", ly.qkv_w, f"{p}.qkv")
+        qkv_w, qkv_inv, qkv_out = smooth("qkv", ly.qkv_w)
         qkv = g.linear(x, qkv_w, ly.qkv_b, f"{p}.qkv", qkv_inv, qkv_out)
         q, k, v = (g.op("Slice", [qkv, g.const(f"{p}.{c}.st", np.array([i * h], np.int64)),
                                   g.const(f"{p}.{c}.en", np.array([(i + 1) * h], np.int64)),
@@ -187,7 +186,7 @@ def build_graph(engine: _Engine, calibration: dict[str, np.ndarray] | None) -> A
         ctx = g.op("Reshape", [ctx, rows_shape], f"{p}.cr")
         x = g.skip_norm(g.linear(ctx, ly.out_w, None, f"{p}.o"), x, ly.out_b, ly.attn_ln_w, ly.attn_ln_b,
                         f"{p}.ln1", float(engine.eps))
-        fi_w, fi_inv, fi_out = smooth("ffn_in", ly.ffn_in_w, f"{p}.fi")
+        fi_w, fi_inv, fi_out = smooth("ffn_in", ly.ffn_in_w)
         mid = g.linear(x, fi_w, ly.ffn_in_b, f"{p}.fi", fi_inv, fi_out)
         gelu = g.op("Gelu", [mid], f"{p}.g", domain="com.microsoft")  # exact (erf) GELU, one pass
         x = g.skip_norm(g.linear(gelu, ly.ffn_out_w, None, f"{p}.fo"), x, ly.ffn_out_b, ly.out_ln_w, ly.out_ln_b,
@@ -215,7 +214,7 @@ def load_calibration(path: Path = CALIBRATION) -> dict[str, np.ndarray] | None:
 
 
 def _graph_path(engine: _Engine, cache_dir: Path, calibration_path: Path) -> Path:
-    digest = hashlib.sha256(f"{_GRAPH_VERSION}:{engine.cache_path.name}:{_ALPHA}:{_OUTLIERS}".encode())
+    digest = hashlib.sha256(engine.cache_path.name.encode())
     digest.update(Path(__file__).read_bytes())  # any change to how the graph is built makes a new file
     if calibration_path.exists():
         digest.update(calibration_path.read_bytes())
@@ -279,31 +278,20 @@ class Int8E5Embedder(FastE5Embedder):
             return self._session
 
     def _forward(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        eng = self.engine
-        bsz, seq = ids.shape
-        x = eng.embed_tokens(ids).reshape(bsz, seq, eng.hidden)
-        valid = (np.arange(seq)[None, :] < lengths[:, None]).astype(np.float32)
-        mask = ((1.0 - valid) * np.float32(-1e4))[:, None, None, :]
-        pool = (valid / lengths[:, None].astype(np.float32))[:, :, None]
-        out = self.session.run(["pooled"], {"x": np.ascontiguousarray(x, dtype=np.float32),
-                                            "mask": np.ascontiguousarray(mask, dtype=np.float32),
-                                            "pool": np.ascontiguousarray(pool, dtype=np.float32)})[0]
+        out = self.session.run(["pooled"], graph_inputs(self.engine, ids, lengths))[0]
         return np.asarray(out, dtype=np.float32)
 
     def _run_batches(self, fn: Callable[[list[int]], None], batches: list[list[int]]) -> None:
         self.session  # noqa: B018 — build/load once, before the worker threads race for it
-        if self.threads <= 1 or len(batches) <= 1:
-            for b in batches:
-                fn(b)
-            return
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(self.threads) as pool:
-            for _ in pool.map(fn, batches):
-                pass
+        super()._run_batches(fn, batches)
 
 
-def describe() -> dict[str, Any]:
-    """What the calibration file says about itself (for ``--help`` texts and benchmarks)."""
-    meta = CALIBRATION.with_suffix(".json")
-    return json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
+def graph_inputs(engine: _Engine, ids: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
+    """``x``, ``mask`` and ``pool`` for a padded batch, as these layer graphs take them."""
+    bsz, seq = ids.shape
+    x = engine.embed_tokens(ids).reshape(bsz, seq, engine.hidden)
+    valid = (np.arange(seq)[None, :] < lengths[:, None]).astype(np.float32)
+    mask = ((1.0 - valid) * np.float32(-1e4))[:, None, None, :]
+    pool = (valid / lengths[:, None].astype(np.float32))[:, :, None]
+    return {"x": np.ascontiguousarray(x, dtype=np.float32), "mask": np.ascontiguousarray(mask, dtype=np.float32),
+            "pool": np.ascontiguousarray(pool, dtype=np.float32)}
