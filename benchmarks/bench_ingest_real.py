@@ -25,7 +25,7 @@ DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "tender-packages"
 
 
 def _once(pdfs: list[Path], embedder: Any, **kw: Any) -> dict[str, float]:
-    from extractor.index.ingest import ingest
+    from extractor.pipeline.ingest import ingest
 
     store = Path(tempfile.mkdtemp(prefix="tenderx-bench-real-"))
     try:
@@ -43,8 +43,8 @@ def _once(pdfs: list[Path], embedder: Any, **kw: Any) -> dict[str, float]:
 
 
 def run(corpus: Path = DEFAULT_CORPUS, repeats: int = 3) -> dict[str, Any]:
-    from extractor.index.embeddings import get_embedder
-    from extractor.index.fast_e5 import FastE5Embedder
+    from extractor.embed.fast_e5 import FastE5Embedder
+    from extractor.embed.registry import get_embedder
 
     pdfs = sorted(corpus.glob("*.pdf"))
     if not pdfs:

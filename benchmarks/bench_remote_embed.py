@@ -50,7 +50,7 @@ def start_server(threads: int = 2) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def corpus_chunks(pdfs: list[Path], limit: int) -> list[str]:
-    from extractor.index.chunking import chunk_document
+    from extractor.pipeline.chunking import chunk_document
     from extractor.read.pdf import read_pdf
 
     texts: list[str] = []
@@ -67,7 +67,7 @@ def _cpu(proc: object) -> float:
 
 
 def concurrency_run(url: str, server: object, texts: list[str], concurrency: int, threads: int) -> dict[str, float]:
-    from extractor.index.openai_embed import OpenAIEmbedder
+    from extractor.embed.openai_embed import OpenAIEmbedder
 
     emb = OpenAIEmbedder(url, None, MODEL, concurrency=concurrency, input_type=True)
     emb.embed_passages(texts[:8])  # connection and model warm
@@ -80,7 +80,7 @@ def concurrency_run(url: str, server: object, texts: list[str], concurrency: int
 
 
 def ingest_run(pdfs: list[Path], embedder: object, read_ahead: int) -> dict[str, float]:
-    from extractor.index.ingest import ingest
+    from extractor.pipeline.ingest import ingest
 
     store_dir = Path(tempfile.mkdtemp(prefix="tenderx-bench-remote-"))
     try:
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
             r = concurrency_run(url, server, texts, c, args.threads)
             print(f"| {c} | {r['chunks_per_s']:.1f} | {r['server_cpu_per_wall']:.2f} | {r['busy_per_thread']:.0%} |",
                   flush=True)
-        from extractor.index.openai_embed import OpenAIEmbedder
+        from extractor.embed.openai_embed import OpenAIEmbedder
 
         remote = OpenAIEmbedder(url, None, MODEL, concurrency=4, input_type=True)
         print("\n| embedder | read-ahead | pages | chunks | seconds | pages/s |")
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
         proc.terminate()
         proc.wait(timeout=10)
     if not args.skip_local:
-        from extractor.index.embeddings import get_embedder
+        from extractor.embed.registry import get_embedder
 
         local = get_embedder()
         local.embed_passages(["warm"])

@@ -68,7 +68,7 @@ def quality_store(embedder, pdfs: list[Path] | None = None) -> Path:  # type: ig
     """A store of the sample PDFs (all, or ``pdfs``) embedded with ``embedder`` (built once, cached)."""
     import hashlib
 
-    from extractor.index.ingest import ingest
+    from extractor.pipeline.ingest import ingest
 
     paths = pdfs or [ROOT / "samples"]
     key = hashlib.sha1("\n".join(sorted(str(p) for p in paths)).encode()).hexdigest()[:8]
@@ -84,8 +84,8 @@ def quality_store(embedder, pdfs: list[Path] | None = None) -> Path:  # type: ig
 def quality(store_dir: Path, embedder, k: int = 5) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
     """recall@k (share of a query's relevant documents among the top-k chunks' files) and MRR
     (1 / rank of the first chunk from a relevant document, within the top 10) per mode."""
-    from extractor.index.search import search
-    from extractor.index.store import Store
+    from extractor.search.hybrid import search
+    from extractor.store.store import Store
 
     store = Store(store_dir)
     present = {Path(d.path).stem for d in store.documents()}
@@ -108,7 +108,7 @@ def quality(store_dir: Path, embedder, k: int = 5) -> dict[str, dict[str, float]
 # --- latency stores ---------------------------------------------------------------------------
 def base_chunks() -> list[str]:
     """Chunk texts of every readable sample PDF (the material latency stores are made of)."""
-    from extractor.index.chunking import chunk_document
+    from extractor.pipeline.chunking import chunk_document
     from extractor.read.formats import iter_input_paths, read_document
 
     texts = []
@@ -129,7 +129,7 @@ def latency_store_path(n_chunks: int, embedder_name: str) -> Path:
 def latency_store(n_chunks: int, embedder_name: str, dim: int, seed: int = 0) -> Path:
     """A store of ``n_chunks`` varied sample chunks with random unit vectors (cached)."""
     from extractor.core.document import Chunk, Document
-    from extractor.index.store import Store
+    from extractor.store.store import Store
 
     folder = latency_store_path(n_chunks, embedder_name)
     if (folder / "complete").exists():
@@ -161,9 +161,9 @@ def latency(store_dir: Path, embedder, repeats: int = 3) -> dict[str, dict[str, 
     """p50/p95 ms per mode over every query × ``repeats`` passes (one pass when a query takes
     over a second), after warm-up queries that build the BM25 cache and load Chroma's HNSW
     index; plus the BM25 index search alone and the query embedding alone."""
-    from extractor.index.lexical import index_for_store
-    from extractor.index.search import clear_query_cache, query_terms, search
-    from extractor.index.store import Store
+    from extractor.search.hybrid import clear_query_cache, query_terms, search
+    from extractor.search.lexical import index_for_store
+    from extractor.store.store import Store
 
     store = Store(store_dir)
     out: dict[str, dict[str, float]] = {}
@@ -206,7 +206,7 @@ def _percentiles(ms: list[float]) -> dict[str, float]:
 
 def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), repeats: int = 3,
         quality_pdfs: list[Path] | None = None) -> dict:
-    from extractor.index.embeddings import get_embedder
+    from extractor.embed.registry import get_embedder
 
     embedder = get_embedder()
     embedder.embed_query("预热")

@@ -50,8 +50,8 @@ def _run(store: Path, query: str, mode: str) -> tuple[float, float]:
 def run(n_chunks: int = 3000, repeats: int = 5, rebuild: bool = True) -> dict:
     """{"chunks", "first_after_ingest_s", "cold": {mode: {"median", "min", "cpu_median", "n"}}}."""
     from benchmarks.bench_search import latency_store
-    from extractor.index.embeddings import get_embedder
-    from extractor.index.lexical import INDEX_FILE
+    from extractor.embed.registry import get_embedder
+    from extractor.search.lexical import INDEX_FILE
 
     embedder = get_embedder()
     store = latency_store(n_chunks, embedder.name, embedder.dim)

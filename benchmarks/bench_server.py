@@ -133,8 +133,8 @@ def measure(make_store: Any, corpus: list[tuple[Any, list[Any], np.ndarray]], qu
 
 
 def run(chunks: int = 4000, queries: int = 60) -> dict[str, Any]:
-    from extractor.index.remote import ChromaServer
-    from extractor.index.store import Store
+    from extractor.store.remote import ChromaServer
+    from extractor.store.store import Store
 
     corpus = _corpus(chunks)
     rng = np.random.default_rng(11)
@@ -155,7 +155,7 @@ def run(chunks: int = 4000, queries: int = 60) -> dict[str, Any]:
 def _local(path: Path) -> Any:
     import os
 
-    from extractor.index.store import Store
+    from extractor.store.store import Store
 
     saved = {k: os.environ.pop(k) for k in ("TENDERX_CHROMA_URL", "TENDERX_CHROMA_HOST") if k in os.environ}
     try:

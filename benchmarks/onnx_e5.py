@@ -5,7 +5,7 @@ only the 12 transformer layers run in onnxruntime (fp32, or dynamic int8 made
 with onnxruntime's quantiser: one scale per tensor). A measurement against FastE5
 (issue 16: adopt only what is faster at cosine >= 0.999 to the current vectors):
 fp32 agrees (cosine 1.0000) at about FastE5's speed; dynamic int8 falls to cosine
-~0.985. What tenderx adopted is extractor/index/int8_e5.py (per-row scales,
+~0.985. What tenderx adopted is extractor/embed/int8_e5.py (per-row scales,
 SmoothQuant, fp32 outlier channels), compared here beside them.
 
     python -m benchmarks.onnx_e5 [PDF]
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from extractor.index.fast_e5 import FastE5Embedder, _Engine
+from extractor.embed.fast_e5 import FastE5Embedder, _Engine
 
 ONNX_E5_NAME = "onnx-e5/multilingual-e5-small-q4w"
 _OPSET = 17
@@ -134,7 +134,7 @@ class OnnxE5Embedder(FastE5Embedder):
         return self._session
 
     def _forward(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        from extractor.index.int8_e5 import graph_inputs
+        from extractor.embed.int8_e5 import graph_inputs
 
         return self.session.run(["pooled"], graph_inputs(self.engine, ids, lengths))[0]
 
@@ -151,7 +151,7 @@ def compare(texts: list[str], repeats: int = 2) -> dict[str, dict[str, float]]:
     tokens = sum(fast.token_count(t) for t in texts)
     ref: np.ndarray | None = None
     out: dict[str, dict[str, float]] = {}
-    from extractor.index.int8_e5 import Int8E5Embedder
+    from extractor.embed.int8_e5 import Int8E5Embedder
 
     engines = (("fast-e5", fast), ("onnx-fp32", OnnxE5Embedder()), ("onnx-int8-dynamic", OnnxE5Embedder(int8=True)),
                ("int8-e5 (tenderx)", Int8E5Embedder()))
@@ -174,7 +174,7 @@ if __name__ == "__main__":
     import json
     import sys
 
-    from extractor.index.chunking import chunk_document
+    from extractor.pipeline.chunking import chunk_document
     from extractor.read.pdf import read_pdf
 
     pdf = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "samples" / (

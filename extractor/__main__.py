@@ -1,6 +1,6 @@
 """``python -m extractor`` runs the ``tenderx`` command."""
 
-from extractor.cli import main
+from extractor.cli.app import main
 
 if __name__ == "__main__":
     main()

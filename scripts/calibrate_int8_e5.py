@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 def sample_texts() -> list[str]:
     """Chunk texts of every readable file in samples/ (scans read by OCR are skipped)."""
-    from extractor.index.chunking import chunk_document
+    from extractor.pipeline.chunking import chunk_document
     from extractor.read.formats import read_document
 
     texts: list[str] = []
@@ -42,7 +42,7 @@ def sample_texts() -> list[str]:
 
 def activation_ranges(texts: list[str]) -> dict[str, np.ndarray]:
     """Per-channel max |x| at each layer's two smoothed matmul inputs (fp32 forward)."""
-    from extractor.index.fast_e5 import FastE5Embedder, _gelu_inplace
+    from extractor.embed.fast_e5 import FastE5Embedder, _gelu_inplace
 
     embedder = FastE5Embedder(threads=1)
     eng = embedder.engine
@@ -71,8 +71,8 @@ def activation_ranges(texts: list[str]) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    from extractor.index.fast_e5 import bundled_model_path
-    from extractor.index.int8_e5 import CALIBRATION
+    from extractor.embed.fast_e5 import bundled_model_path
+    from extractor.embed.int8_e5 import CALIBRATION
 
     texts = sample_texts()
     ranges = activation_ranges(texts)

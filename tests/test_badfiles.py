@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from extractor.read.errors import PdfError
 from extractor.read.guard import GuardedReader, worker_pids
-from extractor.read.pdf import PdfError
 from tests.badfiles import Case, make_corpus
 from tests.conftest import run_cli
 
@@ -96,7 +96,7 @@ def test_extract_rules_on_bad_corpus(corpus: tuple[Path, list[Case]], tmp_path: 
 
 
 def test_ingest_on_bad_corpus(corpus: tuple[Path, list[Case]], tmp_path: Path) -> None:
-    from extractor.index.store import Store
+    from extractor.store.store import Store
 
     root, cases = corpus
     store = tmp_path / "store"

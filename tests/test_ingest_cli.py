@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from extractor.index.store import Store, path_key
+from extractor.store.store import Store, path_key
 from tests.conftest import run_cli
 
 

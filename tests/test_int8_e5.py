@@ -1,4 +1,4 @@
-"""The int8 e5 engine (extractor/index/int8_e5.py): the vectors FastE5 gives, within the
+"""The int8 e5 engine (extractor/embed/int8_e5.py): the vectors FastE5 gives, within the
 issue-16 bar (cosine >= 0.999), from a graph built offline out of the bundled weights."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from extractor.index.fast_e5 import FastE5Embedder
-from extractor.index.int8_e5 import CALIBRATION, Int8E5Embedder, _GraphBuilder
+from extractor.embed.fast_e5 import FastE5Embedder
+from extractor.embed.int8_e5 import CALIBRATION, Int8E5Embedder, _GraphBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ROOT.parent / "shared" / "corpus" / "tender-packages"
@@ -122,8 +122,9 @@ def test_calibration_file_says_where_it_came_from():
 
 
 def test_auto_engine_is_int8_and_mixes_with_fast_e5_stores(tmp_path, monkeypatch):
-    from extractor.index.embeddings import FAST_E5_NAME, INT8_E5_NAME, get_embedder
-    from extractor.index.store import EmbedderMismatch, Store
+    from extractor.embed.base import FAST_E5_NAME, INT8_E5_NAME
+    from extractor.embed.registry import get_embedder
+    from extractor.store.store import EmbedderMismatch, Store
 
     monkeypatch.setenv("TENDERX_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("TENDERX_EMBED_BASE_URL", raising=False)
@@ -142,7 +143,7 @@ def test_auto_engine_is_int8_and_mixes_with_fast_e5_stores(tmp_path, monkeypatch
 @pytest.mark.skipif(not PACKAGES.is_dir(), reason="../shared/corpus not present")
 def test_real_package_chunks_stay_above_the_bar(engines):
     """On text the calibration never saw (a real package), the lowest cosine still clears 0.999."""
-    from extractor.index.chunking import chunk_document
+    from extractor.pipeline.chunking import chunk_document
     from extractor.read.pdf import read_pdf
 
     fast, int8 = engines

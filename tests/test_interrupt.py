@@ -179,7 +179,7 @@ def _stored_paths(store: Path) -> int:
 
 
 def _assert_store_whole(store_dir: Path, folder: Path) -> None:
-    from extractor.index.store import Store
+    from extractor.store.store import Store
 
     store = Store(store_dir)
     docs = store.documents()
@@ -208,7 +208,7 @@ def test_kill9_during_ingest_then_rerun(ingest_folder: Path, tmp_path: Path) -> 
 
 def test_ingest_refuses_a_store_another_process_writes(ingest_folder: Path, tmp_path: Path) -> None:
     """Deterministic half: this test process holds the writer lock; the CLI must refuse, not wait or corrupt."""
-    from extractor.index.store import Store
+    from extractor.store.store import Store
 
     store_dir = tmp_path / "store"
     holder = Store(store_dir)

@@ -14,7 +14,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnablePassthrough
 
-from extractor.index.langchain import TenderxRetriever
+from extractor.search.langchain import TenderxRetriever
 from tests.test_search import HashEmbedder, hashed  # noqa: F401 — the shared fixture
 
 

@@ -28,8 +28,8 @@ from extractor.core.document import Chunk, Document
 from extractor.core.evidence import verify_fields
 from extractor.core.schema import Schema, load_schema
 from extractor.core.tokens import count_tokens
-from extractor.index.context import merge_groups
 from extractor.read.pdf import read_pdf
+from extractor.search.context import merge_groups
 from tests.openai_server import OpenAIServer, Recorded, Reply, chat_reply, error_reply
 from tests.openai_server import openai_server as openai_server
 from tests.pdf_factory import make_pdf

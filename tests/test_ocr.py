@@ -18,9 +18,10 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
+from extractor.read.errors import PdfError
 from extractor.read.guard import GuardedReader
 from extractor.read.ocr import OcrSettings, join_lines
-from extractor.read.pdf import PdfError, read_pdf
+from extractor.read.pdf import read_pdf
 from extractor.read.quality import measure
 from tests.conftest import SAMPLES, run_cli
 

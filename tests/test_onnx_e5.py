@@ -10,7 +10,7 @@ import pytest
 @pytest.mark.slow
 def test_onnx_graph_reproduces_fast_e5(tmp_path):
     from benchmarks.onnx_e5 import OnnxE5Embedder
-    from extractor.index.fast_e5 import FastE5Embedder
+    from extractor.embed.fast_e5 import FastE5Embedder
 
     texts = ["采购人：甲市大数据中心，采购英伟达 A100 GPU服务器 8台。", "项目名称：课桌椅采购", "预算金额：90万元"]
     ref = FastE5Embedder(cache_dir=tmp_path).embed_passages(texts)

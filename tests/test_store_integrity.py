@@ -49,7 +49,7 @@ def _lexical(store: Path, env: dict[str, str], query: str) -> list[str]:
 
 
 def test_deleted_chroma_folder_is_reingested_not_left_unchanged(embed_env, tmp_path):
-    from extractor.index.store import Store
+    from extractor.store.store import Store
 
     files = [_pdf(tmp_path / "in", n) for n in ("a.pdf", "b.pdf")]
     store = tmp_path / "store"
@@ -95,7 +95,7 @@ def test_corrupt_documents_table_names_the_file_and_store_check_repairs_it(embed
 
 
 def test_store_check_finds_and_repairs_rows_without_chunks_and_chunks_without_rows(embed_env, tmp_path):
-    from extractor.index.store import Store
+    from extractor.store.store import Store
 
     folder, store = tmp_path / "in", tmp_path / "store"
     a, b = _pdf(folder, "a.pdf"), _pdf(folder, "b.pdf")

@@ -4,9 +4,9 @@ in for a model, English glossary expansion, query kinds and the watchlist sense.
 from __future__ import annotations
 
 from extractor.core.document import Chunk
-from extractor.index.lexical import BM25Index
-from extractor.index.query import GLOSSARY_PATH, Glossary, analyse
-from extractor.index.terms import latin_terms, query_tokens, tokenize
+from extractor.search.lexical import BM25Index
+from extractor.search.query import GLOSSARY_PATH, Glossary, analyse
+from extractor.search.terms import latin_terms, query_tokens, tokenize
 
 
 def _index(texts: list[str]) -> BM25Index:

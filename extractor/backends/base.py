@@ -10,10 +10,12 @@ backend alike.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["Backend", "Extraction", "Retriever", "Usage"]
 
+from extractor.core.config import LLMSettings
 from extractor.core.document import Document, FieldValue, Retriever
 from extractor.core.schema import Schema
 
@@ -68,3 +70,13 @@ class Backend(Protocol):
         ...
 
     def extract(self, doc: Document, schema: Schema, *, retriever: Retriever | None = None) -> Extraction: ...
+
+
+@dataclass
+class BackendOptions:
+    """What a backend factory may use: the LLM settings, the response cache, the run's store."""
+
+    settings: LLMSettings = field(default_factory=LLMSettings)
+    cache_path: Path | None = None
+    store_dir: Path | None = None
+    cache_only: bool = False  # LLM answers only from the cache (collecting Batch API results)

@@ -3,8 +3,9 @@ hybrid of the two (``backends.hybrid``)."""
 
 from __future__ import annotations
 
-from extractor.backends.base import Backend, Extraction, Retriever
-from extractor.backends.registry import BackendOptions, register_backend
+from collections.abc import Callable
+
+from extractor.backends.base import Backend, BackendOptions, Extraction, Retriever
 from extractor.core.document import Document
 from extractor.core.schema import Schema
 
@@ -45,13 +46,17 @@ class LLMBackend:
         return Extraction(fields, usage)
 
 
-def register_all() -> None:
-    register_backend("rules", lambda options: RulesBackend(), description="rules engine")
-    register_backend("llm", LLMBackend, description="LLM", needs_llm=True)
-    register_backend("hybrid", _hybrid, description="rules first, LLM for unsettled fields", needs_llm=True)
 
 
 def _hybrid(options: BackendOptions) -> Backend:
     from extractor.backends.hybrid import HybridBackend
 
     return HybridBackend(options)
+
+
+# (name, factory, description, needs an LLM): the registry registers these; nothing here imports it back
+BUILTINS: tuple[tuple[str, Callable[[BackendOptions], Backend], str, bool], ...] = (
+    ("rules", lambda options: RulesBackend(), "rules engine", False),
+    ("llm", LLMBackend, "LLM", True),
+    ("hybrid", _hybrid, "rules first, LLM for unsettled fields", True),
+)

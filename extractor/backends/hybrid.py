@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from extractor.backends.base import Extraction, Retriever
-from extractor.backends.registry import BackendOptions
+from extractor.backends.base import BackendOptions, Extraction, Retriever
 from extractor.core.document import Document, FieldValue
 from extractor.core.schema import Field, Schema
 

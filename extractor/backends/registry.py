@@ -9,23 +9,12 @@ summary prints.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-from extractor.backends.base import Backend
+from extractor.backends import builtin
+from extractor.backends.base import Backend, BackendOptions
 from extractor.core.config import LLMSettings
 from extractor.core.errors import UsageError
-
-
-@dataclass
-class BackendOptions:
-    """What a backend factory may use: the LLM settings, the response cache, the run's store."""
-
-    settings: LLMSettings = field(default_factory=LLMSettings)
-    cache_path: Path | None = None
-    store_dir: Path | None = None
-    cache_only: bool = False  # LLM answers only from the cache (collecting Batch API results)
-
 
 BackendFactory = Callable[[BackendOptions], Backend]
 
@@ -48,13 +37,11 @@ def register_backend(name: str, factory: BackendFactory, *, description: str = "
 
 def available_backends() -> list[str]:
     """Registered names plus ``auto``."""
-    _load_builtins()
     return ["auto", *_REGISTRY]
 
 
 def get_backend(name: str, options: BackendOptions | None = None) -> Backend:
     """A ready backend by registered name."""
-    _load_builtins()
     entry = _REGISTRY.get(name)
     if entry is None:
         raise UsageError(f"unknown backend {name!r}; choose one of {', '.join(available_backends())}")
@@ -67,7 +54,6 @@ def get_backend(name: str, options: BackendOptions | None = None) -> Backend:
 def resolve_backend(choice: str, settings: LLMSettings) -> tuple[str, str]:
     """(registered name, why): ``auto`` means the hybrid backend when an LLM is configured, else the
     rules engine."""
-    _load_builtins()
     if choice != "auto":
         entry = _REGISTRY.get(choice)
         if entry is None:
@@ -82,15 +68,5 @@ def resolve_backend(choice: str, settings: LLMSettings) -> tuple[str, str]:
     return "rules", "no LLM configured (set OPENAI_BASE_URL/OPENAI_API_KEY and TENDERX_MODEL to use one)"
 
 
-_BUILTINS_LOADED = False
-
-
-def _load_builtins() -> None:
-    """Register the built-in engines on first use (their modules import heavy libraries lazily)."""
-    global _BUILTINS_LOADED
-    if _BUILTINS_LOADED:
-        return
-    _BUILTINS_LOADED = True
-    from extractor.backends import builtin
-
-    builtin.register_all()
+for _name, _factory, _description, _needs_llm in builtin.BUILTINS:
+    register_backend(_name, _factory, description=_description, needs_llm=_needs_llm)

@@ -8,25 +8,22 @@ Errors are mapped to the documented exit codes in one place, ``main``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+import extractor.cli.batch as batch_commands
+import extractor.cli.cases as cases_commands
+import extractor.cli.desk as desk_commands
+import extractor.cli.evaluate as evaluate_commands
+import extractor.cli.extract as extract_commands
+import extractor.cli.ingest as ingest_commands
+import extractor.cli.screen as screen_commands
+import extractor.cli.search as search_commands
+import extractor.cli.store as store_commands
 from extractor import __version__
-from extractor.cli import batch as batch_commands
-from extractor.cli import cases as cases_commands
-from extractor.cli import desk as desk_commands
-from extractor.cli import evaluate as evaluate_commands
-from extractor.cli import extract as extract_commands
-from extractor.cli import ingest as ingest_commands
-from extractor.cli import screen as screen_commands
-from extractor.cli import search as search_commands
-from extractor.cli import store as store_commands
 from extractor.cli.terminal import State, enable_debug_logging, err_console, mask_secrets, safe
 from extractor.core.errors import ExitCode, TenderxError, exit_code_for
-
-if TYPE_CHECKING:
-    pass
 
 app = typer.Typer(
     name="tenderx",

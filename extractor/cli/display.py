@@ -26,7 +26,7 @@ from rich.text import Text
 from extractor.cli.terminal import plain, safe
 
 if TYPE_CHECKING:
-    from extractor.index.ingest import IngestReport
+    from extractor.pipeline.ingest import IngestReport
 
 
 class ExtractBar:

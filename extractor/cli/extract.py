@@ -123,7 +123,7 @@ def extract(
     Exit codes: 0 ok, 1 some documents failed, 2 usage error, 3 fatal (e.g. LLM key rejected).
     """
     from extractor.cli.store import shard_paths
-    from extractor.index.shard import Shard
+    from extractor.store.shard import Shard
 
     require_paths(paths)
     if batch:
@@ -183,8 +183,8 @@ def run(
     """
     from extractor.backends.registry import resolve_backend
     from extractor.cli.store import print_ingest_notes, shard_paths
-    from extractor.index.ingest import ingest as run_ingest
-    from extractor.index.shard import Shard
+    from extractor.pipeline.ingest import ingest as run_ingest
+    from extractor.store.shard import Shard
 
     require_paths(paths)
     share = Shard.parse(shard) if shard else None

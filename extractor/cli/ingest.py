@@ -42,8 +42,8 @@ def ingest(
     Exit codes: 0 ok, 1 some files failed (each listed), 2 usage error, 3 store locked by another run.
     """
     from extractor.cli.store import print_ingest_notes
-    from extractor.index.ingest import ingest as run_ingest
-    from extractor.index.shard import Shard
+    from extractor.pipeline.ingest import ingest as run_ingest
+    from extractor.store.shard import Shard
 
     require_paths(paths)
     share = Shard.parse(shard) if shard else None

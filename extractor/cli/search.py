@@ -66,13 +66,13 @@ def search(
     key, --file/--title matching no document), 3 store unusable.
     """
     from extractor.core.errors import StoreError, UsageError
-    from extractor.index.search import MODES, open_store
+    from extractor.search.hybrid import MODES, open_store
 
     if mode not in MODES:
         _usage(f"--mode must be one of {', '.join(MODES)}")
     if query is None and not interactive:
         _usage("give a QUERY, or -i for an interactive session")
-    from extractor.index.store import store_exists
+    from extractor.store.store import store_exists
 
     if not store_exists(store):
         _usage(f"no store at {store} — run `tenderx ingest PATH --store {store}` first")
@@ -103,7 +103,7 @@ def _safe(text: str) -> str:
 
 
 def _one(store: Any, query: str, options: dict[str, Any], as_json: bool, show_all: bool) -> None:
-    from extractor.index.search import run_search
+    from extractor.search.hybrid import run_search
 
     result = run_search(store, query, check_filters=True, **options)
     hits = result.hits if show_all else result.good
@@ -156,7 +156,7 @@ def print_result(result: Any, hits: list[Any], out: Console) -> None:
 def _session(store: Any, options: dict[str, Any], show_all: bool) -> None:
     """Read queries until EOF or :q; the store, index and embedder stay loaded between them."""
     from extractor.core.errors import UsageError
-    from extractor.index.search import MODES, run_search
+    from extractor.search.hybrid import MODES, run_search
 
     history = _history_file()
     readline = _readline(history)
@@ -268,11 +268,11 @@ def eval_search(
 
     from extractor.core.errors import UsageError
     from extractor.evaluate.search_eval import QUERIES_PATH, check_baseline, evaluate_search, load_queries
-    from extractor.index.search import MODES, open_store, search
+    from extractor.search.hybrid import MODES, open_store, search
 
     if mode not in MODES:
         _usage(f"--mode must be one of {', '.join(MODES)}")
-    from extractor.index.store import store_exists
+    from extractor.store.store import store_exists
 
     if not store_exists(store):
         _usage(f"no store at {store} — run `tenderx ingest samples/ --store {store}` first")

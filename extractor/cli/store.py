@@ -16,8 +16,8 @@ from extractor.cli.options import DEFAULT_STORE, StoreOpt
 from extractor.cli.terminal import console, err_console, safe
 
 if TYPE_CHECKING:
-    from extractor.index.ingest import IngestReport
-    from extractor.index.shard import Shard
+    from extractor.pipeline.ingest import IngestReport
+    from extractor.store.shard import Shard
 
 # commands that open a store: a configured server is checked before they start
 STORE_COMMANDS = {"ingest", "search", "extract", "run", "eval", "store", "serve"}
@@ -29,7 +29,7 @@ def use_server(command: str | None, url: str | None) -> None:
     """Point this run at a Chroma server (``--chroma-url`` wins over TENDERX_CHROMA_URL) and,
     for a command that opens the store, check it now: down, wrong token or another API
     version raises a one-line StoreError (exit 3) before any work starts."""
-    from extractor.index.remote import URL_ENV, check_server, server_from_env
+    from extractor.store.remote import URL_ENV, check_server, server_from_env
 
     if url:
         os.environ[URL_ENV] = url
@@ -43,8 +43,8 @@ def shard_paths(paths: list[Path], shard: Shard | None) -> list[Path]:
     through, so extraction still reports them)."""
     if shard is None:
         return paths
-    from extractor.index.shard import select
     from extractor.read.formats import is_failure, iter_input_paths
+    from extractor.store.shard import select
 
     files, skipped = iter_input_paths(paths)
     return select(files, shard) + [bad for bad, error in skipped if is_failure(error)]
@@ -79,14 +79,14 @@ def check(
     rows whose chunks are missing (so the next ingest re-adds them) and deletes chunks that no row
     owns. Exit codes: 0 consistent (or repaired), 1 problems found (not repaired), 3 store unusable.
     """
-    from extractor.index.integrity import check_store, repair_store
+    from extractor.store.integrity import check_store, repair_store
 
     report = repair_store(store) if repair else check_store(store)
     for line in report.lines():
         console.print(safe(line), soft_wrap=True)
     if repair and reingest:
         from extractor.cli.display import IngestBar, print_ingest_summary
-        from extractor.index.ingest import ingest
+        from extractor.pipeline.ingest import ingest
 
         with IngestBar(err_console) as bar:
             done = ingest(reingest, store_dir=store, progress=bar)

@@ -311,7 +311,7 @@ def _search(desk: Desk, q: str, k: int, mode: str, doc_id: str | None = None) ->
         return {"query": q, "hits": [], "error": "no store: start the desk with --store DIR to search"}
     if not q.strip():
         return {"query": q, "hits": [], "error": None}
-    from extractor.index.search import search
+    from extractor.search.hybrid import search
 
     within = desk.catalog.get(doc_id).path if doc_id else None
     if doc_id and within is None:

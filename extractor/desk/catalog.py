@@ -132,13 +132,13 @@ class Catalog:
     def warm_up(self) -> None:
         """Load the embedder and the BM25 index in the background, so the first search is quick."""
         if self.has_store:
-            from extractor.index.search import search
+            from extractor.search.hybrid import search
 
             self._store_thread.submit(self._on_store, lambda st: search(st, "采购", k=1))
 
     def _on_store(self, fn: Callable[[Any], T]) -> T:
         if self._store is None:
-            from extractor.index.store import Store
+            from extractor.store.store import Store
 
             self._store = Store(self.store_dir)  # type: ignore[arg-type]
         return fn(self._store)

@@ -77,7 +77,7 @@ def highlight_terms(query: str) -> list[str]:
 
     import jieba
 
-    from extractor.index.search import expand_query
+    from extractor.search.hybrid import expand_query
 
     jieba.setLogLevel(logging.WARNING)
     terms: list[str] = []

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from extractor.backends.base import Backend
-from extractor.backends.registry import BackendOptions, get_backend, resolve_backend
+from extractor.backends.base import Backend, BackendOptions
+from extractor.backends.registry import get_backend, resolve_backend
 from extractor.core.config import DEFAULT_STORE, LLMSettings
 from extractor.core.document import Chunk, Document, FieldValue, Retriever
 from extractor.core.errors import LLMAuthError, LLMConfigError
@@ -174,13 +174,13 @@ def document_retriever(doc: Document, store_dir: Path | None) -> Retriever:
 
 
 def _build_retriever(doc: Document, store_dir: Path | None) -> Retriever:
-    from extractor.index.chunking import chunk_document
-    from extractor.index.store import store_exists
+    from extractor.pipeline.chunking import chunk_document
+    from extractor.store.store import store_exists
 
     if store_dir is not None and store_exists(store_dir):
         try:
-            from extractor.index.search import search
-            from extractor.index.store import open_store
+            from extractor.search.hybrid import search
+            from extractor.store.store import open_store
 
             store = open_store(Path(store_dir))
             if store.has_document(doc.sha256):
@@ -194,7 +194,7 @@ def _build_retriever(doc: Document, store_dir: Path | None) -> Retriever:
         except Exception:  # noqa: BLE001 — a broken store must not stop extraction
             pass
 
-    from extractor.index.lexical import BM25Index
+    from extractor.search.lexical import BM25Index
 
     chunks = chunk_document(doc)
     index = BM25Index.build(chunks)

@@ -33,9 +33,10 @@ from typing import Any
 
 from extractor.core.document import Document
 from extractor.core.errors import ReadError
+from extractor.read.errors import ERROR_KINDS, PdfError
 from extractor.read.formats import detect_format, read_document
 from extractor.read.ocr import MODEL_LOAD_ALLOWANCE, OcrSettings
-from extractor.read.pdf import ERROR_KINDS, OcrProgress, PdfError, read_pdf
+from extractor.read.pdf import OcrProgress, read_pdf
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_MEMORY_MB = 1024

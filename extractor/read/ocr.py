@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from extractor.core.document import OcrInfo
-from extractor.read.pdf import PdfError
+from extractor.read.errors import PdfError
 
 if TYPE_CHECKING:  # numpy is imported only where OCR runs: the reader's workers stay small without it
     import numpy as np

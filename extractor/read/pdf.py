@@ -18,9 +18,9 @@ from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, PyPdfError
 
 from extractor.core.document import Document, Page
-from extractor.core.errors import ReadError
 from extractor.read.caps import TextBudget
 from extractor.read.cleaning import clean_page, strip_repeated_lines
+from extractor.read.errors import PdfError
 from extractor.read.pdf_fonts import document_fonts
 from extractor.read.quality import measure
 
@@ -33,21 +33,12 @@ OcrProgress = Callable[[int, int], None]
 # pypdf logs every odd xref or font at WARNING; those are noise for a user, so keep them out.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
-ERROR_KINDS = ("missing", "empty", "not_pdf", "html_not_pdf", "encrypted", "truncated", "corrupt", "unreadable",
-               "timeout", "memory", "too_large")  # the last three come from extractor.read.guard
 
 _TITLE_MAX = 120
 _HEAD_BYTES = 1024
 _TAIL_BYTES = 4096
 
 
-class PdfError(ReadError):
-    """A file that cannot be read as a PDF; ``kind`` is one of ERROR_KINDS, ``message``
-    one line for the user."""
-
-    def __init__(self, kind: str, message: str):
-        assert kind in ERROR_KINDS, kind
-        super().__init__(kind, message)
 
 
 def file_sha256(path: str | Path) -> str:

@@ -28,7 +28,7 @@ from extractor.core.config import LLMSettings
 from extractor.core.document import Chunk, Document, FieldValue, Page
 from extractor.core.errors import LLMResponseError, LLMUnavailableError, TenderxError
 from extractor.core.schema import Field, Schema, ValidationError
-from extractor.index.context import FieldSearch, merge_groups, select_chunks
+from extractor.search.context import FieldSearch, merge_groups, select_chunks
 
 log = logging.getLogger("tenderx.llm")
 

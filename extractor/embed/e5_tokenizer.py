@@ -8,10 +8,12 @@ import struct
 from array import array
 from typing import TYPE_CHECKING
 
+from extractor.embed.e5_model import e5_prefix
+
 _META = "\u2581"  # SentencePiece's metaspace
 
 if TYPE_CHECKING:
-    from extractor.index.fast_e5 import _ModelFile
+    from extractor.embed.e5_model import ModelFile
 
 
 class E5Tokenizer:
@@ -19,7 +21,7 @@ class E5Tokenizer:
     per-codepoint normalisation map, collapse of repeated spaces, metaspace, Viterbi with
     float32 scores and the same tie-breaking, unknown-char fallback at (min score - 10)."""
 
-    def __init__(self, model: _ModelFile) -> None:
+    def __init__(self, model: ModelFile) -> None:
         self.bos, self.eos, self.unk = model.bos, model.eos, model.unk
         offs = model.piece_offsets.tolist()
         scores = model.scores.tolist()
@@ -96,14 +98,11 @@ class E5Tokenizer:
 
     def encode(self, text: str, is_query: bool = False) -> list[int]:
         """Full ids with e5's prefix and ``<s>``/``</s>`` (un-windowed, like ``e5_token_count``)."""
-        return [self.bos, *self.content_ids(_prefix(is_query) + text), self.eos]
+        return [self.bos, *self.content_ids(e5_prefix(is_query) + text), self.eos]
 
 
 def _round_f32(x: float) -> float:
     return struct.unpack("<f", struct.pack("<f", x))[0]
 
-
-def _prefix(is_query: bool) -> str:
-    return "query: " if is_query else "passage: "
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from extractor.index.lexical import BM25Index
-from extractor.index.query import Query
-from extractor.index.store import StoredChunk
-from extractor.index.terms import tokenize
+from extractor.search.lexical import BM25Index
+from extractor.search.query import Query
+from extractor.search.terms import tokenize
+from extractor.store.store import StoredChunk
 
 
 class Judge:

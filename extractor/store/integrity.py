@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from extractor.core.errors import StoreError
-from extractor.index.docmeta import DOCUMENTS_FILE, StoredDocument
-from extractor.index.store import Store
+from extractor.store.docmeta import DOCUMENTS_FILE, StoredDocument
+from extractor.store.store import Store
 
 
 @dataclass

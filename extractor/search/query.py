@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from extractor.index.terms import is_code, is_model_number, normalize, query_tokens
+from extractor.search.terms import is_code, is_model_number, normalize, query_tokens
 
 GLOSSARY_PATH = Path(__file__).resolve().parent.parent / "data" / "glossary.yaml"
 ALIAS_WEIGHT = 0.5  # a watchlist alias never outweighs what the user typed

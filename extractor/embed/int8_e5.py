@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from extractor.index.embeddings import INT8_E5_NAME
-from extractor.index.fast_e5 import FastE5Embedder, _Engine
+from extractor.embed.base import INT8_E5_NAME
+from extractor.embed.fast_e5 import FastE5Embedder, _Engine
 
 CALIBRATION = Path(__file__).resolve().parent.parent / "data" / "e5_int8_calibration.npz"
 _OPSET = 17

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from extractor.index.terms import latin_terms, query_tokens, tokenize
+from extractor.search.terms import latin_terms, query_tokens, tokenize
 
 __all__ = ["BM25Index", "LexicalHit", "held_index", "index_for_store", "latin_terms", "matches_where",
            "tokenize"]

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from extractor.core.errors import StoreError
-from extractor.index.docmeta import DOCUMENTS_FILE
-from extractor.index.remote import readable
+from extractor.store.docmeta import DOCUMENTS_FILE
+from extractor.store.remote import readable
 
 
 def persistent_client(path: Path) -> Any:
