@@ -3,7 +3,7 @@ award notice arrives (rendered, tilted 1-2 degrees, speckled, a red seal over so
 
 Each ``scanned-NAME.pdf`` is the same document as ``NAME.pdf`` (so ``scanned-NAME.gold.json`` is a
 copy of its hand-written gold) with no text layer: tenderx can only read it by OCR, and
-benchmarks/bench_ocr.py compares what OCR reads with the original's text.
+benchmarks/read/bench_ocr.py compares what OCR reads with the original's text.
 
 Usage:
     python samples/make_scans.py              # the four scans below, into samples/

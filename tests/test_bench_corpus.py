@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.bench_corpus import (
+from benchmarks.pipeline.bench_corpus import (
     agrees,
     consortium_members,
     date_from_epoch_ms,

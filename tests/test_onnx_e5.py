@@ -1,4 +1,4 @@
-"""The ONNX graph that benchmarks/onnx_e5.py builds from the bundled weights computes
+"""The ONNX graph that benchmarks/embed/onnx_e5.py builds from the bundled weights computes
 the same vectors as FastE5 (so its speed figures compare like with like)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 @pytest.mark.slow
 def test_onnx_graph_reproduces_fast_e5(tmp_path):
-    from benchmarks.onnx_e5 import OnnxE5Embedder
+    from benchmarks.embed.onnx_e5 import OnnxE5Embedder
     from extractor.embed.fast_e5 import FastE5Embedder
 
     texts = ["采购人：甲市大数据中心，采购英伟达 A100 GPU服务器 8台。", "项目名称：课桌椅采购", "预算金额：90万元"]

@@ -188,7 +188,7 @@ def test_remote_embed_benchmark_measures_a_run(tmp_path: Path):
 
     import psutil
 
-    from benchmarks.bench_remote_embed import concurrency_run, ingest_run
+    from benchmarks.embed.bench_remote_embed import concurrency_run, ingest_run
     from extractor.embed.openai_embed import OpenAIEmbedder
 
     make_pdf(tmp_path / "a.pdf", [["采购人：甲市大数据中心", "英伟达 A100 服务器 8台"], ["第二页 交货地点：甲市"]])

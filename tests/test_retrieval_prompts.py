@@ -2,7 +2,7 @@
 and every gold value's supporting text still inside the prompt that asks for its field.
 
 The prompts are the ones the real extractor sends through the real openai client to the local
-OpenAI-protocol test server (benchmarks/bench_retrieval.py); tokens are tiktoken counts."""
+OpenAI-protocol test server (benchmarks/search/bench_retrieval.py); tokens are tiktoken counts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from benchmarks.bench_retrieval import LONG_SAMPLES, TARGET_RATIO, document_block, run, supported
+from benchmarks.search.bench_retrieval import LONG_SAMPLES, TARGET_RATIO, document_block, run, supported
 from extractor.backends.llm.prompts import build_messages
 from extractor.core.document import Chunk, Document
 from extractor.core.schema import load_schema

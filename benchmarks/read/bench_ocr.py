@@ -1,8 +1,8 @@
 """OCR: seconds per A4 page, character error rate against the born-digital originals, and the
 extraction score of the scans against the originals' (samples/scanned-*.pdf, samples/make_scans.py).
 
-    python -m benchmarks.bench_ocr                 # the chosen scale, 2 threads
-    python -m benchmarks.bench_ocr --scale 1.5     # another resolution (72 dpi × scale)
+    python -m benchmarks.read.bench_ocr                 # the chosen scale, 2 threads
+    python -m benchmarks.read.bench_ocr --scale 1.5     # another resolution (72 dpi × scale)
 
 Speed: wall and CPU seconds per page, OCR only (the engine is loaded before the clock starts;
 load time is reported apart), through the same bounded reader the pipeline uses. CPU seconds
@@ -29,7 +29,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 
 

@@ -1,7 +1,7 @@
 """Held-out check of the rules engine on REAL notices it was not developed against.
 
-    python -m benchmarks.bench_corpus            # rich table + first disagreements per field
-    python -m benchmarks.bench_corpus --all      # every disagreement
+    python -m benchmarks.pipeline.bench_corpus            # rich table + first disagreements per field
+    python -m benchmarks.pipeline.bench_corpus --all      # every disagreement
 
 The rules engine was tuned on the hand-written `samples/`, so its score there
 says little about real notices. `../shared/corpus/notices-*/` holds real notices
@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS_DIR = Path(os.environ.get("TENDERX_CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
 NOTE = ("silver labels on real notices; held out until 2026-11-26, when a first run here led to three general "
         "layout fixes (title suffixes, table cells, agency labels), so no longer strictly held out")

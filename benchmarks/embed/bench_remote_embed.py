@@ -6,7 +6,7 @@ tender packages; (2) ingest end to end, pages/s of the packages through the serv
 with read-ahead off and on; (3) the same with the local engine, which decides
 whether read-ahead stays off locally. Not run by tests (minutes, machine-bound).
 
-    python -m benchmarks.bench_remote_embed [--corpus ../shared/corpus/tender-packages] [--skip-local]
+    python -m benchmarks.embed.bench_remote_embed [--corpus ../shared/corpus/tender-packages] [--skip-local]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 MODEL = "multilingual-e5-small-q4"
-DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "tender-packages"
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "tender-packages"
 
 
 def _free_port() -> int:

@@ -8,7 +8,7 @@ fp32 agrees (cosine 1.0000) at about FastE5's speed; dynamic int8 falls to cosin
 ~0.985. What tenderx adopted is extractor/embed/int8_e5.py (per-row scales,
 SmoothQuant, fp32 outlier channels), compared here beside them.
 
-    python -m benchmarks.onnx_e5 [PDF]
+    python -m benchmarks.embed.onnx_e5 [PDF]
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ if __name__ == "__main__":
     from extractor.pipeline.chunking import chunk_document
     from extractor.read.pdf import read_pdf
 
-    pdf = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "samples" / (
+    pdf = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "samples" / (
         "award-amd-mi250-cluster.pdf")
     chunks = [c.text for c in chunk_document(read_pdf(pdf))][:48]
     print(json.dumps(compare(chunks), indent=1))

@@ -1,7 +1,7 @@
 """Hybrid vs LLM-only on the local OpenAI-protocol test server (tests/openai_server.py).
 
-    python -m benchmarks.bench_hybrid              # samples/ and evals/devset/
-    python -m benchmarks.bench_hybrid --json out.json
+    python -m benchmarks.search.bench_hybrid              # samples/ and evals/devset/
+    python -m benchmarks.search.bench_hybrid --json out.json
 
 Both backends run through ``extract_documents`` (the pipeline a user runs) against the same
 server, which answers every request with schema-valid empty values and tiktoken usage figures
@@ -22,8 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_llm import _server_module, answering_handler
 from benchmarks.generate import ROOT
+from benchmarks.pipeline.bench_llm import _server_module, answering_handler
 
 FOLDERS = (ROOT / "samples", ROOT / "evals" / "devset")
 TARGET_RATIO = 0.40  # issue 17: hybrid prompt tokens per document <= 40% of LLM-only

@@ -6,7 +6,7 @@ Vectors are random unit vectors of the bundled model's dimension (384) and texts
 ~700 characters of tender-like Chinese, so the figures are the store's own cost:
 embedding is the same whichever store the vectors go to.
 
-    python -m benchmarks.bench_server [--chunks 4000]
+    python -m benchmarks.store.bench_server [--chunks 4000]
 """
 
 from __future__ import annotations

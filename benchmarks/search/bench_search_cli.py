@@ -12,7 +12,7 @@ start recompiles ~200 modules, ~0.5 s) and one warm-up run per mode precedes the
 The store is ``bench_search.latency_store`` (varied sample chunks, random unit vectors:
 cold start does not depend on what the vectors say).
 
-    python -m benchmarks.bench_search_cli            # 3,000 chunks, 5 runs per mode
+    python -m benchmarks.search.bench_search_cli            # 3,000 chunks, 5 runs per mode
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _run(store: Path, query: str, mode: str) -> tuple[float, float]:
 
 def run(n_chunks: int = 3000, repeats: int = 5, rebuild: bool = True) -> dict:
     """{"chunks", "first_after_ingest_s", "cold": {mode: {"median", "min", "cpu_median", "n"}}}."""
-    from benchmarks.bench_search import latency_store
+    from benchmarks.search.bench_search import latency_store
     from extractor.embed.registry import get_embedder
     from extractor.search.lexical import INDEX_FILE
 

@@ -17,8 +17,8 @@ are left as they are; ``floor_hidden`` counts the queries whose relevant page wa
 raw top-k hits but not shown (below the floor), ``floor_leaks`` the no-answer queries that
 showed something, so a setting that would need other floors is visible.
 
-    taskset -c 1 .venv/bin/python -m benchmarks.bench_chunking [--out chunking.json] [--minutes 40]
-    taskset -c 1 .venv/bin/python -m benchmarks.bench_chunking --rate --only 200/0 400/60 800/0 --out rate.json
+    taskset -c 1 .venv/bin/python -m benchmarks.pipeline.bench_chunking [--out chunking.json] [--minutes 40]
+    taskset -c 1 .venv/bin/python -m benchmarks.pipeline.bench_chunking --rate --only 200/0 400/60 800/0 --out rate.json
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ROOT.parent / "shared" / "corpus" / "tender-packages"
 if not PACKAGES.is_dir():  # a worktree under /work/wt/<name>: the corpus sits beside the main checkout
     PACKAGES = Path("/work/shared/corpus/tender-packages")

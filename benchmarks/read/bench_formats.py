@@ -1,6 +1,6 @@
 """Reading speed of the non-PDF readers: saved web notices (HTML) and Word files (DOCX).
 
-    python -m benchmarks.bench_formats
+    python -m benchmarks.read.bench_formats
 
 HTML: every hand-written page in samples/web plus, when present, the real saved
 notices in ../shared/corpus/notices-*/ (Yichang 公共资源交易 fragments, ccgp-style
@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS_DIR = Path(os.environ.get("TENDERX_CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
 
 

@@ -30,8 +30,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_llm import _requested_fields, _server_module, answering_handler
 from benchmarks.generate import ROOT
+from benchmarks.pipeline.bench_llm import _requested_fields, _server_module, answering_handler
 
 LONG_SAMPLES = ("package-city-govcloud-ascend", "package-univ-ai-platform-h800")
 TARGET_RATIO = 0.5

@@ -5,7 +5,7 @@ Before and after side by side in one run, alternating, each a fresh store: "befo
 ingest did until issue 16 (fp32 FastE5, overlap 60, no read-ahead); "now" is the default
 (``get_embedder()``: int8 e5, overlap 30, two files read ahead). The median of ``repeats`` runs.
 
-    python -m benchmarks.bench_ingest_real [--corpus DIR] [--repeats 3]
+    python -m benchmarks.pipeline.bench_ingest_real [--corpus DIR] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "tender-packages"
 
 

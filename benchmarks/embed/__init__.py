@@ -1,0 +1,1 @@
+"""Benchmarks of extractor/embed/ (run on demand; results in benchmarks/results.md)."""

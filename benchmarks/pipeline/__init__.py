@@ -1,0 +1,1 @@
+"""Benchmarks of extractor/pipeline/ (run on demand; results in benchmarks/results.md)."""

@@ -1,0 +1,1 @@
+"""Benchmarks of extractor/search/ (run on demand; results in benchmarks/results.md)."""
