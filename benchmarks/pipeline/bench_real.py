@@ -12,7 +12,7 @@ of the gold file), extracts with the project's pipeline, scores with the project
 
 Heldout labels are for scoring only: whoever tunes the rules reads ``dev`` labels, never ``heldout``.
 
-    python -m benchmarks.bench_real [--split dev|heldout|all] [--backend rules] [--json OUT]
+    python -m benchmarks.pipeline.bench_real [--split dev|heldout|all] [--backend rules] [--json OUT]
 
 The corpus is found via ``TENDERX_CORPUS_DIR`` or ``../shared/corpus`` beside the repo.
 """
@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GOLD_DIR = ROOT / "evals" / "real" / "gold"
 SPLITS = ("dev", "heldout")
 
@@ -148,7 +148,7 @@ def print_result(r: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.bench_real", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.pipeline.bench_real", description=__doc__.splitlines()[0])
     ap.add_argument("--split", choices=(*SPLITS, "all"), default="dev",
                     help="dev (default), heldout (score only, never tune on it), or all (both, reported per split)")
     ap.add_argument("--backend", default="rules", help="extraction backend (default rules)")
