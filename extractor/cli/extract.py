@@ -176,7 +176,9 @@ def run(
 
       tenderx run samples/
 
-    Writes OUT_DIR/records.jsonl (one record per document) and OUT_DIR/records.csv, keeps the
+    Writes OUT_DIR/records.jsonl (one record per document) and OUT_DIR/records.csv (UTF-8 with a BOM
+    for Excel; each value with its page, quote and verified columns, each party's list status, the
+    intermediaries and duplicates), keeps the
     searchable store in STORE, and prints the documents flagged restricted_us_tech with a totals line.
     Re-running resumes: unchanged files are neither re-ingested nor re-extracted.
     Exit codes: 0 ok, 1 some files failed (each listed), 2 usage error, 3 fatal.
@@ -197,7 +199,7 @@ def run(
     records, table = out_dir / "records.jsonl", out_dir / "records.csv"
     if share is not None:
         paths, records, table = shard_paths(paths, share), share.output_path(records), share.output_path(table)
-    report = run_extraction(paths, backend=backend, out=records, csv=table,
+    report = run_extraction(paths, backend=backend, out=records, csv=table, csv_evidence=True,
                             jobs=jobs, settings=settings, store_dir=store, ocr=ocr_choice(no_ocr))
     print_extract_summary(report)
     from extractor.cli.cases import write_run_cases
