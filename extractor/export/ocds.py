@@ -230,7 +230,9 @@ def records_to_package(records: list[dict[str, Any]], prefix: str = DEFAULT_PREF
                        published: str | None = None) -> dict[str, Any]:
     """Records (records.jsonl) → linked into cases → one OCDS release package."""
     from extractor.cases.view import build_cases
+    from extractor.export.publish import publishable
 
     published = published or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    records = publishable(records)  # files relative to the input folder, never the local path
     cases = build_cases(records)
     return release_package(releases_for_cases(records, cases, prefix, published), published=published)
