@@ -36,6 +36,8 @@ def summarise(rows: list[dict[str, Any]], duplicates: int = 0) -> dict[str, Any]
             if s["role"] == "buyer" and s["match"] in LISTED:
                 # exact wins over subunit for the same buyer
                 listed[s["party"]] = "exact" if "exact" in (listed.get(s["party"]), s["match"]) else s["match"]
+    other_listed = {(s["party"], s["role"]) for r in rows for s in r["screening"]
+                    if s["role"] != "buyer" and s["match"] in LISTED}
     inter = {(i["supplier"], i["intermediary_for"]) for r in rows for i in r["intermediaries"] if i.get("supplier")}
     required = {(r["case_id"], i["intermediary_for"]) for r in rows for i in r["intermediaries"] if not i.get("supplier")}
     providers: dict[str, dict[str, int]] = {}
@@ -63,6 +65,7 @@ def summarise(rows: list[dict[str, Any]], duplicates: int = 0) -> dict[str, Any]
         "listed_buyers": len(listed),
         "listed_buyers_exact": sum(1 for m in listed.values() if m == "exact"),
         "listed_buyers_subunit": sum(1 for m in listed.values() if m == "subunit"),
+        "listed_other_parties": len(other_listed),  # suppliers and agencies on a list (exact or sub-unit)
         "intermediaries": len(inter),
         "intermediary_requirements": len(required),
         "by_provider": dict(sorted(providers.items(), key=lambda kv: (-kv[1]["procurements"], kv[0]))),
@@ -89,6 +92,8 @@ def summary_line(s: dict[str, Any], everything: bool = False) -> str:
         text += f"; {s['listed_buyers']} buyer(s) tied to a US list ({', '.join(parts)})"
     else:
         text += "; no buyer on a US list"
+    if s["listed_other_parties"]:
+        text += f"; {s['listed_other_parties']} supplier(s) or agencies matched a US list (exact or sub-unit)"
     via = {p: d["via_intermediary"] for p, d in s["by_provider"].items() if d["via_intermediary"]}
     if s["intermediaries"] or s["intermediary_requirements"]:
         text += (f"; {s['intermediaries']} supplier(s) act as intermediaries for US providers"
@@ -103,5 +108,5 @@ def summary_tables(s: dict[str, Any]) -> list[tuple[str, list[str], list[list[st
     """(title, header, rows) for the provider and chip tables."""
     prov = [[p, str(d["procurements"]), str(d["via_intermediary"])] for p, d in s["by_provider"].items()]
     chip = [[c, str(d["procurements"]), str(d["gpus"] or "")] for c, d in s["by_chip"].items()]
-    return [("By provider", ["provider", "procurements", "through an intermediary"], prov),
+    return [("By provider", ["provider (chip vendor or cloud)", "procurements", "through an intermediary"], prov),
             ("By chip", ["chip", "procurements", "GPUs (single-chip procurements)"], chip)]
