@@ -33,6 +33,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     res = run_cli("extract", str(root / "samples"), "-b", "rules", "-o", str(root / "out" / "records.jsonl"),
                   "--store", str(root / "store"), "-j", "2", timeout=900)
     assert res.returncode == 0, res.stdout + res.stderr
+    (root / "extract.log").write_text(res.stdout, encoding="utf-8")
     return root
 
 
@@ -91,6 +92,11 @@ def test_the_same_notice_in_two_files_is_linked_by_content(work: Path) -> None:
     assert linked == {_rel(c) for c in GOLD["duplicates"]}  # nothing else, e.g. two tenders of one template
     for a, b in GOLD["not_duplicates"]:
         assert not recs[_rel(a)].get("duplicate_of") and not recs[_rel(b)].get("duplicate_of")
+
+
+def test_the_extract_summary_says_copies_count_once(work: Path) -> None:
+    said = " ".join((work / "extract.log").read_text(encoding="utf-8").split())
+    assert f"{len(GOLD['duplicates'])} file(s) are the same notice as another file" in said
 
 
 def test_duplicates_need_agreeing_codes_and_prefer_the_text_layer() -> None:

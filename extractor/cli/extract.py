@@ -71,6 +71,10 @@ def print_extract_summary(report: ExtractReport, out: Console = console) -> None
     if totals["disputed"]:
         out.print(f"[yellow]{totals['disputed']} document(s) have disputed values[/] (the LLM and the rules engine "
                   "disagree; see disputed:<field> flags): check them by eye")
+    copies = [r for r in report.records if r.get("duplicate_of")]
+    if copies:  # issue 25: the same notice in two files (found by its text) counts once in cases and findings
+        out.print(f"{len(copies)} file(s) are the same notice as another file (duplicate_of, by text similarity) "
+                  "and count once in cases and findings")
     out.print(totals_line(totals))
     print_read_warnings(report.records, err_console)
     if report.out:
