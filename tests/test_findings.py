@@ -124,6 +124,10 @@ def test_intermediary_words_are_data_and_precise() -> None:
     assert find_intermediaries(_doc("投标人须为阿里云授权的合作伙伴。"), ["丙公司"], ["Alibaba Cloud"]) == []
     assert find_intermediaries(_doc("每台配置8块NVIDIA A100 GPU。"), ["丁公司"], []) == []  # goods, not resale
     assert find_intermediaries(_doc("采购代理机构：某招标代理有限公司，AWS"), ["戊公司"], ["AWS"]) == []
+    # "the original maker's authorisation" is any maker's (a real books tender): not the cloud the notice buys
+    assert find_intermediaries(_doc("提供供货渠道证明（销售协议或代理协议或有效期内的原厂授权等）"), ["己公司"], ["AWS"]) == []
+    generic = find_intermediaries(_doc("投标人须提供云服务商出具的针对本项目的授权或合作伙伴证明。"), [], ["Google Cloud"])
+    assert [(i["supplier"], i["intermediary_for"], i["basis"]) for i in generic] == [(None, "Google Cloud", "partner")]
 
 
 def _texts(path: Path) -> str:
