@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -82,24 +83,33 @@ def link_duplicates(records: list[dict[str, Any]], threshold: float | None = Non
     """Set ``duplicate_of`` (+ ``duplicate_similarity``) on each record that copies an earlier one.
 
     The original is the copy with a text layer (fewest OCR'd pages), then the first in order; records
-    without a sketch (older runs, failed reads) are left alone. Returns the records (changed in place)."""
+    without a sketch (older runs, failed reads) are left alone. Candidates come from an index of the
+    sketches' hashes (a pair at similarity t shares at least t·k of them), so a large folder is not
+    compared pair by pair. Returns the records (changed in place)."""
     limit = float(settings()["threshold"]) if threshold is None else threshold
     for rec in records:
         rec.pop("duplicate_of", None)
         rec.pop("duplicate_similarity", None)
     ranked = sorted(enumerate(records), key=lambda ir: (_ocr_pages(ir[1]), ir[0]))
     originals: list[dict[str, Any]] = []
+    index: dict[int, list[int]] = {}  # hash → positions in ``originals``
     for _, rec in ranked:
         sketch = rec.get("content_sketch") or []
+        shared: Counter[int] = Counter(j for h in sketch for j in index.get(h, ()))
         best, score = None, 0.0
-        for orig in originals:
-            sim = similarity(sketch, orig.get("content_sketch") or [])
-            if sim > score and _compatible(rec, orig):
-                best, score = orig, sim
+        for j, n in shared.items():
+            other = originals[j].get("content_sketch") or []
+            if n < limit * min(len(sketch), len(other)):
+                continue  # cannot reach the threshold
+            sim = similarity(sketch, other)
+            if sim > score and _compatible(rec, originals[j]):
+                best, score = originals[j], sim
         if best is not None and score >= limit:
             rec["duplicate_of"] = best.get("file")
             rec["duplicate_similarity"] = round(score, 3)
         elif sketch:
+            for h in sketch:
+                index.setdefault(h, []).append(len(originals))
             originals.append(rec)
     return records
 
