@@ -267,3 +267,24 @@ def test_the_dossier_in_chromium(work: Path, findings: dict, tmp_path: Path) -> 
     assert all(u.startswith(("file:", "data:")) for u in requests), [u for u in requests if not u.startswith("file:")]
     assert (shots / "findings-dossier.pdf").read_bytes()[:5] == b"%PDF-"
     assert (shots / "findings-dossier.pdf").stat().st_size > 200_000  # 16 sections with their crops, many pages
+
+
+def test_the_dossier_escapes_document_text_and_the_csv_neutralises_formulas(tmp_path: Path) -> None:
+    """Notice text is written by strangers: it is escaped in the dossier and defused in the CSV."""
+    from extractor.findings import write_findings
+
+    def fv(value: object, quote: str) -> dict:
+        return {"value": value, "page": 1, "quote": quote, "verified": True}
+
+    rec = {"file": str(tmp_path / "in" / "evil.pdf"), "relpath": "in/evil.pdf", "sha256": "ab" * 32,
+           "flags": ["restricted_us_tech"], "errors": [], "screening": [],
+           "fields": {"notice_type": fv("award", "中标公告"), "buyer": fv("<script>alert(1)</script>大学", "采购人"),
+                      "suppliers": fv(["=HYPERLINK(\"http://x\")"], "供应商"), "chips": fv(["NVIDIA A100"], "A100"),
+                      "restricted_us_tech": fv(True, "A100"), "publish_date": fv("2024-05-01", "2024年5月1日")}}
+    out = write_findings([rec], tmp_path / "f")
+    html = out.html.read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert str(tmp_path) not in html + out.json.read_text(encoding="utf-8")
+    row = next(csv.DictReader(io.StringIO(out.csv.read_bytes().decode("utf-8-sig"))))
+    assert row["suppliers"].startswith("'=") and row["buyer_file"] == "in/evil.pdf"
+    assert out.summary["procurements"] == 1 and "no buyer on a US list" in out.line
