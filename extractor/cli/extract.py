@@ -210,6 +210,8 @@ def run(
 
     write_run_cases(report.records, out_dir, console)  # issue 13: cases.jsonl beside records.jsonl
     console.print(f"open the desk: tenderx serve --records {safe(out_dir / 'records.jsonl')} --store {safe(store)}")
+    console.print(f"write the dossier to publish from: tenderx findings {safe(out_dir / 'records.jsonl')} "
+                  f"--cases {safe(out_dir / 'cases.jsonl')} -o {safe(out_dir / 'findings')}")
     raise typer.Exit(1 if (report.failures or ingested.failed) else 0)
 
 
