@@ -288,3 +288,17 @@ def test_the_dossier_escapes_document_text_and_the_csv_neutralises_formulas(tmp_
     row = next(csv.DictReader(io.StringIO(out.csv.read_bytes().decode("utf-8-sig"))))
     assert row["suppliers"].startswith("'=") and row["buyer_file"] == "in/evil.pdf"
     assert out.summary["procurements"] == 1 and "no buyer on a US list" in out.line
+
+
+def test_findings_from_a_cases_file_name_the_same_procurements(work: Path, findings: dict) -> None:
+    recs, cases = work / "out" / "records.jsonl", work / "out" / "cases.jsonl"
+    assert run_cli("cases", str(recs), "-o", str(cases)).returncode == 0
+    assert str(work.resolve()) in cases.read_text(encoding="utf-8")  # local state: absolute paths
+    res = run_cli("findings", str(recs), "--cases", str(cases), "-o", str(work / "out" / "from-cases"))
+    assert res.returncode == 0, res.stdout + res.stderr
+    text = (work / "out" / "from-cases.json").read_text(encoding="utf-8")
+    assert str(work.resolve()) not in text + (work / "out" / "from-cases.html").read_text(encoding="utf-8")
+    again = json.loads(text)
+    assert ({frozenset(n["file"] for n in p["notices"]) for p in again["procurements"]}
+            == {frozenset(n["file"] for n in p["notices"]) for p in findings["procurements"]})
+    assert run_cli("findings", str(recs), "--cases", str(work / "missing.jsonl"), "-o", "x").returncode == 2
