@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from extractor.core.paths import published_file
 from extractor.export.compile import patched_release_schema
 from extractor.export.validate import record_package_errors, release_errors, release_package_errors
 from tests.conftest import SAMPLES, run_cli
@@ -182,7 +183,7 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralised(records: Path, tmp
     bad.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in recs), encoding="utf-8")
     out = tmp_path / "evil.csv"
     assert run_cli("export", str(bad), "--format", "csv", "-o", str(out)).returncode == 0
-    row = next(x for x in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))) if x["file"] == evil["file"])
+    row = next(x for x in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))) if x["file"] == published_file(evil))
     assert row["buyer"].startswith("'=") and row["buyer_quote"].startswith("'+")
     assert row["project_name"].startswith("'@") and row["agency"] == "'\tTAB" and row["agency_quote"] == "'-2+3"
     assert row["budget_cny"] == "3600000"  # numbers stay numbers

@@ -130,7 +130,12 @@ def test_run_is_the_main_job_and_reports_failures(folder: Path, tmp_path: Path) 
     assert len(recs) == len(PICK) + 1
     broken = [x for x in recs if x["file"].endswith("broken-truncated.pdf")]
     assert broken and broken[0]["errors"] and broken[0]["errors"][0].startswith("truncated")
-    assert (tmp_path / "out" / "records.csv").exists()
+    # issue 25: run's CSV opens in Excel (BOM) and carries the evidence and the list status of each party
+    table = (tmp_path / "out" / "records.csv").read_bytes()
+    assert table.startswith(b"\xef\xbb\xbf")
+    header = table.decode("utf-8-sig").splitlines()[0].split(",")
+    assert {"buyer", "buyer_page", "buyer_quote", "buyer_verified", "screening", "intermediaries"} <= set(header)
+    assert str(folder) not in table.decode("utf-8-sig")  # files named relative to the input folder
     # issue 13: cases.jsonl beside records.jsonl (three unrelated notices: three cases), and the cases table
     cases = _records(tmp_path / "out" / "cases.jsonl")
     assert sorted(len(c["notices"]) for c in cases) == [1, 1, 1] and "Cases" in r.stdout

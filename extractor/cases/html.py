@@ -11,6 +11,7 @@ from typing import Any
 
 from extractor.cases.view import fmt_value
 from extractor.screen.api import LISTED
+from extractor.screen.status import status_text
 
 _CSS = """
 body{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Zen Hei',sans-serif;margin:2em;color:#222}
@@ -68,7 +69,7 @@ def render_cases_html(cases: list[dict[str, Any]], title: str = "tenderx cases")
             if e and e.get("value") not in (None, [], ""):
                 parts.append(f"<tr><td>{escape(k)}</td><td>{_view_cell(e)}</td></tr>")
         for s in c["view"].get("screening") or []:
-            what = f"{s.get('party')} ({s.get('role')}): {s.get('list')} {s.get('entry') or ''} — {s.get('match')}"
+            what = status_text(s)  # the match type travels with the list's name (a sub-unit says so)
             flag = " class='flag'" if s.get("match") in LISTED else ""
             parts.append(f"<tr><td>screening</td><td><span{flag}>{escape(what)}</span>{_source(s)}</td></tr>")
         parts.append("</table>")

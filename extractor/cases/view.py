@@ -193,5 +193,16 @@ def case_json(case: Case) -> dict[str, Any]:
 def build_cases(records: list[dict[str, Any]], window_days: int | None = None) -> list[dict[str, Any]]:
     """Records → cases as JSON dicts, ordered by their first notice's date."""
     from extractor.cases.link import link_records
+    from extractor.pipeline.duplicates import originals_only
 
-    return [case_json(c) for c in link_records(records, window_days=window_days)]
+    originals = originals_only(records)  # the same notice in two files is one notice (duplicate_of)
+    copies: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        if r not in originals:
+            copies.setdefault(str(r.get("duplicate_of")), []).append(
+                {"file": r.get("file"), "sha256": r.get("sha256"), "similarity": r.get("duplicate_similarity")})
+    cases = [case_json(c) for c in link_records(originals, window_days=window_days)]
+    for case in cases:
+        for n in case["notices"]:
+            n["copies"] = copies.get(n["file"], [])
+    return cases

@@ -17,6 +17,7 @@ import extractor.cli.cases as cases_commands
 import extractor.cli.desk as desk_commands
 import extractor.cli.evaluate as evaluate_commands
 import extractor.cli.extract as extract_commands
+import extractor.cli.findings as findings_commands
 import extractor.cli.ingest as ingest_commands
 import extractor.cli.screen as screen_commands
 import extractor.cli.search as search_commands
@@ -81,6 +82,7 @@ cases_commands.register(app)  # issue 13: `tenderx cases`, `tenderx export`
 search_commands.register(app)  # `search` (-i for a session) and `eval-search`
 store_commands.register(app)  # `tenderx store check`; --chroma-url and --shard helpers
 desk_commands.register(app)  # issue 15: `tenderx serve`, `tenderx review`
+findings_commands.register(app)  # issue 25: `tenderx findings`
 
 
 def main() -> None:

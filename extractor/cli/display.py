@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from extractor.cli.terminal import plain, safe
+from extractor.screen.status import match_label
 
 if TYPE_CHECKING:
     from extractor.pipeline.ingest import IngestReport
@@ -83,11 +84,11 @@ def _fmt_amount(x: Any) -> str:
 
 
 def _listed(r: dict[str, Any]) -> str:
-    """The record's parties on a US list (screening exact/subunit), e.g. '四川大学 (buyer): entity_list'."""
+    """The record's parties on a US list (screening exact/subunit), e.g. '四川大学 (buyer): Entity List (exact)'."""
     by_party: dict[tuple[str, str], list[str]] = {}
     for s in r.get("screening") or []:
         if s.get("match") in ("exact", "subunit"):
-            tag = s["list"] + (" [subunit]" if s["match"] == "subunit" else "")
+            tag = match_label(s)  # 'Entity List (subunit: parent listed, not itself)
             by_party.setdefault((s["party"], s["role"]), []).append(tag)
     return "; ".join(f"{p} ({role}): {', '.join(dict.fromkeys(tags))}" for (p, role), tags in by_party.items())
 

@@ -87,6 +87,10 @@ def eval_command(
         scores = evaluate_folder(gold_dir, backend=backend, predictions=predictions, schema=schema)
 
     print_report(scores, console, worst=worst)
+    if scores.intermediaries is not None:
+        from extractor.evaluate.intermediaries import intermediaries_line
+
+        console.print(safe(intermediaries_line(scores.intermediaries)))
     for path, text in ((json_out, lambda: json.dumps(scores.to_json(), ensure_ascii=False, indent=2) + "\n"),
                        (markdown_out, lambda: render_markdown(scores, worst=worst)),
                        (html_out, lambda: render_html(scores))):

@@ -71,6 +71,10 @@ def print_extract_summary(report: ExtractReport, out: Console = console) -> None
     if totals["disputed"]:
         out.print(f"[yellow]{totals['disputed']} document(s) have disputed values[/] (the LLM and the rules engine "
                   "disagree; see disputed:<field> flags): check them by eye")
+    copies = [r for r in report.records if r.get("duplicate_of")]
+    if copies:  # issue 25: the same notice in two files (found by its text) counts once in cases and findings
+        out.print(f"{len(copies)} file(s) are the same notice as another file (duplicate_of, by text similarity) "
+                  "and count once in cases and findings")
     out.print(totals_line(totals))
     print_read_warnings(report.records, err_console)
     if report.out:
@@ -176,7 +180,9 @@ def run(
 
       tenderx run samples/
 
-    Writes OUT_DIR/records.jsonl (one record per document) and OUT_DIR/records.csv, keeps the
+    Writes OUT_DIR/records.jsonl (one record per document) and OUT_DIR/records.csv (UTF-8 with a BOM
+    for Excel; each value with its page, quote and verified columns, each party's list status, the
+    intermediaries and duplicates), keeps the
     searchable store in STORE, and prints the documents flagged restricted_us_tech with a totals line.
     Re-running resumes: unchanged files are neither re-ingested nor re-extracted.
     Exit codes: 0 ok, 1 some files failed (each listed), 2 usage error, 3 fatal.
@@ -197,13 +203,15 @@ def run(
     records, table = out_dir / "records.jsonl", out_dir / "records.csv"
     if share is not None:
         paths, records, table = shard_paths(paths, share), share.output_path(records), share.output_path(table)
-    report = run_extraction(paths, backend=backend, out=records, csv=table,
+    report = run_extraction(paths, backend=backend, out=records, csv=table, csv_evidence=True,
                             jobs=jobs, settings=settings, store_dir=store, ocr=ocr_choice(no_ocr))
     print_extract_summary(report)
     from extractor.cli.cases import write_run_cases
 
     write_run_cases(report.records, out_dir, console)  # issue 13: cases.jsonl beside records.jsonl
     console.print(f"open the desk: tenderx serve --records {safe(out_dir / 'records.jsonl')} --store {safe(store)}")
+    console.print(f"write the dossier to publish from: tenderx findings {safe(out_dir / 'records.jsonl')} "
+                  f"--cases {safe(out_dir / 'cases.jsonl')} -o {safe(out_dir / 'findings')}")
     raise typer.Exit(1 if (report.failures or ingested.failed) else 0)
 
 

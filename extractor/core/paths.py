@@ -37,3 +37,24 @@ def path_from_record(file: str, file_bytes_b64: str | None = None) -> Path:
     if file_bytes_b64:
         return Path(os.fsdecode(base64.b64decode(file_bytes_b64)))
     return Path(file)
+
+
+def relative_name(file: str | os.PathLike[str], roots: list[Path]) -> str:
+    """How a published output names a file: relative to the input folder it was found under (the
+    folder's own name first, ``samples/web/x.html``), else its bare name — never the local absolute path."""
+    path = canonical(file)
+    for root in roots:
+        base = canonical(root)
+        if path == base:
+            return display_path(path.name)
+        if base in path.parents:
+            return display_path(Path(base.name, path.relative_to(base)).as_posix())
+    return display_path(path.name)
+
+
+def published_file(rec: dict[str, object]) -> str:
+    """A record's file as published: its ``relpath`` (written by extract), else the bare file name."""
+    rel = rec.get("relpath")
+    if isinstance(rel, str) and rel:
+        return rel
+    return Path(str(rec.get("file") or "")).name

@@ -123,6 +123,7 @@ class Scores:
     backend: str | None = None
     model: str | None = None
     calibration: Calibration = field(default_factory=Calibration)
+    intermediaries: dict[str, Any] | None = None  # issue 25: scored apart, never part of the v1 figures
 
     @property
     def documents(self) -> int:
@@ -178,5 +179,6 @@ class Scores:
             "unmatched_predictions": self.unmatched_predictions,
             "documents_detail": [d.to_json() for d in self.docs],
             "confidence_calibration": self.calibration.to_json(),
+            **({"intermediaries": self.intermediaries} if self.intermediaries is not None else {}),
         }
 

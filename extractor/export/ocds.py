@@ -72,6 +72,30 @@ class _Parties:
         return list(self.by_id.values())
 
 
+def _with_details(parties: list[dict[str, Any]], rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """``parties[].details``: each party's screening (list, match type, citation, as-of date, and the words
+    of ``status_text``, so a sub-unit match never reads as a listing) and the US providers it resells."""
+    from extractor.screen.status import list_name, status_text
+
+    for party in parties:
+        name = party["name"]
+        screening = [{"list": e.get("list"), "listName": list_name(e.get("list")), "match": e.get("match"),
+                      "listedEntry": e.get("entry"), "citation": e.get("citation"), "asOf": e.get("as_of"),
+                      "statement": status_text(e)}
+                     for e in rec.get("screening") or [] if e.get("party") and str(e["party"]) in name]
+        resells = [{"provider": i.get("intermediary_for"), "basis": i.get("basis"), "page": i.get("page"),
+                    "quote": i.get("quote")}
+                   for i in rec.get("intermediaries") or [] if i.get("supplier") and i["supplier"] == name]
+        details: dict[str, Any] = {}
+        if screening:
+            details["screening"] = screening
+        if resells:
+            details["intermediaryFor"] = resells
+        if details:
+            party["details"] = details
+    return parties
+
+
 # where each tenderx field lands in a release, for the evidence entries
 _PATHS = {
     "notice_type": "tag", "procurement_method": "tender/procurementMethod", "project_name": "tender/title",
@@ -158,7 +182,7 @@ def notice_release(rec: dict[str, Any], ocid: str, awarded_before: bool = False,
             if "value" in award:
                 contract["value"] = award["value"]
             release["contracts"] = [contract]
-    release["parties"] = parties.list()
+    release["parties"] = _with_details(parties.list(), rec)
     release["evidence"] = _evidence(rec, rid, tag)
     return release
 
@@ -206,7 +230,9 @@ def records_to_package(records: list[dict[str, Any]], prefix: str = DEFAULT_PREF
                        published: str | None = None) -> dict[str, Any]:
     """Records (records.jsonl) → linked into cases → one OCDS release package."""
     from extractor.cases.view import build_cases
+    from extractor.export.publish import publishable
 
     published = published or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    records = publishable(records)  # files relative to the input folder, never the local path
     cases = build_cases(records)
     return release_package(releases_for_cases(records, cases, prefix, published), published=published)

@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from extractor.pipeline.records import LIST_JOIN, safe_csv_cell
+from extractor.screen.status import match_label, status_text
+
+_LIST_COLUMNS = ("flags", "errors", "screening", "screening_match", "intermediaries")
 
 
 def neutralise(value: Any, text: str) -> str:
@@ -83,6 +86,11 @@ def record_rows(records: list[dict[str, Any]], case_of: dict[str, str] | None = 
             row[f"{n}_page"] = fv.get("page")
             row[f"{n}_quote"] = fv.get("quote")
             row[f"{n}_verified"] = fv.get("verified")
+        row["screening"] = [status_text(e) for e in rec.get("screening") or []]
+        row["screening_match"] = [match_label(e) for e in rec.get("screening") or []]
+        row["intermediaries"] = [f"{i.get('supplier') or '(bidders)'} → {i.get('intermediary_for')} "
+                                 f"({i.get('basis')}, p.{i.get('page')})" for i in rec.get("intermediaries") or []]
+        row["duplicate_of"] = rec.get("duplicate_of")
         row["flags"] = list(rec.get("flags") or [])
         row["errors"] = list(rec.get("errors") or [])
         rows.append(row)
@@ -113,8 +121,9 @@ def case_rows(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
             row[f"{n}_history"] = e.get("display") if e.get("history") else None
         for n in ("chips", "cloud_providers", "ai_models"):
             row[n] = (v.get(n) or {}).get("value") or []
-        row["listed_parties"] = [f"{e.get('party')} ({e.get('role')}): {e.get('list')}" for e in v.get("screening") or []
-                                 if e.get("match") in ("exact", "subunit")]
+        row["listed_parties"] = [status_text(e) for e in v.get("screening") or [] if e.get("match") in ("exact", "subunit")]
+        row["screening_match"] = [match_label(e) for e in v.get("screening") or []]
+        row["copies"] = [cp["file"] for n in c["notices"] for cp in n.get("copies") or []]
         rows.append(row)
     return rows
 
@@ -150,7 +159,7 @@ def case_types() -> dict[str, str]:
     t.update({"budget_cny": "number", "award_amount_cny": "number", "suppliers": "list", "first_date": "date",
          "last_date": "date", "notices": "integer", "flagged": "boolean", "restricted_us_tech": "boolean"})
     t.update({n: "list" for n in ("codes", "lots", "files", "notice_types", "links", "chips", "cloud_providers",
-                                  "ai_models", "listed_parties")})
+                                  "ai_models", "listed_parties", "screening_match", "copies")})
     return t
 
 
@@ -171,7 +180,7 @@ def to_parquet(rows: list[dict[str, Any]], path: Path, types: dict[str, str]) ->
     for c in columns:
         t = _arrow_type(c, types)
         if t is None:
-            t = pa.list_(pa.string()) if c in ("flags", "errors") else pa.string()
+            t = pa.list_(pa.string()) if c in _LIST_COLUMNS else pa.string()
         vals = [r.get(c) for r in rows]
         if t == pa.date32():
             vals = [_to_date(v) for v in vals]

@@ -36,6 +36,7 @@ def export(records: list[dict[str, Any]], fmt: str, out: Path, *, cases: bool = 
     """Write ``records`` (or, with ``cases``, their cases) to ``out`` as ``fmt`` (one of FORMATS)."""
     from extractor.cases.view import build_cases
     from extractor.export import ocds, tabular
+    from extractor.export.publish import publishable
 
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -44,6 +45,7 @@ def export(records: list[dict[str, Any]], fmt: str, out: Path, *, cases: bool = 
     if cases and fmt.startswith("ocds"):
         raise UsageError("OCDS output is already per case (one ocid per case); use --format ocds-record for one "
                          "compiled record per case")
+    records = publishable(records)  # files relative to the input folder: no local path leaves the machine
     built = build_cases(records)
     if fmt in ("ocds", "ocds-record"):
         pkg = ocds.release_package(ocds.releases_for_cases(records, built, prefix or ocds.DEFAULT_PREFIX, published),
@@ -58,7 +60,8 @@ def export(records: list[dict[str, Any]], fmt: str, out: Path, *, cases: bool = 
     if cases:
         rows, types = tabular.case_rows(built), tabular.case_types()
     else:
-        case_of = {n["file"]: c["id"] for c in built for n in c["notices"]}
+        case_of = {f: c["id"] for c in built for n in c["notices"]
+                   for f in (n["file"], *(cp["file"] for cp in n.get("copies") or []))}
         rows, types = tabular.record_rows(records, case_of), tabular.field_types(records)
     if fmt == "csv":
         _write_bytes(out, tabular.to_csv(rows, excel=excel))

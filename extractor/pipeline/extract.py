@@ -9,6 +9,7 @@ done, so an interrupted batch resumes where it stopped.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,13 +25,15 @@ from extractor.core.document import Chunk, Document, FieldValue, Retriever
 from extractor.core.errors import LLMAuthError, LLMConfigError
 from extractor.core.evidence import verify_fields
 from extractor.core.injection import find_instructions
-from extractor.core.paths import display_path
+from extractor.core.paths import display_path, relative_name
 from extractor.core.schema import Schema, load_schema
 from extractor.pipeline.disputes import mark_disputes
 from extractor.pipeline.limits import bound_values
 
 if TYPE_CHECKING:
     from extractor.read.guard import GuardedReader
+from extractor.pipeline.duplicates import content_sketch, link_duplicates
+from extractor.pipeline.intermediaries import find_intermediaries
 from extractor.pipeline.records import (
     JsonlWriter,
     atomic_write_text,
@@ -148,6 +151,12 @@ def make_record(
     if doc is not None and doc.warnings:
         rec["warnings"] = list(doc.warnings)
     rec["screening"] = screen_record(rec)  # buyer/agency/suppliers vs the US lists (extractor.screen)
+    if doc is not None and doc.pages:
+        values = rec["fields"]
+        rec["intermediaries"] = find_intermediaries(doc, (values.get("suppliers") or {}).get("value"),
+                                                    (values.get("cloud_providers") or {}).get("value"))
+        rec["ocr_pages"] = sum(1 for p in doc.pages if p.ocr is not None)
+        rec["content_sketch"] = content_sketch(doc)  # finds the same notice in another file (duplicates)
     return rec
 
 
@@ -340,10 +349,12 @@ def extract_documents(
     resume: bool = True,
     cache_only: bool = False,
     ocr: bool | None = None,
+    csv_evidence: bool = False,
 ) -> ExtractReport:
     """Extract every document (PDF, HTML, DOCX, TXT) under ``paths``; returns the records
     (also written to ``out``).
 
+    ``csv_evidence`` writes the CSV with evidence columns and a BOM (see ``records.to_csv``).
     ``ocr`` False skips OCR of pages without a usable text layer (``--no-ocr``; they are then
     ``needs_ocr`` failures); None follows TENDERX_OCR (on by default).
 
@@ -423,10 +434,17 @@ def extract_documents(
 
     if out is not None:
         wanted = set(order)
-        report.records = [r for r in compact(out, order) if record_key(r) in wanted]
+        kept = compact(out, order)
+        report.records = [r for r in kept if record_key(r) in wanted]
     else:
-        report.records = [results[k] for k in order if k in results]
+        kept = report.records = [results[k] for k in order if k in results]
+    roots = [Path(p) for p in paths]
+    for rec in report.records:
+        rec["relpath"] = relative_name(rec.get("file", ""), roots)  # what exports publish, not the local path
+    link_duplicates(report.records)  # the same notice in two files: duplicate_of (counted once in cases)
+    if out is not None:
+        atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
     if csv is not None:
-        atomic_write_text(csv, to_csv(report.records, [f.name for f in sch.fields]))
+        atomic_write_text(csv, to_csv(report.records, [f.name for f in sch.fields], evidence=csv_evidence))
     report.seconds = time.monotonic() - t0
     return report

@@ -156,21 +156,45 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def to_csv(records: list[dict[str, Any]], field_names: list[str]) -> str:
-    """One row per document; list fields joined with ';'."""
+def to_csv(records: list[dict[str, Any]], field_names: list[str], evidence: bool = False) -> str:
+    """One row per document; list fields joined with ';'.
+
+    ``evidence`` (what `tenderx run` writes): each field's page, quote and verified beside its value,
+    each party's list status in words (match type and citation: a sub-unit match says so), the
+    intermediaries and the duplicate link; the file relative to the input folder; a BOM so Excel
+    reads the Chinese."""
+    from extractor.core.paths import published_file
+    from extractor.screen.status import status_text
+
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["file", "sha256", "backend", *field_names, "flags", "errors"])
+    if not evidence:
+        w.writerow(["file", "sha256", "backend", *field_names, "flags", "errors"])
+    else:
+        cols = [c for n in field_names for c in (n, f"{n}_page", f"{n}_quote", f"{n}_verified")]
+        w.writerow(["file", "sha256", "backend", *cols, "screening", "intermediaries", "duplicate_of",
+                    "flags", "errors"])
     for rec in records:
         fields = rec.get("fields") or {}
+        if not evidence:
+            values = [_cell((fields.get(n) or {}).get("value")) for n in field_names]
+            extra: list[str] = []
+        else:
+            values = [_cell((fields.get(n) or {}).get(k)) for n in field_names
+                      for k in ("value", "page", "quote", "verified")]
+            extra = [_cell([status_text(s) for s in rec.get("screening") or []]),
+                     _cell([f"{i.get('supplier') or '(bidders)'} → {i.get('intermediary_for')} ({i.get('basis')}, "
+                            f"p.{i.get('page')}: {i.get('quote')})" for i in rec.get("intermediaries") or []]),
+                     _cell(Path(str(rec["duplicate_of"])).name if rec.get("duplicate_of") else None)]
         w.writerow(
             [
-                safe_csv_cell(str(rec.get("file", ""))),
+                safe_csv_cell(published_file(rec) if evidence else str(rec.get("file", ""))),
                 rec.get("sha256", ""),
                 rec.get("backend", ""),
-                *[_cell((fields.get(n) or {}).get("value")) for n in field_names],
+                *values,
+                *extra,
                 _cell(rec.get("flags") or []),
                 _cell(rec.get("errors") or []),
             ]
         )
-    return buf.getvalue()
+    return ("\ufeff" if evidence else "") + buf.getvalue()

@@ -14,6 +14,7 @@ from extractor.screen.api import (
 )
 from extractor.screen.lists import ScreeningTable, load_table
 from extractor.screen.match import Screener, ScreenResult, default_screener
+from extractor.screen.status import list_name, match_label, status_text
 
 __all__ = [
     "LISTED",
@@ -21,10 +22,13 @@ __all__ = [
     "Screener",
     "ScreeningTable",
     "default_screener",
+    "list_name",
     "listed_entries",
     "load_table",
+    "match_label",
     "record_parties",
     "screen_names",
     "screen_record",
     "split_parties",
+    "status_text",
 ]
