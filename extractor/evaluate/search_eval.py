@@ -8,7 +8,6 @@ search that always answers something fails the no-answer queries.
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,8 +24,6 @@ BASELINE_PATH = ROOT / "evals" / "search_baseline.json"
 DEPTH = 10  # hits fetched per query (MRR looks this deep)
 TYPES = ("zh", "en", "mixed", "identifier", "model", "trap", "no_answer")
 LANGS = ("zh", "en", "mixed")  # the language a query is typed in (identifiers have none)
-_CJK = re.compile(r"[\u3400-\u9fff]")
-_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{3,}(?![A-Za-z0-9])")  # an English word, not a model number
 
 
 def query_language(text: str, kind: str) -> str | None:
@@ -37,10 +34,9 @@ def query_language(text: str, kind: str) -> str | None:
         return None
     if kind in LANGS and kind != "mixed":
         return kind
-    cjk, words = bool(_CJK.search(text)), bool(_WORD.search(text))
-    if cjk and words:
-        return "mixed"
-    return "zh" if cjk or not words else "en"
+    from extractor.search.floor import query_language as typed_in
+
+    return typed_in(text)
 
 
 @dataclass(frozen=True)
