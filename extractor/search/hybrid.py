@@ -354,7 +354,8 @@ def run_search(store: Store, query: str, k: int = 10, mode: Mode | str = "hybrid
         ranked = reciprocal_rank_fusion(dense, lexical_right, weights=(w_dense, w_lex))
         ranked = boost_exact_models([(c, s * (WRONG_SENSE_FACTOR if c.id in wrong else 1.0)) for c, s in ranked],
                                     q, weight=w_lex)
-        ranked = _boost_coverage(ranked, judge, wrong, default_floors()[q.language].coverage_rank)
+        if not q.models:  # model numbers are ranked by their exact match (boost_exact_models)
+            ranked = _boost_coverage(ranked, judge, wrong, default_floors()[q.language].coverage_rank)
     if mode == "lexical" and wrong:
         ranked = sorted(ranked, key=lambda cs: (cs[0].id in wrong, -cs[1], cs[0].id))
     vector_of = _cosines(store, index, q, [c for c, _ in ranked[:k]], embedder) if mode != "lexical" else {}

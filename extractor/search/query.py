@@ -56,7 +56,8 @@ class Concept:
     alternatives: list[dict[str, float]]
     identifier: bool = False  # a model number or code: dense similarity cannot stand in for it
     translated: bool = False  # an English phrase found in the glossary or the lexicon
-    chinese: list[str] = field(default_factory=list)  # the lexicon's Chinese for it, best first
+    chinese: list[str] = field(default_factory=list)  # the glossary's or lexicon's Chinese for it, best first
+    from_lexicon: bool = False  # translated by CC-CEDICT (not the glossary)
 
 
 @dataclass
@@ -286,10 +287,11 @@ def _english_run(typed: list[str], vocabulary: Container[str] | None, watchlist:
             _add_chinese(concept, lexicon.lookup([words[n]]), vocabulary)
         spans[n] = (n + 1, concept)
     concepts = [c for c in (spans[s][1] for s in sorted(spans)) if c is not None]
-    # the dense side gets Chinese for words the store does not hold as typed (API, GPU stay as they are)
+    # the dense side gets the glossary's Chinese, and the lexicon's for words the store does not
+    # hold as typed (API, tokens stay as they are)
     held = vocabulary if vocabulary is not None else ()
-    return concepts, [c.chinese[0] for c in concepts
-                      if c.chinese and not (c.alternatives[0] and all(t in held for t in c.alternatives[0]))]
+    return concepts, [c.chinese[0] for c in concepts if c.chinese and not
+                      (c.from_lexicon and c.alternatives[0] and all(t in held for t in c.alternatives[0]))]
 
 
 def _glossary_concept(typed: str, entries: list[int], vocabulary: Container[str] | None,
@@ -319,7 +321,7 @@ def _add_chinese(concept: Concept, headwords: tuple[str, ...], vocabulary: Conta
     if chinese:
         concept.alternatives = [concept.alternatives[0] if concept.alternatives else {},
                                 *(query_tokens(zh, vocabulary) for zh in chinese), *concept.alternatives[1:]]
-        concept.translated, concept.chinese = True, chinese
+        concept.translated, concept.chinese, concept.from_lexicon = True, chinese, True
 
 
 def _in_store(headwords: tuple[str, ...], vocabulary: Container[str] | None) -> list[str]:
