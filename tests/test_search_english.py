@@ -143,3 +143,20 @@ def test_eval_scores_each_language_and_checks_them_against_the_baseline():
     scores = json.loads(json.dumps(result.to_json()))
     baseline = {"types": {}, "languages": {"en": {"recall_at_3": 1.0, "no_answer_accuracy": 1.0}}}
     assert check_baseline(scores, baseline) == ["lang en no_answer_accuracy fell from 1.000 to 0.000"]
+
+
+def test_the_floor_fit_shows_the_answer_and_hides_the_no_answer():
+    """benchmarks/fit_search_floor.py on two collected queries: an English hit with partial coverage
+    and a middling cosine (hidden by the issue-14 floor) and a no-answer query's stray hit."""
+    from benchmarks.fit_search_floor import Seen, fit, score
+    from extractor.evaluate.search_eval import Group, LabelledQuery
+
+    answer = LabelledQuery("firewall for a county hospital", "en", [Group("hospital")], [], "samples")
+    nothing = LabelledQuery("ambulance purchase", "no_answer", [], [], "samples")
+    seen = [Seen(answer, [(0.4, 0.86, None, None, True, False)], [0], 0.0),
+            Seen(nothing, [(0.2, 0.87, None, None, False, False)], [-1], 0.0)]
+    assert score(seen, Floor(), 3)[1]["recall"] == 0.0
+    floor, _ = fit(seen, 3)
+    _, metrics, traps_ok = score(seen, floor, 3)
+    assert metrics == {"recall": 1.0, "mrr": 1.0, "no_answer": 1.0} and traps_ok
+    assert floor.partial_coverage > 0.2 and floor.partial_dense <= 0.86
