@@ -259,9 +259,10 @@ def eval_search(
 
       tenderx eval-search --mode lexical --json lexical.json
 
-    Types: zh, en, identifier, model, trap (model-number near-misses; forbid_ok = no forbidden
+    Types: zh, en, mixed, identifier, model, trap (model-number near-misses; forbid_ok = no forbidden
     page in the top k) and no_answer (right when nothing clears the relevance floor). Queries
     on documents the store lacks (e.g. the optional real packages) are skipped and counted.
+    The "typed in" rows score every query (no-answer and traps too) by the language it is typed in.
     Exit codes: 0 ok, 1 below --baseline, 2 bad input (no store, malformed query file).
     """
     from rich.table import Table
@@ -293,9 +294,12 @@ def eval_search(
     table = Table(title=f"search eval — {mode}, {len(result.outcomes)} queries ({len(result.skipped)} skipped)")
     for col in ("type", "queries", f"recall@{cut}", "MRR", "no-answer acc.", "forbid ok"):
         table.add_column(col, justify="right")
+    names = (f"recall_at_{cut}", "mrr", "no_answer_accuracy", "forbid_ok")
     for kind, m in result.by_type().items():
-        table.add_row(kind, str(m["queries"]), *(_fmt(m[name]) for name in
-                                                 (f"recall_at_{cut}", "mrr", "no_answer_accuracy", "forbid_ok")))
+        table.add_row(kind, str(m["queries"]), *(_fmt(m[name]) for name in names))
+    table.add_section()
+    for lang, m in result.by_language().items():
+        table.add_row(f"typed in {lang}", str(m["queries"]), *(_fmt(m[name]) for name in names))
     console.print(table)
     scores = result.to_json()
     if json_out is not None:

@@ -29,6 +29,7 @@ from extractor.core.errors import ReadError
 from extractor.core.schema import Schema, SchemaError, load_schema
 from extractor.desk.catalog import Catalog, row_order, summary_row
 from extractor.desk.evidence import field_evidence, highlight_terms, mark_terms, page_evidence, window
+from extractor.desk.hits import HitFilter, document_facts, group_hits
 from extractor.desk.pages import PageImages
 from extractor.desk.review import ReviewError, ReviewLog, review_path_for
 from extractor.desk.security import Guard
@@ -173,8 +174,10 @@ def create_app(config: DeskConfig) -> Starlette:
 
     async def search_page(request: Request) -> Response:
         q = request.query_params.get("q", "")
-        result = await run_in_threadpool(_search, desk, q, 20, "hybrid") if q.strip() else None
-        return page("search.html", request, q=q, result=result)
+        narrow = HitFilter.from_params(request.query_params)
+        result = await run_in_threadpool(_search, desk, q, 20, "hybrid", None, narrow) if q.strip() else None
+        types = sorted({t for d in desk.catalog.docs() if d.record for t in [summary_row(d)["notice_type"]] if t})
+        return page("search.html", request, q=q, result=result, narrow=narrow, notice_types=types)
 
     async def document_page(request: Request) -> Response:
         doc_id = request.path_params["doc"]
@@ -204,7 +207,8 @@ def create_app(config: DeskConfig) -> Starlette:
         doc_id = request.query_params.get("doc")
         if doc_id is not None:
             _doc_or_404(desk, doc_id)
-        return _json(await run_in_threadpool(_search, desk, q, k, mode, doc_id))
+        narrow = HitFilter.from_params(request.query_params)
+        return _json(await run_in_threadpool(_search, desk, q, k, mode, doc_id, narrow))
 
     async def api_documents(request: Request) -> Response:
         docs = desk.catalog.docs()
@@ -305,8 +309,11 @@ def _guarded(fn: Any, *args: Any) -> Any:
         raise HTTPException(404, str(e)) from None
 
 
-def _search(desk: Desk, q: str, k: int, mode: str, doc_id: str | None = None) -> dict[str, Any]:
-    """Hybrid search over the store, or within one document (``doc_id``) to find a value by hand."""
+def _search(desk: Desk, q: str, k: int, mode: str, doc_id: str | None = None,
+            narrow: HitFilter | None = None) -> dict[str, Any]:
+    """Hybrid search over the store, or within one document (``doc_id``) to find a value by hand.
+    Each hit says what its document is (buyer, notice type, flags, list status); ``groups`` holds
+    the hits by document; ``narrow`` keeps the documents of one notice type, flagged, or dated."""
     if not desk.catalog.has_store:
         return {"query": q, "hits": [], "error": "no store: start the desk with --store DIR to search"}
     if not q.strip():
@@ -317,15 +324,24 @@ def _search(desk: Desk, q: str, k: int, mode: str, doc_id: str | None = None) ->
     if doc_id and within is None:
         return {"query": q, "hits": [], "error": "this document's file was not found"}
     file = str(within) if within is not None else None
-    hits = desk.catalog.with_store(lambda store: search(store, q, k=k, mode=mode, file=file)) or []
+    narrow = narrow or HitFilter()
+    depth = k * 4 if narrow.active else k  # filtered out hits leave room for others
+    hits = desk.catalog.with_store(lambda store: search(store, q, k=depth, mode=mode, file=file)) or []
     terms = highlight_terms(q)
     out = []
     for h in hits:
         doc = desk.catalog.by_path(h.file) or (desk.catalog.get(h.sha256) if h.sha256 in desk.catalog.ids() else None)
+        facts = document_facts(doc)
+        if not narrow.keeps(facts):
+            continue
         out.append({"rank": h.rank, "doc": doc.id if doc else None, "name": Path(h.file).name, "page": h.page,
-                    "score": h.score, "segments": window(mark_terms(h.text, terms), *((40, 160) if doc_id else (80, 360))),
-                    "url": f"/doc/{doc.id}?page={h.page}" if doc else None})
-    return {"query": q, "hits": out, "error": None}
+                    "score": h.score, "good": h.good, "facts": facts,
+                    "segments": window(mark_terms(h.text, terms), *((40, 160) if doc_id else (80, 360))),
+                    "url": f"/doc/{doc.id}?page={h.page}" if doc else None,
+                    "doc_url": f"/doc/{doc.id}" if doc else None})
+        if len(out) == k:
+            break
+    return {"query": q, "hits": out, "groups": group_hits(out), "error": None}
 
 
 def _record_decision(desk: Desk, doc_id: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,21 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 QUERIES_PATH = ROOT / "evals" / "search_queries.yaml"
 BASELINE_PATH = ROOT / "evals" / "search_baseline.json"
 DEPTH = 10  # hits fetched per query (MRR looks this deep)
-TYPES = ("zh", "en", "identifier", "model", "trap", "no_answer")
+TYPES = ("zh", "en", "mixed", "identifier", "model", "trap", "no_answer")
+LANGS = ("zh", "en", "mixed")  # the language a query is typed in (identifiers have none)
+
+
+def query_language(text: str, kind: str) -> str | None:
+    """zh, en or mixed by the query's own text (Chinese characters, English words of 3+ letters);
+    None for identifier queries, whose language is a code. Lets no-answer and trap queries
+    count toward the language they are typed in."""
+    if kind == "identifier":
+        return None
+    if kind in LANGS and kind != "mixed":
+        return kind
+    from extractor.search.floor import query_language as typed_in
+
+    return typed_in(text)
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,7 @@ class QueryOutcome:
     query: str
     type: str
     shown: list[str]  # "stem:page" of the hits shown (above the floor)
+    lang: str | None = None
     recall: float | None = None
     reciprocal_rank: float | None = None
     no_answer_right: bool | None = None
@@ -87,23 +102,36 @@ class SearchEval:
         out: dict[str, dict[str, float | int | None]] = {}
         for t in (*TYPES, "all"):
             rows = [o for o in self.outcomes if t in ("all", o.type)]
-            if not rows:
-                continue
-            recalls = [o.recall for o in rows if o.recall is not None]
-            rrs = [o.reciprocal_rank for o in rows if o.reciprocal_rank is not None]
-            nas = [o.no_answer_right for o in rows if o.no_answer_right is not None]
-            forbids = [o.forbid_ok for o in rows if o.forbid_ok is not None]
-            out[t] = {
-                "queries": len(rows),
-                f"recall_at_{self.k}": _mean(recalls),
-                "mrr": _mean(rrs),
-                "no_answer_accuracy": _mean([float(x) for x in nas]),
-                "forbid_ok": _mean([float(x) for x in forbids]),
-            }
+            if rows:
+                out[t] = self._scores(rows)
         return out
 
+    def by_language(self) -> dict[str, dict[str, float | int | None]]:
+        """The same scores per language typed (zh, en, mixed), over every query type: a language
+        whose no-answer queries are answered anyway, or whose right hits are hidden, shows here."""
+        out: dict[str, dict[str, float | int | None]] = {}
+        for lang in LANGS:
+            rows = [o for o in self.outcomes if o.lang == lang]
+            if rows:
+                out[lang] = self._scores(rows)
+        return out
+
+    def _scores(self, rows: list[QueryOutcome]) -> dict[str, float | int | None]:
+        recalls = [o.recall for o in rows if o.recall is not None]
+        rrs = [o.reciprocal_rank for o in rows if o.reciprocal_rank is not None]
+        nas = [o.no_answer_right for o in rows if o.no_answer_right is not None]
+        forbids = [o.forbid_ok for o in rows if o.forbid_ok is not None]
+        return {
+            "queries": len(rows),
+            f"recall_at_{self.k}": _mean(recalls),
+            "mrr": _mean(rrs),
+            "no_answer_accuracy": _mean([float(x) for x in nas]),
+            "forbid_ok": _mean([float(x) for x in forbids]),
+        }
+
     def to_json(self) -> dict[str, Any]:
-        return {"k": self.k, "mode": self.mode, "types": self.by_type(), "skipped": len(self.skipped),
+        return {"k": self.k, "mode": self.mode, "types": self.by_type(), "languages": self.by_language(),
+                "skipped": len(self.skipped),
                 "queries": [o.__dict__ for o in self.outcomes]}
 
 
@@ -153,7 +181,8 @@ def evaluate_search(search: Callable[[str, list[str] | None], Iterable[Any]], qu
             result.skipped.append(q.query)
             continue
         shown = [h for h in search(q.query, q.within or None) if getattr(h, "good", True)]
-        outcome = QueryOutcome(q.query, q.type, [f"{Path(h.file).stem}:{h.page}" for h in shown[:k]])
+        outcome = QueryOutcome(q.query, q.type, [f"{Path(h.file).stem}:{h.page}" for h in shown[:k]],
+                               query_language(q.query, q.type))
         if q.type == "no_answer":
             outcome.no_answer_right = not shown
         else:
@@ -170,10 +199,12 @@ def evaluate_search(search: Callable[[str, list[str] | None], Iterable[Any]], qu
 
 
 def check_baseline(scores: dict[str, Any], baseline: dict[str, Any], tolerance: float = 1e-9) -> list[str]:
-    """What fell below the baseline, per query type and metric (empty when nothing did)."""
+    """What fell below the baseline, per query type and language and metric (empty when nothing did)."""
     problems = []
-    for kind, metrics in baseline.get("types", {}).items():
-        now = scores.get("types", {}).get(kind)
+    rows = [(kind, metrics, scores.get("types", {}).get(kind)) for kind, metrics in baseline.get("types", {}).items()]
+    rows += [(f"lang {lang}", metrics, scores.get("languages", {}).get(lang))
+             for lang, metrics in baseline.get("languages", {}).items()]
+    for kind, metrics, now in rows:
         if now is None:
             problems.append(f"{kind}: no queries scored (baseline had {metrics.get('queries')})")
             continue

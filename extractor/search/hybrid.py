@@ -33,6 +33,7 @@ from extractor.core.errors import UsageError
 from extractor.embed.base import Embedder, compatible
 from extractor.embed.registry import get_embedder
 from extractor.search.coverage import Judge
+from extractor.search.floor import default_floors, is_good
 from extractor.search.lexical import BM25Index, held_index, index_for_store, matches_where
 from extractor.search.query import Query, analyse
 from extractor.search.terms import latin_terms, tokenize
@@ -45,10 +46,7 @@ CANDIDATES = 50
 QUERY_VECTOR_CACHE = 512  # query vectors kept per embedder (extraction asks the same field queries per document)
 EXACT_DENSE_MAX = 2048  # a filter keeping at most this many chunks is searched exactly, in numpy
 _FILTERED_VECTORS = 8  # vector sets of filtered searches kept per store
-# The relevance floor (calibrated on evals/search_queries.yaml, see benchmarks/results.md):
-COVERAGE_FLOOR = 0.6  # share of the query's concepts (idf-weighted) a chunk must contain ...
-DENSE_FLOOR = 0.90  # ... or the e5 cosine it must reach alone (e5 puts unrelated tender text at 0.80-0.88) ...
-PARTIAL_COVERAGE, PARTIAL_DENSE = 0.35, 0.88  # ... or both, partly
+# The relevance floor: per query language, in data/search_floor.yaml (floor.py)
 WRONG_SENSE_FACTOR = 0.3  # fused-score factor for a chunk naming the model number in another sense
 
 __all__ = ["MODES", "Hit", "SearchResult", "expand_query", "query_terms", "run_search", "search"]
@@ -68,6 +66,8 @@ class Hit:
     bm25: float = 0.0  # BM25 score (0: no query term in the chunk)
     coverage: float = 0.0  # share of the query's concepts the chunk contains (0..1)
     good: bool = True  # clears the relevance floor
+    dense_lead: float | None = None  # the dense side's first: its cosine lead over the best other document
+    identifiers: bool | None = None  # every model number/code of the query in the chunk (None: it has none)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -354,9 +354,14 @@ def run_search(store: Store, query: str, k: int = 10, mode: Mode | str = "hybrid
         ranked = reciprocal_rank_fusion(dense, lexical_right, weights=(w_dense, w_lex))
         ranked = boost_exact_models([(c, s * (WRONG_SENSE_FACTOR if c.id in wrong else 1.0)) for c, s in ranked],
                                     q, weight=w_lex)
+        if not q.models:  # model numbers are ranked by their exact match (boost_exact_models)
+            ranked = _boost_coverage(ranked, judge, wrong, default_floors()[q.language].coverage_rank)
     if mode == "lexical" and wrong:
         ranked = sorted(ranked, key=lambda cs: (cs[0].id in wrong, -cs[1], cs[0].id))
     vector_of = _cosines(store, index, q, [c for c, _ in ranked[:k]], embedder) if mode != "lexical" else {}
+    lead = _dense_lead(dense)
+    floor = default_floors()[q.language]
+    has_identifiers = any(c.identifier for c in q.concepts)
     all_bm25 = index.scores(q.terms) if mode == "dense" else None  # BM25 beside the cosine of dense hits
     hits = []
     for i, (c, s) in enumerate(ranked[:k], start=1):
@@ -366,21 +371,37 @@ def run_search(store: Store, query: str, k: int = 10, mode: Mode | str = "hybrid
         if all_bm25 is not None and pos is not None:
             bm = float(all_bm25[pos])
         coverage, identifiers_ok = judge.coverage(judge.terms_in(c), c.id in wrong)
-        good = _is_good(q, mode, coverage, identifiers_ok, cos)
+        lead_here = lead[1] if lead is not None and lead[0] == c.id else None
+        good = is_good(floor, coverage, cos, identifiers_ok if has_identifiers else None, lead_here,
+                       lexical_only=mode == "lexical", absent=q.absent)
         hits.append(Hit(rank=i, file=c.file, page=c.page, score=round(float(s), 6), text=c.text, chunk_id=c.id,
                         sha256=c.sha256, page_end=c.page_end, dense=None if cos is None else round(cos, 4),
-                        bm25=round(float(bm), 4), coverage=round(coverage, 3), good=good))
+                        bm25=round(float(bm), 4), coverage=round(coverage, 3), good=good,
+                        dense_lead=None if lead_here is None else round(lead_here, 4),
+                        identifiers=identifiers_ok if has_identifiers else None))
     return SearchResult(q, mode, hits)
 
 
-def _is_good(q: Query, mode: str, coverage: float, identifiers_ok: bool, cosine: float | None) -> bool:
-    if any(c.identifier for c in q.concepts):
-        return identifiers_ok and (coverage >= COVERAGE_FLOOR / 2 or (cosine or 0.0) >= DENSE_FLOOR)
-    if coverage >= COVERAGE_FLOOR:
-        return True
-    if mode == "lexical" or cosine is None:
-        return False
-    return cosine >= DENSE_FLOOR or (coverage >= PARTIAL_COVERAGE and cosine >= PARTIAL_DENSE)
+def _boost_coverage(ranked: list[tuple[StoredChunk, float]], judge: Judge, wrong: set[str], weight: float
+                    ) -> list[tuple[StoredChunk, float]]:
+    """Add ``weight`` top-rank RRF shares times the chunk's coverage of the query's concepts. An
+    English query reaches Chinese text through several translations per word, and BM25 sums
+    them: a page full of one common translation outranks a page naming every thing asked for."""
+    if weight <= 0:
+        return ranked
+    boosted = [(c, s + weight * judge.coverage(judge.terms_in(c), c.id in wrong)[0] / (RRF_K + 1))
+               for c, s in ranked]
+    return sorted(boosted, key=lambda cs: (-cs[1], cs[0].id))
+
+
+def _dense_lead(dense: list[tuple[StoredChunk, float]]) -> tuple[str, float] | None:
+    """(id, lead) of the dense side's first chunk: how far its cosine is above the best chunk of
+    any other document (a lead over its own other pages says nothing)."""
+    if not dense:
+        return None
+    first, top = dense[0]
+    others = [s for c, s in dense[1:] if c.sha256 != first.sha256]
+    return first.id, top - (max(others) if others else 0.0)
 
 
 def _cosines(store: Store, index: BM25Index, q: Query, chunks: list[StoredChunk],

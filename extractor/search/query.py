@@ -1,9 +1,11 @@
 """What a search query asks for: its concepts, their other spellings, and its kind.
 
 A query is cut into *concepts* (a CJK run, a Latin word, or an English glossary
-phrase). Each concept has alternatives: the terms as typed, the watchlist
-aliases of a chip/cloud/model it names (``英伟达`` -> ``NVIDIA``), and the
-glossary translations of a procurement term (``bid bond`` -> ``投标保证金``).
+or lexicon phrase). Each concept has alternatives: the terms as typed, the watchlist
+aliases of a chip/cloud/model it names (``英伟达`` -> ``NVIDIA``), the glossary
+translations of a procurement term (``bid bond`` -> ``投标保证金``) and, for
+other English words, their CC-CEDICT translations that the store holds
+(``diesel generator`` -> ``柴油``, ``发电机``; ``lexicon.py``).
 Search uses the concepts twice: their terms (typed ones weighted above
 alternatives) for BM25, and how many of them a chunk covers for the relevance
 floor. The kind (identifier, model, keyword, english, text) sets how much the
@@ -12,19 +14,23 @@ lexical side weighs against the dense side.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from extractor.search.floor import query_language
 from extractor.search.terms import is_code, is_model_number, normalize, query_tokens
 
 GLOSSARY_PATH = Path(__file__).resolve().parent.parent / "data" / "glossary.yaml"
 ALIAS_WEIGHT = 0.5  # a watchlist alias never outweighs what the user typed
 ZH_TO_EN_WEIGHT = 0.3  # English renderings of a Chinese term: rare in Chinese documents, a weak extra
 MAX_PHRASE = 5  # longest English glossary phrase, in words
+LEXICON_RANK_COST = 1.0  # a place lower in the dictionary's order weighs as this much log-frequency in the store
+LEXICON_KEEP = 3  # Chinese spellings of an English word taken from the lexicon (those the store holds)
 
 # (dense weight, lexical weight) in the fusion, per kind of query
 FUSION_WEIGHTS: dict[str, tuple[float, float]] = {
@@ -49,7 +55,9 @@ class Concept:
     text: str
     alternatives: list[dict[str, float]]
     identifier: bool = False  # a model number or code: dense similarity cannot stand in for it
-    translated: bool = False  # an English phrase found in the glossary
+    translated: bool = False  # an English phrase found in the glossary or the lexicon
+    chinese: list[str] = field(default_factory=list)  # the glossary's or lexicon's Chinese for it, best first
+    from_lexicon: bool = False  # translated by CC-CEDICT (not the glossary)
 
 
 @dataclass
@@ -62,6 +70,8 @@ class Query:
     models: set[str] = field(default_factory=set)  # model numbers / codes as index terms
     sense: set[str] = field(default_factory=set)  # watchlist canonicals the query means in their watched sense
     anti_sense: set[str] = field(default_factory=set)  # ... named, but meant as something else (H100型 试验箱)
+    language: str = "zh"  # zh, en or mixed: which relevance floor applies (floor.py)
+    absent: float = 0.0  # share of its concepts that no spelling of is in the store (no answer, likely)
 
     @property
     def weights(self) -> tuple[float, float]:
@@ -187,21 +197,9 @@ def analyse(query: str, vocabulary: Container[str] | None = None, glossary: Glos
             j = i
             while j < len(atoms) and not _CJK.match(atoms[j]) and atoms[j].isalpha():
                 j += 1
-            words = [a.lower() for a in atoms[i:j]]
-            phrases = glossary.english_phrases(words)
-            covered: set[int] = set()
-            for s, e, entries in phrases:
-                typed = " ".join(atoms[i + s : i + e])
-                alts = [query_tokens(typed, vocabulary)]
-                for n in entries:
-                    for zh in glossary.entries[n][0]:
-                        alts.append(query_tokens(zh, vocabulary))
-                translations.append(glossary.entries[entries[0]][0][0])
-                concepts.append(Concept(typed, alts, translated=True))
-                covered.update(range(s, e))
-            for n, word in enumerate(atoms[i:j]):
-                if n not in covered and word.lower() not in glossary.stopwords:
-                    concepts.append(_plain_concept(word, vocabulary, watchlist, glossary))
+            run_concepts, run_translations = _english_run(atoms[i:j], vocabulary, watchlist, glossary)
+            concepts += run_concepts
+            translations += run_translations
             i = j
             continue
         concepts.append(_plain_concept(atom, vocabulary, watchlist, glossary))
@@ -233,7 +231,11 @@ def analyse(query: str, vocabulary: Container[str] | None = None, glossary: Glos
             sense, anti = set(), set()
     kind = _kind(text, concepts)
     dense_text = text if not translations else f"{text} {' '.join(translations)}"
-    return Query(text, kind, concepts, terms, dense_text, models, sense, anti)
+    absent = 0.0
+    if vocabulary is not None and concepts:
+        missing = [c for c in concepts if not any(t in vocabulary for alt in c.alternatives for t in alt)]
+        absent = len(missing) / len(concepts)
+    return Query(text, kind, concepts, terms, dense_text, models, sense, anti, query_language(text), absent)
 
 
 def _plain_concept(atom: str, vocabulary: Container[str] | None, watchlist: Any, glossary: Glossary) -> Concept:
@@ -247,6 +249,110 @@ def _plain_concept(atom: str, vocabulary: Container[str] | None, watchlist: Any,
     upper = atom.upper()
     identifier = is_model_number(upper) or is_code(upper) or _is_long_code(upper)
     return Concept(atom, [a for a in alts if a], identifier=identifier)
+
+
+def _english_run(typed: list[str], vocabulary: Container[str] | None, watchlist: Any,
+                 glossary: Glossary) -> tuple[list[Concept], list[str]]:
+    """Concepts of a run of English words, and the Chinese the dense side is given for them.
+    Order of precedence: glossary phrases of 2+ words (bid bond), lexicon phrases of 2+ words
+    (middle school, paper shredder), a glossary word (school: 学校 | 学院 | 大学), a lexicon word
+    (blackboard -> 黑板), the word as typed. The lexicon is CC-CEDICT (``lexicon.py``): a chunk
+    covers "diesel generator" when it says 柴油 发电机."""
+    from extractor.search.lexicon import default_lexicon
+
+    words = [w.lower() for w in typed]
+    found = glossary.english_phrases(words)
+    spans: dict[int, tuple[int, Concept | None]] = {}
+    for s, e, entries in found:
+        if e - s > 1:
+            spans[s] = (e, _glossary_concept(" ".join(typed[s:e]), entries, vocabulary, glossary))
+    taken = {n for s, (e, _) in spans.items() for n in range(s, e)}
+    single = {s: entries for s, e, entries in found if e - s == 1}
+    rest = [n for n in range(len(words))
+            if n not in taken and len(words[n]) > 1 and words[n] not in glossary.stopwords]
+    lexicon = default_lexicon()
+    for s, e, headwords in lexicon.phrases([words[n] for n in rest], held=lambda zh: _holds(vocabulary, zh)):
+        if e - s > 1 and rest[e - 1] - rest[s] == e - s - 1:  # adjacent words only
+            first, last = rest[s], rest[e - 1] + 1
+            spans[first] = (last, _lexicon_concept(" ".join(typed[first:last]), headwords, vocabulary))
+            taken.update(range(first, last))
+    for n in rest:
+        if n in taken:
+            continue
+        if n in single:
+            spans[n] = (n + 1, _glossary_concept(typed[n], single[n], vocabulary, glossary))
+            continue
+        concept = _plain_concept(typed[n], vocabulary, watchlist, glossary)
+        if not concept.identifier:
+            _add_chinese(concept, lexicon.lookup([words[n]]), vocabulary)
+        spans[n] = (n + 1, concept)
+    concepts = [c for c in (spans[s][1] for s in sorted(spans)) if c is not None]
+    # the dense side gets the glossary's Chinese, and the lexicon's for words the store does not
+    # hold as typed (API, tokens stay as they are)
+    held = vocabulary if vocabulary is not None else ()
+    return concepts, [c.chinese[0] for c in concepts if c.chinese and not
+                      (c.from_lexicon and c.alternatives[0] and all(t in held for t in c.alternatives[0]))]
+
+
+def _glossary_concept(typed: str, entries: list[int], vocabulary: Container[str] | None,
+                      glossary: Glossary) -> Concept | None:
+    """The glossary's Chinese for an English phrase; None when its only Chinese is one character
+    (city = 市, county = 县): the index holds words and bigrams, so such a concept could never be
+    covered and would only hide right answers."""
+    alts = [query_tokens(typed, vocabulary)]
+    for n in entries:
+        for zh in glossary.entries[n][0]:
+            alts.append(query_tokens(zh, vocabulary))
+    if all(len(zh) == 1 for n in entries for zh in glossary.entries[n][0]) and \
+            not (vocabulary is not None and all(t in vocabulary for t in alts[0])):
+        return None
+    return Concept(typed, alts, translated=True, chinese=[glossary.entries[entries[0]][0][0]])
+
+
+def _lexicon_concept(typed: str, headwords: tuple[str, ...], vocabulary: Container[str] | None) -> Concept:
+    concept = Concept(typed, [query_tokens(typed, vocabulary)])
+    _add_chinese(concept, headwords, vocabulary)
+    return concept
+
+
+def _add_chinese(concept: Concept, headwords: tuple[str, ...], vocabulary: Container[str] | None) -> None:
+    """Give a concept the lexicon's Chinese spellings the store holds (after the typed terms)."""
+    chinese = _in_store(headwords, vocabulary)
+    if chinese:
+        concept.alternatives = [concept.alternatives[0] if concept.alternatives else {},
+                                *(query_tokens(zh, vocabulary) for zh in chinese), *concept.alternatives[1:]]
+        concept.translated, concept.chinese, concept.from_lexicon = True, chinese, True
+
+
+def _in_store(headwords: tuple[str, ...], vocabulary: Container[str] | None) -> list[str]:
+    """The lexicon's Chinese words the searched store holds (tender text: what weights a general
+    dictionary toward procurement), best first, LEXICON_KEEP at most; else its first word alone."""
+    if not headwords:
+        return []
+    if vocabulary is None:
+        return list(headwords[:LEXICON_KEEP])
+    held = [zh for zh in headwords if _holds(vocabulary, zh)]
+    if isinstance(vocabulary, Mapping):  # the store's own word counts: 更换 before 代谢 for "replacement"
+        rank = {zh: n for n, zh in enumerate(headwords)}
+        held.sort(key=lambda zh: LEXICON_RANK_COST * rank[zh] - math.log1p(_df(vocabulary, zh)))
+    return held[:LEXICON_KEEP] or [headwords[0]]
+
+
+def _holds(vocabulary: Container[str] | None, zh: str) -> bool:
+    """Whether the store's index holds a Chinese word (whole, or every bigram of a longer one)."""
+    if vocabulary is None:
+        return True
+    return zh in vocabulary or (len(zh) > 2 and all(zh[i : i + 2] in vocabulary for i in range(len(zh) - 1)))
+
+
+def _df(vocabulary: Mapping[str, Any], word: str) -> int:
+    """Chunks holding ``word`` (its rarest bigram for a word the index did not keep whole)."""
+    terms = [word] if word in vocabulary else [word[i : i + 2] for i in range(len(word) - 1)]
+    counts = []
+    for t in terms:
+        entry = vocabulary.get(t)
+        counts.append(len(entry[0]) if entry is not None else 0)
+    return min(counts, default=0)
 
 
 def _is_long_code(word: str) -> bool:
