@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from extractor.backends.base import Retriever, Usage
-from extractor.backends.llm.cache import ResponseCache, cache_key
+from extractor.backends.llm.cache import ResponseCache, cache_key, endpoint_id
 from extractor.backends.llm.client import ChatClient, prompt_tokens
 from extractor.backends.llm.decoding import decode_json, error_text
 from extractor.backends.llm.pricing import estimate_cost
@@ -153,7 +153,8 @@ class LLMExtractor:
 
     def unit_key(self, doc: Document, schema: Schema, unit: Unit) -> str:
         """The response-cache key of one unit: the same for the online path and the Batch API."""
-        return cache_key(self.model, PROMPT_VERSION, schema.fingerprint(), doc.sha256, unit.group, unit.kind)
+        return cache_key(self.model, PROMPT_VERSION, schema.fingerprint(), doc.sha256, unit.group, unit.kind,
+                         endpoint_id(self.settings.base_url))
 
     def request_body(self, schema: Schema, unit: Unit) -> dict[str, Any]:
         """The chat-completions body for one unit, as the Batch API wants it (strict JSON Schema)."""
