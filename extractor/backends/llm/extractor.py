@@ -168,6 +168,8 @@ class LLMExtractor:
         key = self.unit_key(doc, schema, unit)
         if self.cache is not None:
             hit = self.cache.get(key)
+            if hit is not None and hit.get("partial") and not self.cache_only:
+                hit = None  # a batch answer with invalid fields: asked again online
             if hit is not None and isinstance(hit.get("fields"), dict):
                 usage.cached_calls += 1
                 return {n: FieldValue(v.get("value"), v.get("page"), v.get("quote"))
