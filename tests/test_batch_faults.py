@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SAMPLES, run_cli
-from tests.openai_server import OpenAIServer, Recorded, Reply, chat_reply, schema_valid_fields
+from tests.openai_server import OpenAIServer, Recorded, Reply, chat_reply
 from tests.test_batch import DOCS, env, reader_model, records, submit
 
 

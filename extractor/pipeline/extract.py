@@ -68,7 +68,8 @@ class ExtractReport:
         return [r for r in self.records if "restricted_us_tech" in (r.get("flags") or [])]
 
     def totals(self) -> dict[str, Any]:
-        keys = ("calls", "failed_calls", "cached_calls", "prompt_tokens", "completion_tokens", "retries")
+        keys = ("calls", "failed_calls", "cached_calls", "prompt_tokens", "completion_tokens", "retries",
+                "unpriced_calls")
         tot: dict[str, Any] = {k: 0 for k in keys}
         cost: float | None = 0.0
         for r in self.records:

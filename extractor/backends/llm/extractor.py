@@ -127,7 +127,13 @@ class LLMExtractor:
             chunks = select_chunks([search.ranked(f) for f in part], max(300, budget))
             ids = hashlib.sha256("\x1f".join(c.text for c in chunks).encode("utf-8")).hexdigest()[:16]
             group = "subset:" + ",".join(f.name for f in part)
-            unit_values, unit_usage = self._run_unit(doc, schema, Unit(group, part, chunks, f"retrieval:{ids}"))
+            try:
+                unit_values, unit_usage = self._run_unit(doc, schema, Unit(group, part, chunks, f"retrieval:{ids}"))
+            except TenderxError as e:  # what was spent, priced, goes with the error
+                usage.add(e.usage_so_far or Usage())
+                usage.cost_usd = estimate_cost(self.model, usage.prompt_tokens, usage.completion_tokens)
+                e.usage_so_far = usage
+                raise
             values.update(unit_values)
             usage.add(unit_usage)
         usage.cost_usd = estimate_cost(self.model, usage.prompt_tokens, usage.completion_tokens)
