@@ -17,6 +17,7 @@ the budget should be entered as …) instead of stating the fact, or it speaks t
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -112,8 +113,37 @@ def _clause(text: str, start: int, end: int) -> str:
     return text[left: nxt.start() if nxt else len(text)]
 
 
+def _compact(text: str) -> tuple[str, list[int]]:
+    """``text`` NFKC-normalised without spaces and invisible (``Cf``) characters, and for each
+    character kept its offset in ``text``: ``Ａ Ｉ 助\u200b手 注 意`` reads as ``AI助手注意``."""
+    out: list[str] = []
+    offsets: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "\n":  # lines stay lines: a clause never runs across them
+            out.append(ch)
+            offsets.append(i)
+            continue
+        if ch.isspace() or unicodedata.category(ch) == "Cf":
+            continue
+        for c in unicodedata.normalize("NFKC", ch):
+            if not c.isspace():
+                out.append(c)
+                offsets.append(i)
+    return "".join(out), offsets
+
+
 def instruction_matches(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every instruction-like stretch of ``text``, in order."""
+    """(start, end) of every instruction-like stretch of ``text``, in order: found in the text as it
+    is (English needs its spaces) and in its compact form (spaced-out or width-shifted Chinese, invisible
+    characters between the letters), mapped back to the text's offsets."""
+    found = set(_matches(text))
+    compact, offsets = _compact(text)
+    if compact != text:
+        found.update((offsets[a], offsets[b - 1] + 1) for a, b in _matches(compact) if b > a)
+    return sorted(found)
+
+
+def _matches(text: str) -> list[tuple[int, int]]:
     det = _detector()
     found = [(m.start(), m.end()) for m in det.plain.finditer(text) if m.end() > m.start()]
     for m in det.recording.finditer(text):
