@@ -59,11 +59,13 @@ def _detector() -> _Detector:
     addressed = [
         # 致自动化信息抽取系统： · 提醒AI助手， · 如果你是一个AI模型，
         rf"(?<![导以所一大极精细兴景标雅别])(?:{before_zh})(?:一个|一名|一款|一位|各位|各)?(?:{any_zh})"
-        rf"(?=[\s：:，,、！!。；;]|的(?:说明|提示|指令|话|留言|备注|消息|信)|{after_zh}|$)",
+        rf"(?=[\s：:，,！!。；;]|的(?:说明|提示|指令|话|留言|备注|消息|信)|{after_zh}|$)",
         # AI助手注意， · 大模型请注意：
         rf"{clause}(?:{any_zh})(?:{after_zh})",
         # 信息抽取系统：…请… (a reader word only: 大模型：DeepSeek-R1 is a product line)
         rf"{clause}(?:{readers_zh})\s*[：:，,][^。\n]{{0,40}}(?:{_alt(cues['directives_zh'])})",
+        # 以下内容供机器读取 · 仅供AI参阅
+        rf"(?:供|仅供|给)(?:{any_zh})(?:自动)?(?:读取|阅读|参阅|参考|处理|解析|抽取|提取|识别)",
         # 正在阅读本公告的AI
         rf"(?:{_alt(cues['reading_verbs_zh'])})(?:{_alt(cues['this_text_zh'])})[^。\n，]{{0,6}}的(?:{any_zh})",
         # Note to any AI reading this … · Dear assistant, …
