@@ -30,6 +30,7 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     retries: int = 0
+    unpriced_calls: int = 0  # sent but ended without a known token count (timed out mid-request): not in the cost
     cost_usd: float | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -40,6 +41,7 @@ class Usage:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.retries += other.retries
+        self.unpriced_calls += other.unpriced_calls
         self.warnings.extend(other.warnings)
 
     def to_json(self) -> dict[str, Any]:

@@ -101,6 +101,8 @@ def collect(
         console.print(f"[yellow]batch {safe(state.id)} {safe(state.status)}[/]: {report.answered} of "
                       f"{len(report.failed) + report.answered} requests answered; the rest can be retried online "
                       "with `tenderx extract`")
+    for bad in report.bad_lines:
+        console.print(f"[yellow]bad line in the batch output[/] {safe(bad)}")
     if report.failed:
         table = Table(title="Requests without a usable answer (retry online with `tenderx extract`)")
         for col in ("request", "file", "reason"):

@@ -151,6 +151,8 @@ def totals_line(tot: dict[str, Any]) -> str:
         f"{tot['retries']} retries), "
         f"{tot['prompt_tokens']:,} prompt + {tot['completion_tokens']:,} completion tokens, "
         f"estimated cost {cost_s}"
+        + (f" ([yellow]{tot['unpriced_calls']} timed-out call(s) not in it: usage unknown[/])"
+           if tot.get("unpriced_calls") else "")
         + (f", [magenta]{tot['listed_parties']}[/] listed-party matches" if "listed_parties" in tot else "")
     )
 

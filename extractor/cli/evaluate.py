@@ -10,7 +10,15 @@ import typer
 
 from extractor.cli.display import ExtractBar
 from extractor.cli.extract import llm_settings
-from extractor.cli.options import DEFAULT_STORE, BackendOpt, BaseUrlOpt, ModelOpt, SchemaOpt, TimeoutOpt
+from extractor.cli.options import (
+    DEFAULT_STORE,
+    BackendOpt,
+    BaseUrlOpt,
+    ModelOpt,
+    NoCacheOpt,
+    SchemaOpt,
+    TimeoutOpt,
+)
 from extractor.cli.terminal import console, err_console, safe
 from extractor.core.errors import UsageError
 
@@ -41,6 +49,7 @@ def eval_command(
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
     timeout: TimeoutOpt = 60.0,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Score extraction against hand-written gold labels (contract: tender-schema-v1, "Scoring").
 
@@ -80,7 +89,8 @@ def eval_command(
         raise UsageError("give a GOLD_DIR to evaluate, or --compare A.json B.json")
 
     if predictions is None:
-        options: dict[str, Any] = {"settings": llm_settings(base_url, model, timeout), "store_dir": store}
+        options: dict[str, Any] = {"settings": llm_settings(base_url, model, timeout), "store_dir": store,
+                                   "use_cache": not no_cache}
         with ExtractBar(err_console, label="eval: extract") as bar:
             scores = evaluate_folder(gold_dir, backend=backend, schema=schema, progress=bar, **options)
     else:

@@ -28,6 +28,7 @@ from extractor.cli.options import (
     BaseUrlOpt,
     JobsOpt,
     ModelOpt,
+    NoCacheOpt,
     NoOcrOpt,
     PathsArg,
     SchemaOpt,
@@ -110,6 +111,7 @@ def extract(
                         "instead of calling it now; follow with `tenderx batch status/collect ID`.")] = False,
     no_ocr: NoOcrOpt = False,
     shard: ShardOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Extract the schema's fields, with page + verbatim-quote evidence, from tender documents.
 
@@ -123,7 +125,8 @@ def extract(
 
     The API key is read from $OPENAI_API_KEY only (never a flag, so it stays out of shell history).
     Re-running the same command resumes: finished documents are kept, failed ones retried, and
-    LLM responses come from the cache (.tenderx/llm-cache.sqlite).
+    LLM responses come from the cache (.tenderx/llm-cache.sqlite, per endpoint and model;
+    --no-cache asks again).
     Exit codes: 0 ok, 1 some documents failed, 2 usage error, 3 fatal (e.g. LLM key rejected).
     """
     from extractor.cli.store import shard_paths
@@ -140,7 +143,7 @@ def extract(
         out, csv = (out if to_stdout else share.output_path(out)), (csv and share.output_path(csv))
     report = run_extraction(paths, backend=backend, schema=schema, out=None if to_stdout else out, csv=csv,
                             jobs=jobs, settings=llm_settings(base_url, model, timeout), store_dir=store,
-                            resume=not no_resume, ocr=ocr_choice(no_ocr))
+                            resume=not no_resume, ocr=ocr_choice(no_ocr), use_cache=not no_cache)
     if to_stdout:
         for rec in report.records:
             sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
@@ -173,6 +176,7 @@ def run(
     timeout: TimeoutOpt = 60.0,
     no_ocr: NoOcrOpt = False,
     shard: ShardOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """The main job: ingest documents, extract every one, show what is flagged.
 
@@ -204,7 +208,8 @@ def run(
     if share is not None:
         paths, records, table = shard_paths(paths, share), share.output_path(records), share.output_path(table)
     report = run_extraction(paths, backend=backend, out=records, csv=table, csv_evidence=True,
-                            jobs=jobs, settings=settings, store_dir=store, ocr=ocr_choice(no_ocr))
+                            jobs=jobs, settings=settings, store_dir=store, ocr=ocr_choice(no_ocr),
+                            use_cache=not no_cache)
     print_extract_summary(report)
     from extractor.cli.cases import write_run_cases
 

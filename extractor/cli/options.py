@@ -10,7 +10,7 @@ import typer
 from extractor.core.config import DEFAULT_OUT, DEFAULT_STORE
 
 __all__ = ["DEFAULT_OUT", "DEFAULT_STORE", "BackendOpt", "BaseUrlOpt", "JobsOpt", "ModelOpt", "PathsArg",
-           "NoOcrOpt", "SchemaOpt", "ShardOpt", "StoreOpt", "TimeoutOpt", "ocr_choice"]
+           "NoCacheOpt", "NoOcrOpt", "SchemaOpt", "ShardOpt", "StoreOpt", "TimeoutOpt", "ocr_choice"]
 
 PathsArg = Annotated[list[Path], typer.Argument(
     help="Documents or folders (searched recursively): PDF, HTML, DOCX, TXT.", show_default=False)]
@@ -28,6 +28,10 @@ TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds per LLM re
 NoOcrOpt = Annotated[bool, typer.Option(
     "--no-ocr", help="Don't OCR pages without a usable text layer (scans, fonts without a ToUnicode map): "
                      "such files fail as needs_ocr. Also TENDERX_OCR=0.")]
+
+
+NoCacheOpt = Annotated[bool, typer.Option(
+    "--no-cache", help="Ask the LLM again: neither read nor write the response cache (STORE/llm-cache.sqlite).")]
 
 
 def ocr_choice(no_ocr: bool) -> bool | None:

@@ -7,7 +7,9 @@ and caches each under the online path's cache key, then runs the ordinary
 extraction with the cache as the only source: the records, evidence checks and
 flags are the online path's own. Requests the batch did not answer are listed; a
 plain ``tenderx extract`` then retries just those online (the rest come from the
-cache). Collecting twice is safe.
+cache). Collecting twice is safe. A malformed line in the output file is listed as a bad line
+and costs no good answer; an answer with some invalid fields keeps its valid ones (as the
+online path does after its repair round), and the invalid ones are listed and asked again online.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from extractor.backends.llm.decoding import decode_json
 from extractor.backends.llm.extractor import LLMExtractor
 from extractor.backends.llm.pricing import estimate_batch_cost, estimate_cost
 from extractor.core.config import DEFAULT_STORE, LLMSettings
+from extractor.core.document import FieldValue
 from extractor.core.errors import ReadError, UsageError
-from extractor.core.schema import ValidationError, load_schema
+from extractor.core.schema import Schema, ValidationError, load_schema
 from extractor.pipeline.extract import ExtractProgress, ExtractReport, document_retriever, extract_documents
 from extractor.pipeline.records import atomic_write_text
 
@@ -73,6 +76,7 @@ class CollectReport:
     cost_batch_usd: float | None
     cost_online_usd: float | None
     extraction: ExtractReport
+    bad_lines: list[str] = field(default_factory=list)  # output-file lines that are not answers
 
 
 def job_path(store_dir: Path, batch_id: str) -> Path:
@@ -142,30 +146,37 @@ def collect_batch(batch_id: str, *, settings: LLMSettings, store_dir: Path = DEF
     answers += client.lines(state.error_file_id) if state.error_file_id else []
     cache = ResponseCache(Path(store_dir) / "llm-cache.sqlite")
     failed: list[tuple[str, str, str]] = []
+    bad_lines: list[str] = []
     seen: set[str] = set()
     prompt = completion = answered = 0
     for line in answers:
         req = job.requests.get(line.custom_id)
-        if req is None or line.custom_id in seen:
+        if req is None:
+            if line.body is None and line.error:
+                bad_lines.append(line.error if not line.custom_id else f"{line.custom_id[:24]}…: {line.error}")
+            continue
+        if line.custom_id in seen:
             continue
         seen.add(line.custom_id)
+        if line.warning:
+            bad_lines.append(line.warning)
         if line.body is None:
             failed.append((line.custom_id, req["file"], line.error or "failed"))
             continue
         usage = line.body.get("usage") or {}
         prompt += int(usage.get("prompt_tokens") or 0)
         completion += int(usage.get("completion_tokens") or 0)
-        choice = (line.body.get("choices") or [{}])[0]
-        try:
-            values = sch.validate(decode_json((choice.get("message") or {}).get("content") or ""), req["fields"])
-        except (ValueError, ValidationError) as e:
-            failed.append((line.custom_id, req["file"], f"invalid answer: {str(e).splitlines()[0][:120]}"))
+        values, bad = _answer_values(sch, line.body, req["fields"])
+        if not values and bad:
+            failed.append((line.custom_id, req["file"], f"invalid answer: {bad}"))
             continue
+        if bad:
+            failed.append((line.custom_id, req["file"], f"kept the valid fields; invalid: {bad}"))
         cache.put(req["key"], {"fields": {n: {"value": fv.value, "page": fv.page, "quote": fv.quote}
                                           for n, fv in values.items()},
                                "usage": {"calls": 1, "prompt_tokens": int(usage.get("prompt_tokens") or 0),
                                          "completion_tokens": int(usage.get("completion_tokens") or 0)},
-                               "mode": "json_schema", "batch": batch_id})
+                               "mode": "json_schema", "batch": batch_id, **({"partial": True} if bad else {})})
         answered += 1
     for custom_id, req in job.requests.items():
         if custom_id not in seen:
@@ -175,4 +186,23 @@ def collect_batch(batch_id: str, *, settings: LLMSettings, store_dir: Path = DEF
                                    cache_only=True)
     return CollectReport(state, answered, failed, prompt, completion,
                          estimate_batch_cost(job.model, prompt, completion),
-                         estimate_cost(job.model, prompt, completion), extraction)
+                         estimate_cost(job.model, prompt, completion), extraction, bad_lines)
+
+
+def _answer_values(sch: Schema, body: dict[str, Any], fields: list[str]) -> tuple[dict[str, FieldValue], str]:
+    """The fields of one batch answer: all of them when it validates, else each field that validates
+    on its own (the online path's last resort); and, when some did not, a one-line reason."""
+    choices = body.get("choices")
+    choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    message = choice.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    try:
+        obj = decode_json(content if isinstance(content, str) else "")
+    except ValueError as e:
+        return {}, str(e).splitlines()[0][:120] if str(e) else "not JSON"
+    try:
+        return sch.validate(obj, fields), ""
+    except ValidationError as e:
+        values, bad = sch.validate_partial(obj, fields)
+        names = ", ".join(b if isinstance(b, str) else b.name for b in bad)
+        return values, f"{names or 'fields'} ({str(e).splitlines()[0][:80]})"

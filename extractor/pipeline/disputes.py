@@ -4,6 +4,11 @@ An LLM can be steered by the text it reads; the rules engine cannot, but misses
 layouts it does not know. Where both give a value and the values differ, neither
 is trusted blindly: the record keeps the LLM's value, marks it disputed (never
 verified) and says what the rules engine read, so a reviewer looks at it.
+
+An LLM that answers ``false`` or nothing where the rules engine read a *verified* value (a
+notice naming NVIDIA A100, a model answering "not restricted") disputes it too: silence
+from a steerable engine must not erase evidence on the page. A restricted flag raised by
+the rules then stays raised on the record until a person decides.
 """
 
 from __future__ import annotations
@@ -35,18 +40,41 @@ def agree(a: Any, b: Any, kind: str) -> bool:
     return norm_text(a) == norm_text(b)
 
 
+def _absent(v: Any, kind: str) -> bool:
+    """No value, or a ``false`` flag (an absence: nothing the page can state)."""
+    return _empty(v) or (kind == "boolean" and v is False)
+
+
 def mark_disputes(fields: dict[str, FieldValue], reference: dict[str, FieldValue],
                   types: dict[str, str]) -> list[str]:
-    """Mark every field where both engines give a value and they disagree; return their names."""
+    """Mark every field where the engines disagree and return their names: both give a value and
+    the values differ, or the LLM gives none (or ``false``) where the rules' value is verified
+    (``reference`` judged by ``verify_fields`` first)."""
     disputed = []
     for name, fv in fields.items():
         ref = reference.get(name)
-        if ref is None or _empty(fv.value) or _empty(ref.value):
-            continue
         kind = types.get(name, "")
-        if kind == "boolean" and fv.value is False:
-            continue  # "not restricted" is an absence: nothing to dispute
+        if ref is None or _absent(ref.value, kind):
+            continue
+        if _absent(fv.value, kind):
+            if ref.verified is True:
+                fv.disputed = True
+                disputed.append(name)
+            continue
         if not agree(fv.value, ref.value, kind):
             fv.disputed = True
             disputed.append(name)
     return disputed
+
+
+def rules_readings(names: list[str], reference: dict[str, FieldValue]) -> dict[str, dict[str, Any]]:
+    """What the rules engine read for each disputed field (``disputes`` in the record), so a
+    reviewer sees both readings."""
+    return {n: {"rules": reference[n].to_json()} for n in names if n in reference}
+
+
+def still_raised(names: list[str], reference: dict[str, FieldValue]) -> bool:
+    """True when the restricted flag is disputed and the rules engine raised it with evidence: the
+    flag stays raised until a person decides."""
+    ref = reference.get("restricted_us_tech")
+    return "restricted_us_tech" in names and ref is not None and ref.value is True and ref.verified is True

@@ -22,12 +22,12 @@ from extractor.backends.base import Backend, BackendOptions
 from extractor.backends.registry import get_backend, resolve_backend
 from extractor.core.config import DEFAULT_STORE, LLMSettings
 from extractor.core.document import Chunk, Document, FieldValue, Retriever
-from extractor.core.errors import LLMAuthError, LLMConfigError
+from extractor.core.errors import LLMAuthError, LLMConfigError, UsageError
 from extractor.core.evidence import verify_fields
 from extractor.core.injection import find_instructions
 from extractor.core.paths import display_path, relative_name
 from extractor.core.schema import Schema, load_schema
-from extractor.pipeline.disputes import mark_disputes
+from extractor.pipeline.disputes import mark_disputes, rules_readings, still_raised
 from extractor.pipeline.limits import bound_values
 
 if TYPE_CHECKING:
@@ -71,7 +71,8 @@ class ExtractReport:
         return [r for r in self.records if "restricted_us_tech" in (r.get("flags") or [])]
 
     def totals(self) -> dict[str, Any]:
-        keys = ("calls", "failed_calls", "cached_calls", "prompt_tokens", "completion_tokens", "retries")
+        keys = ("calls", "failed_calls", "cached_calls", "prompt_tokens", "completion_tokens", "retries",
+                "unpriced_calls")
         tot: dict[str, Any] = {k: 0 for k in keys}
         cost: float | None = 0.0
         for r in self.records:
@@ -264,6 +265,8 @@ class _Runner:
                                ["needs_ocr: no usable text layer (scanned, or a font without a ToUnicode map) "
                                 "and OCR is off (--no-ocr)"], extra_flags=["needs_ocr"], doc=doc)
         usage: dict[str, Any] = {}
+        disputes: dict[str, Any] = {}
+        raised: list[str] = []
         try:
             suspicious = find_instructions(doc)
             result = self.engine.extract(doc, self.schema, retriever=document_retriever(doc, self.store_dir))
@@ -271,7 +274,10 @@ class _Runner:
             types = {f.name: f.type for f in self.schema.fields}
             if self.engine.needs_grounding:  # values an LLM was steered to invent: check against the rules
                 reference = get_backend("rules").extract(doc, self.schema).fields
-                mark_disputes(fields, reference, types)
+                verify_fields(doc, reference, types, suspicious=suspicious)
+                names = mark_disputes(fields, reference, types)
+                disputes = rules_readings(names, reference)
+                raised = ["restricted_us_tech"] if still_raised(names, reference) else []
             verify_fields(doc, fields, types, grounding=self.engine.needs_grounding, suspicious=suspicious)
             _mark_ocr_sources(doc, fields)
             truncated = bound_values(fields)
@@ -283,10 +289,12 @@ class _Runner:
                                [f"{type(e).__name__}: {_one_line(e)}"], spent.to_json() if spent else usage,
                                doc=doc)
         record = make_record(str(path), doc.sha256, self.schema, self.backend, model, fields, [], usage,
-                             extra_flags=[*(["suspicious_text"] if suspicious else []),
+                             extra_flags=[*raised, *(["suspicious_text"] if suspicious else []),
                                           *(f"truncated:{name}" for name in truncated)], doc=doc)
         if suspicious:
             record["suspicious_text"] = [span.to_json() for span in suspicious]
+        if disputes:
+            record["disputes"] = disputes
         return record
 
 
@@ -350,6 +358,7 @@ def extract_documents(
     cache_only: bool = False,
     ocr: bool | None = None,
     csv_evidence: bool = False,
+    use_cache: bool = True,
 ) -> ExtractReport:
     """Extract every document (PDF, HTML, DOCX, TXT) under ``paths``; returns the records
     (also written to ``out``).
@@ -362,7 +371,8 @@ def extract_documents(
     errors are not extracted again; documents that failed are retried. Paths are
     canonical (absolute, resolved), so a document is one record however it was named.
     With ``cache_only`` an LLM backend answers only from the response cache (collected
-    Batch API results) and sends nothing.
+    Batch API results) and sends nothing; with ``use_cache`` False (``--no-cache``) it neither
+    reads nor writes the cache: every question is asked again.
     """
     from extractor.read.formats import is_failure, iter_input_paths
     from extractor.read.pdf import file_sha256
@@ -373,6 +383,10 @@ def extract_documents(
     used, reason = resolve_backend(backend, settings)
     if cache_path is None and used == "llm":
         cache_path = Path(store_dir or DEFAULT_STORE) / "llm-cache.sqlite"
+    if not use_cache:
+        if cache_only:
+            raise UsageError("answers only from the cache (collected batch results) cannot be read without the cache")
+        cache_path = None
     report = ExtractReport(backend=used, backend_reason=reason,
                            model=settings.model if used == "llm" else None, out=out, csv=csv)
 

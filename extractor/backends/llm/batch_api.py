@@ -4,15 +4,24 @@ tenderx builds no queue of its own. Requests are written as the OpenAI Batch API
 expects (JSONL of ``/v1/chat/completions`` bodies with a ``custom_id``), uploaded
 to ``/v1/files``, run by the provider as ``/v1/batches``, and their output file
 downloaded when the batch ends. Any endpoint implementing that API works.
+
+Every request finishes within ``--timeout`` in total, read as it arrives (a server dripping one
+byte a second never trips a per-read timeout). An output file is parsed line by line: a line
+that is not an answer (a JSON array, a string body, ``usage: "many"``) is reported as a bad
+line and the good answers are kept.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import openai
+from openai.types import Batch
 
 from extractor.core.config import LLMSettings
 from extractor.core.errors import LLMAuthError, LLMConfigError, LLMRequestError, LLMUnavailableError
@@ -46,6 +55,48 @@ class BatchLine:
     custom_id: str
     body: dict[str, Any] | None  # the chat completion, when the request succeeded
     error: str | None
+    warning: str | None = None  # the answer is kept, but part of the line was malformed
+
+
+class _Streamed(Protocol):
+    def iter_bytes(self) -> Iterator[bytes]: ...
+
+
+def parse_line(raw: str, number: int) -> BatchLine:
+    """One output-file line as a ``BatchLine``; a line that is not a well-formed answer becomes one
+    whose ``error`` says why (its ``custom_id`` kept when it has one), never an exception."""
+    try:
+        item = json.loads(raw)
+    except ValueError:
+        return BatchLine("", None, f"line {number}: not JSON")
+    if not isinstance(item, dict):
+        return BatchLine("", None, f"line {number}: a JSON {type(item).__name__}, not an answer object")
+    custom_id = item.get("custom_id")
+    custom_id = custom_id if isinstance(custom_id, str) else ""
+    response = item.get("response")
+    response = response if isinstance(response, dict) else {}
+    error = item.get("error")
+    body = response.get("body") if response.get("status_code") == 200 else None
+    if body is not None and not isinstance(body, dict):
+        return BatchLine(custom_id, None, f"line {number}: the answer body is a {type(body).__name__}, "
+                                          "not a chat completion")
+    if body is not None and not _usage_ok(body.get("usage")):
+        return BatchLine(custom_id, {**body, "usage": None}, None,
+                         f"line {number}: malformed usage {str(body.get('usage'))[:40]!r}; its tokens count as unknown")
+    if body is None and not error:
+        error = {"message": f"HTTP {response.get('status_code')}"}
+    message = (str(error.get("message")) if isinstance(error, dict) else str(error)) if error else None
+    return BatchLine(custom_id, body, message)
+
+
+def _usage_ok(usage: Any) -> bool:
+    """No usage, or token counts that are whole non-negative numbers."""
+    if usage is None:
+        return True
+    if not isinstance(usage, dict):
+        return False
+    counts = [usage.get(k) for k in ("prompt_tokens", "completion_tokens") if usage.get(k) is not None]
+    return all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts)
 
 
 class BatchClient:
@@ -53,8 +104,9 @@ class BatchClient:
 
     def __init__(self, settings: LLMSettings) -> None:
         self.settings = settings
+        # no retries inside the client: each request, retried or not, must end within the deadline
         self.client = openai.OpenAI(base_url=settings.base_url, api_key=settings.api_key or "not-needed",
-                                    max_retries=2, timeout=max(settings.timeout, 60.0))
+                                    max_retries=0, timeout=settings.timeout)
 
     def submit(self, lines: list[dict[str, Any]], metadata: dict[str, str] | None = None) -> str:
         """Upload the request lines and create the batch; returns its id."""
@@ -67,8 +119,12 @@ class BatchClient:
         return str(batch.id)
 
     def state(self, batch_id: str) -> BatchState:
-        with self._errors(f"look up batch {batch_id}"):
-            b = self.client.batches.retrieve(batch_id)
+        what = f"look up batch {batch_id}"
+        raw = self._read(what, lambda: self.client.batches.with_streaming_response.retrieve(batch_id))
+        try:
+            b = Batch.model_validate_json(raw)
+        except ValueError as e:
+            raise LLMRequestError(f"cannot {what}: the endpoint's reply is not a batch ({str(e)[:120]})") from None
         counts = b.request_counts
         errors = [f"{e.code}: {e.message}" for e in ((b.errors.data or []) if b.errors else [])]
         return BatchState(str(b.id), str(b.status), int(counts.total) if counts else 0,
@@ -76,25 +132,23 @@ class BatchClient:
                           b.output_file_id, b.error_file_id, errors)
 
     def lines(self, file_id: str) -> list[BatchLine]:
-        """The parsed lines of an output or error file."""
-        with self._errors(f"download file {file_id}"):
-            text = self.client.files.content(file_id).text
-        out = []
-        for raw in text.splitlines():
-            if not raw.strip():
-                continue
-            try:
-                item = json.loads(raw)
-            except ValueError:
-                continue
-            response = item.get("response") or {}
-            error = item.get("error")
-            body = response.get("body") if response.get("status_code") == 200 else None
-            if body is None and not error:
-                error = {"message": f"HTTP {response.get('status_code')}"}
-            message = (error.get("message") if isinstance(error, dict) else str(error)) if error else None
-            out.append(BatchLine(str(item.get("custom_id", "")), body, message))
-        return out
+        """The parsed lines of an output or error file (a malformed line is a ``BatchLine`` with an error)."""
+        raw = self._read(f"download file {file_id}",
+                         lambda: self.client.files.with_streaming_response.content(file_id))
+        text = raw.decode("utf-8", errors="replace")
+        return [parse_line(line, i) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
+
+    def _read(self, what: str, open_stream: Callable[[], AbstractContextManager[_Streamed]]) -> bytes:
+        """The whole body of one request, which must arrive within ``--timeout`` in total."""
+        timeout = self.settings.timeout
+        deadline = time.monotonic() + timeout
+        body = bytearray()
+        with self._errors(what), open_stream() as response:
+            for chunk in response.iter_bytes():
+                body += chunk
+                if time.monotonic() > deadline:
+                    raise LLMUnavailableError(f"cannot {what}: no complete answer within {timeout:g}s (--timeout)")
+        return bytes(body)
 
     def _errors(self, what: str) -> _ErrorMap:
         return _ErrorMap(what, self.settings)

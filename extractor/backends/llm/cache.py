@@ -1,8 +1,10 @@
 """SQLite cache of parsed LLM responses, so re-running a batch costs nothing.
 
-The key is a hash of everything that changes the answer (model, prompt
-version, schema fingerprint, document hash, field group, request kind) and
-never the API key or endpoint credentials. WAL mode plus a busy timeout keeps
+The key is a hash of everything that changes the answer (the endpoint's base
+URL, model, prompt version, schema fingerprint, document hash, field group,
+request kind) and never the API key or endpoint credentials: one model name
+served by two endpoints is two models, and one's answers are never replayed as
+the other's. WAL mode plus a busy timeout keeps
 it safe when several threads or processes extract at once.
 """
 
@@ -25,10 +27,22 @@ CREATE TABLE IF NOT EXISTS responses (
 """
 
 
+def endpoint_id(base_url: str | None) -> str:
+    """The endpoint as the cache knows it: scheme, host and path, lower-case host, no trailing slash,
+    no credentials or query (``None``: the client's default endpoint)."""
+    from urllib.parse import urlsplit
+
+    if not base_url:
+        return "default"
+    u = urlsplit(base_url.strip())
+    host = (u.hostname or "").lower() + (f":{u.port}" if u.port else "")
+    return f"{u.scheme.lower()}://{host}{u.path.rstrip('/')}"
+
+
 def cache_key(model: str, prompt_version: str, schema_fingerprint: str, doc_sha256: str,
-              group: str, kind: str) -> str:
-    """sha256 over the parts that decide the LLM's answer."""
-    parts = [model, prompt_version, schema_fingerprint, doc_sha256, group, kind]
+              group: str, kind: str, endpoint: str = "default") -> str:
+    """sha256 over the parts that decide the LLM's answer (``endpoint`` from ``endpoint_id``)."""
+    parts = [endpoint, model, prompt_version, schema_fingerprint, doc_sha256, group, kind]
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 

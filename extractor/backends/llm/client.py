@@ -5,6 +5,11 @@ fail and rate limits bite. The client remembers per run which output mode the
 endpoint accepts, retries 429/5xx/timeouts with backoff and ``Retry-After``
 within bounded attempts and total wait, and turns every failure into a
 ``TenderxError`` whose message never contains the API key.
+
+A request that fails after the endpoint answered is still paid for: a reply over the size cap
+is drained (within the deadline, keeping only its tail) for the ``usage`` it reports, and a
+reply that is not a chat completion is searched for one; when none is reported its tokens are
+estimated. A request that timed out has no known usage: it is counted as ``unpriced_calls``.
 """
 
 from __future__ import annotations
@@ -52,6 +57,18 @@ _MAX_TOKENS_PER_CALL = 10_000_000  # more than any model's context: a count past
 
 class _DeadlineExceeded(Exception):
     """The request's total deadline passed while its body was still arriving (retried like a timeout)."""
+
+
+class _BilledFailure(LLMResponseError):
+    """An answer came but cannot be used; ``tokens`` is what it cost (reported or estimated)."""
+
+    def __init__(self, message: str, tokens: tuple[int, int]) -> None:
+        super().__init__(message)
+        self.tokens = tokens
+
+
+_USAGE_IN_TAIL = re.compile(rb'"usage"\s*:\s*(\{[^{}]*\})')
+_TAIL_BYTES = 8192
 
 
 class ChatClient:
@@ -138,11 +155,14 @@ class ChatClient:
                 return self._send(messages, extra)
             except _DeadlineExceeded as e:
                 usage.failed_calls += 1
+                usage.unpriced_calls += 1
                 wait = self._wait(e, attempt)
                 error = e
-            except LLMResponseError:  # an answer came, but an unusable one: paid for, not retried
+            except _BilledFailure as e:  # an answer came, but an unusable one: paid for, not retried
                 usage.failed_calls += 1
-                raise
+                usage.prompt_tokens += e.tokens[0]
+                usage.completion_tokens += e.tokens[1]
+                raise LLMResponseError(str(e)) from None
             except (openai.AuthenticationError, openai.PermissionDeniedError):
                 usage.failed_calls += 1
                 raise LLMAuthError("authentication failed: check OPENAI_API_KEY") from None
@@ -167,6 +187,8 @@ class ChatClient:
                 error = e
             except openai.APIConnectionError as e:  # includes APITimeoutError
                 usage.failed_calls += 1
+                if isinstance(e, openai.APITimeoutError):
+                    usage.unpriced_calls += 1  # the endpoint may have worked on it: usage unknown
                 wait = self._wait(e, attempt)
                 error = e
             elapsed = time.monotonic() - started
@@ -184,19 +206,41 @@ class ChatClient:
         deadline = time.monotonic() + self.settings.timeout
         cap = self.settings.max_response_bytes
         body = bytearray()
+        size = 0
         with self.client.chat.completions.with_streaming_response.create(
                 model=self.model, messages=messages, temperature=0,  # type: ignore[arg-type]
                 max_tokens=self.settings.max_tokens, **extra) as response:
             for chunk in response.iter_bytes():
+                size += len(chunk)
                 body += chunk
+                if size > cap:  # drained for its usage, keeping only the tail
+                    del body[:-_TAIL_BYTES]
                 if time.monotonic() > deadline:
+                    if size > cap:
+                        raise _BilledFailure(f"the reply is larger than {cap:,} bytes; not an answer",
+                                             self._billed(messages, bytes(body), size))
                     raise _DeadlineExceeded(f"no complete answer within {self.settings.timeout:g}s")
-                if len(body) > cap:
-                    raise LLMResponseError(f"the reply is larger than {cap:,} bytes; not an answer")
+        if size > cap:
+            raise _BilledFailure(f"the reply is larger than {cap:,} bytes; not an answer",
+                                 self._billed(messages, bytes(body), size))
         try:
             return ChatCompletion.model_validate_json(bytes(body))
         except ValueError as e:
-            raise LLMResponseError(f"the endpoint's reply is not a chat completion ({str(e)[:120]})") from None
+            raise _BilledFailure(f"the endpoint's reply is not a chat completion ({str(e)[:120]})",
+                                 self._billed(messages, bytes(body[-_TAIL_BYTES:]), size)) from None
+
+    def _billed(self, messages: list[dict[str, Any]], tail: bytes, size: int) -> tuple[int, int]:
+        """(prompt, completion) tokens of an unusable reply: the usage it reports at its end, when
+        plausible; else the prompt as sent and the reply's length (at most ``max_tokens``)."""
+        for m in reversed(list(_USAGE_IN_TAIL.finditer(tail))):
+            try:
+                reported = json.loads(m.group(1))
+                p, c = int(reported.get("prompt_tokens") or 0), int(reported.get("completion_tokens") or 0)
+            except (ValueError, TypeError, AttributeError):
+                continue
+            if 0 <= p <= _MAX_TOKENS_PER_CALL and 0 <= c <= _MAX_TOKENS_PER_CALL:
+                return p, c
+        return prompt_tokens(messages), min(self.settings.max_tokens, size // 4)
 
     def _wait(self, e: Exception, attempt: int) -> float:
         response = getattr(e, "response", None)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from extractor.backends.base import Retriever, Usage
-from extractor.backends.llm.cache import ResponseCache, cache_key
+from extractor.backends.llm.cache import ResponseCache, cache_key, endpoint_id
 from extractor.backends.llm.client import ChatClient, prompt_tokens
 from extractor.backends.llm.decoding import decode_json, error_text
 from extractor.backends.llm.pricing import estimate_cost
@@ -127,7 +127,13 @@ class LLMExtractor:
             chunks = select_chunks([search.ranked(f) for f in part], max(300, budget))
             ids = hashlib.sha256("\x1f".join(c.text for c in chunks).encode("utf-8")).hexdigest()[:16]
             group = "subset:" + ",".join(f.name for f in part)
-            unit_values, unit_usage = self._run_unit(doc, schema, Unit(group, part, chunks, f"retrieval:{ids}"))
+            try:
+                unit_values, unit_usage = self._run_unit(doc, schema, Unit(group, part, chunks, f"retrieval:{ids}"))
+            except TenderxError as e:  # what was spent, priced, goes with the error
+                usage.add(e.usage_so_far or Usage())
+                usage.cost_usd = estimate_cost(self.model, usage.prompt_tokens, usage.completion_tokens)
+                e.usage_so_far = usage
+                raise
             values.update(unit_values)
             usage.add(unit_usage)
         usage.cost_usd = estimate_cost(self.model, usage.prompt_tokens, usage.completion_tokens)
@@ -153,7 +159,8 @@ class LLMExtractor:
 
     def unit_key(self, doc: Document, schema: Schema, unit: Unit) -> str:
         """The response-cache key of one unit: the same for the online path and the Batch API."""
-        return cache_key(self.model, PROMPT_VERSION, schema.fingerprint(), doc.sha256, unit.group, unit.kind)
+        return cache_key(self.model, PROMPT_VERSION, schema.fingerprint(), doc.sha256, unit.group, unit.kind,
+                         endpoint_id(self.settings.base_url))
 
     def request_body(self, schema: Schema, unit: Unit) -> dict[str, Any]:
         """The chat-completions body for one unit, as the Batch API wants it (strict JSON Schema)."""
@@ -167,6 +174,8 @@ class LLMExtractor:
         key = self.unit_key(doc, schema, unit)
         if self.cache is not None:
             hit = self.cache.get(key)
+            if hit is not None and hit.get("partial") and not self.cache_only:
+                hit = None  # a batch answer with invalid fields: asked again online
             if hit is not None and isinstance(hit.get("fields"), dict):
                 usage.cached_calls += 1
                 return {n: FieldValue(v.get("value"), v.get("page"), v.get("quote"))
