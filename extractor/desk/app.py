@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ __all__ = ["DeskConfig", "create_app", "templates_env", "document_view", "overvi
 
 HERE = Path(__file__).resolve().parent
 PAGE_SCALE = 2.0  # rendered pixels per PDF point (sharp enough for 9-point Chinese)
+MAX_BODY = 256 * 1024  # bytes: a decision is a value and a quote; anything bigger is refused (413)
 
 
 @dataclass
@@ -245,9 +247,9 @@ def create_app(config: DeskConfig) -> Starlette:
         if desk.log is None:
             return _json({"error": "no records file: start the desk with --records to review"}, 400)
         try:
-            body = await request.json()
-        except ValueError:
-            return _json({"error": "body must be JSON"}, 400)
+            body = parse_json_body(await _body(request, MAX_BODY))
+        except ReviewError as e:
+            return _json({"error": str(e)}, 400)
         if not isinstance(body, dict):
             return _json({"error": "body must be a JSON object"}, 400)
         doc_id = str(body.get("doc", ""))
@@ -286,6 +288,42 @@ def create_app(config: DeskConfig) -> Starlette:
     app = Starlette(routes=routes, exception_handlers={HTTPException: not_found}, lifespan=lifespan)
     app.state.desk = desk
     return Guard(app, token=config.token, loopback_only=config.loopback_only)  # type: ignore[return-value]
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 past ``limit`` bytes (declared or streamed)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"request body too large (limit {limit // 1024} KB)")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"request body too large (limit {limit // 1024} KB)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """JSON as a client sent it, refusing what Python's parser would let through or die on:
+    NaN/Infinity, numbers that overflow to infinity (``1e999999``), nesting deep enough to
+    exhaust the recursion limit."""
+    def finite(text: str) -> float:
+        value = float(text)
+        if math.isinf(value):
+            raise ValueError(f"number out of range: {text[:20]}")
+        return value
+
+    try:
+        return json.loads(raw, parse_float=finite, parse_constant=_no_constant)
+    except RecursionError:
+        raise ReviewError("body is nested too deeply") from None
+    except ValueError as e:  # JSONDecodeError, bad UTF-8, overflow, over-long integers
+        raise ReviewError(f"body must be JSON ({str(e)[:120]})") from None
 
 
 def _int(v: str | None) -> int | None:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from extractor.core.document import Document, Page
 from extractor.core.errors import ReadError
-from extractor.pipeline.records import read_records
+from extractor.pipeline.records import read_records, well_formed
 from extractor.read.pdf import file_sha256
 
 __all__ = ["Catalog", "DeskDoc", "summary_row", "is_flag"]
@@ -164,7 +164,8 @@ class Catalog:
             latest: dict[str, dict[str, Any]] = {}
             for rec in records:  # the last record of a file wins, as in pipeline.records.compact
                 latest[str(rec.get("file", ""))] = rec
-            for rec in latest.values():
+            for raw in latest.values():
+                rec = well_formed(raw)
                 sha = str(rec.get("sha256") or "")
                 if not _SHA.match(sha):
                     continue
