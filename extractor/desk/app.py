@@ -3,7 +3,8 @@
 Pages: ``/`` overview, ``/search`` hybrid search, ``/doc/{id}`` one document with its fields and
 the evidence panel. API under ``/api/`` (documented in the README, "Desk"). Documents are
 addressed by sha256; everything shown comes from the records, the store and the review log.
-Blocking work (reading PDFs, rendering, search) runs in the thread pool, never on the event loop.
+Blocking work (reading PDFs, rendering, search) runs in the thread pool, never on the event loop;
+reading and rendering run in bounded worker processes (time, memory, pixels per page).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = ["DeskConfig", "create_app", "templates_env", "document_view", "overvi
 
 HERE = Path(__file__).resolve().parent
 PAGE_SCALE = 2.0  # rendered pixels per PDF point (sharp enough for 9-point Chinese)
+_TOO_COSTLY = ("timeout", "memory", "too_large")
 MAX_BODY = 256 * 1024  # bytes: a decision is a value and a quote; anything bigger is refused (413)
 
 
@@ -91,11 +93,16 @@ class Desk:
 
     def __init__(self, config: DeskConfig) -> None:
         self.config = config
-        self.catalog = Catalog(config.records, config.store)
-        self.images = PageImages()
+        self.images = PageImages()  # bounded worker processes, shared with the catalogue's page reads
+        self.catalog = Catalog(config.records, config.store, calls=self.images.calls)
         review = config.review or (review_path_for(config.records) if config.records else None)
         self.log = ReviewLog(review) if review is not None else None
         self._schemas: dict[str, Schema] = {}
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        self.images.close()
+        self.catalog.close()
 
     def schema_for(self, rec: dict[str, Any] | None) -> Schema:
         name = str((rec or {}).get("schema") or "tender")
@@ -283,7 +290,7 @@ def create_app(config: DeskConfig) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         desk.catalog.warm_up()
         yield
-        desk.images.close()
+        desk.close()
 
     app = Starlette(routes=routes, exception_handlers={HTTPException: not_found}, lifespan=lifespan)
     app.state.desk = desk
@@ -339,8 +346,8 @@ def _guarded(fn: Any, *args: Any) -> Any:
         return fn(*args)
     except KeyError:
         raise HTTPException(404, "not found") from None
-    except ReadError as e:
-        raise HTTPException(404, str(e)) from None
+    except ReadError as e:  # a page too big, slow or hungry for its worker: said, and the desk serves on
+        raise HTTPException(422 if e.kind in _TOO_COSTLY else 404, str(e)) from None
 
 
 def _search(desk: Desk, q: str, k: int, mode: str, doc_id: str | None = None) -> dict[str, Any]:
