@@ -38,7 +38,7 @@ from extractor.store.docmeta import (
     SqliteDocuments,
     StoredDocument,
 )
-from extractor.store.local import persistent_client, read_only_client, writable
+from extractor.store.local import ensure_space, persistent_client, read_only_client, writable
 from extractor.store.locks import opening, read_pid
 from extractor.store.remote import ChromaServer, connect, readable, server_from_env
 from extractor.store.stored import StoredChunk, chunk_id, path_key, shared_chunk_id
@@ -265,6 +265,9 @@ class Store:
             key = path_key(doc.path)
             n = len(chunks)
             vectors = self._checked_vectors(n, vectors)
+            if not self.remote:
+                ensure_space(self.path, n, int(vectors.shape[1]) if vectors is not None and n else 0,
+                             sum(len(c.text) for c in chunks))
             coll = self._existing_collection()
             if self.remote:  # this path held other content before: that document is replaced
                 old = self._docs.for_path(key)
