@@ -281,3 +281,30 @@ def test_two_desks_on_one_review_file_lose_no_acknowledged_decision(desk_dir: Pa
     assert len(acknowledged) == 240
     kept = [d.value[:40] for d in ReviewLog(review_path_for(records)).decisions()]
     assert sorted(kept) == sorted(acknowledged)
+
+
+# --- beyond the issue: a record line nested 100,000 deep, a symlink where decisions go ----------
+
+
+def test_a_record_line_nested_too_deep_is_skipped(desk_dir: Path, tmp_path: Path) -> None:
+    records = fresh(desk_dir, tmp_path)
+    with records.open("a", encoding="utf-8") as fh:
+        fh.write('{"file": "x.pdf", "sha256": "' + "d" * 64 + '", "fields": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    c, _ = csrf_client(records)
+    assert c.get("/").status_code == 200
+    r = run_cli("review", str(records), "--html", str(tmp_path / "r.html"))
+    assert r.returncode == 0, r.stderr
+    r = run_cli("export", str(records), "--format", "csv", "--out", str(tmp_path / "e.csv"))
+    assert r.returncode == 0, r.stderr
+
+
+def test_decisions_are_not_written_through_a_planted_symlink(desk_dir: Path, tmp_path: Path) -> None:
+    records = fresh(desk_dir, tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    review_path_for(records).symlink_to(victim)
+    c, headers = csrf_client(records)
+    body = {"doc": record_of(records, AWS)["sha256"], "field": "buyer", "action": "accept"}
+    r = c.post("/api/review", json=body, headers=headers)
+    assert r.status_code == 400 and "symbolic link" in r.json()["error"]
+    assert victim.read_text() == "precious\n"

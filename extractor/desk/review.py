@@ -203,7 +203,12 @@ def append_line(path: Path, line: bytes) -> None:
     "drop the torn tail" could cut the other's line while it is being written, losing a decision
     whose POST already returned 200. A new file is created private (0600): decisions name people."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as e:  # ELOOP: a symlink planted where the decision file goes is not followed
+        raise ReviewError(f"cannot write the decision file {path}: {e.strerror or e}"
+                          + (" (it is a symbolic link)" if path.is_symlink() else "")) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         _drop_torn_tail(fd)  # under the lock, a line without its newline is a crash's, not a writer's

@@ -37,7 +37,7 @@ def read_records(path: Path) -> list[dict[str, Any]]:
                 break  # torn write from an interrupted run
             try:
                 rec = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # a hand-made line nested 100,000 deep is skipped too
                 continue
             if isinstance(rec, dict):
                 out.append(rec)
