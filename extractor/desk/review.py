@@ -143,15 +143,30 @@ class ReviewLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._cache: tuple[tuple[int, int, int] | None, list[Decision]] = (None, [])
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
 
     def decisions(self) -> list[Decision]:
-        """Every decision, oldest first (a torn last line from a crash is skipped)."""
+        """Every decision, oldest first (a torn last line from a crash is skipped); the file is
+        parsed again only when it changed, not on every page the desk serves."""
+        stamp = self._stamp()
+        with self._lock:
+            if stamp is not None and self._cache[0] == stamp:
+                return list(self._cache[1])
         out = []
         for d in read_records(self.path):
             dec = Decision.from_json(d)
             if dec is not None and dec.action in ACTIONS:
                 out.append(dec)
-        return out
+        with self._lock:
+            self._cache = (stamp, out)
+        return list(out)
 
     def latest(self) -> dict[tuple[str, str], Decision]:
         """The decision in force per (document sha256, field)."""
