@@ -36,5 +36,5 @@ def test_ingest_on_a_full_disk_says_so_and_does_not_hang(small_disk: Path, tmp_p
     res = run_cli("ingest", str(docs), "--store", str(small_disk / "store"), timeout=240)  # hung for good before
     said = " ".join((res.stdout + res.stderr).split())
     assert res.returncode == 3, said
-    assert "is full" in said and "free space, then run the same command again" in said
+    assert "the disk holding it is full" in said and "free space, then run the same command again" in said
     assert "Traceback" not in said

@@ -28,8 +28,8 @@ def ensure_space(path: Path, chunks: int, dim: int, text_chars: int) -> None:
     free = st.f_bavail * st.f_frsize
     needed = MIN_FREE_BYTES + WRITE_OVERHEAD * (chunks * dim * 4 + text_chars * 3)
     if free < needed:
-        raise StoreError(f"writing the store failed: the disk holding {path} is full ({free / 1024 / 1024:.1f} MB "
-                         f"free, a write here needs about {needed / 1024 / 1024:.0f} MB); free space, then run "
+        raise StoreError(f"writing the store failed: the disk holding it is full ({free / 1024 / 1024:.1f} MB free "
+                         f"at {path}, a write needs about {needed / 1024 / 1024:.0f} MB); free space, then run "
                          "the same command again")
 
 
