@@ -98,7 +98,8 @@ class Desk:
         deadline = time.monotonic() + 90
         self.token = ""
         while time.monotonic() < deadline:
-            assert self.proc.poll() is None, log.read_text()
+            if self.proc.poll() is not None:
+                raise AssertionError("desk exited: " + log.read_text())
             printed = re.search(r"\?token=([\w-]+)", log.read_text())
             if printed:
                 self.token = printed.group(1)
@@ -109,7 +110,9 @@ class Desk:
                     pass
             time.sleep(0.2)
         else:
-            raise AssertionError("desk did not start: " + log.read_text())
+            self.proc.kill()  # never leave a desk behind
+            self.proc.wait()
+            raise AssertionError("desk did not start (no token printed?): " + log.read_text())
         self.csrf = "c" * 43  # the desk checks the header against the cookie, both sent here
 
     def request(self, path: str, body: dict | None = None) -> urllib.request.Request:
@@ -256,7 +259,7 @@ def test_gold_export_merges_a_hand_written_gold_file(desk_dir: Path, tmp_path: P
 def test_two_desks_on_one_review_file_lose_no_acknowledged_decision(desk_dir: Path, tmp_path: Path) -> None:
     records = fresh(desk_dir, tmp_path)
     sha = record_of(records, AWS)["sha256"]
-    desks = [Desk(records, tmp_path / "first.log"), Desk(records, tmp_path / "second.log")]
+    desks: list[Desk] = []
     acknowledged: list[str] = []
     lock = threading.Lock()
 
@@ -270,6 +273,7 @@ def test_two_desks_on_one_review_file_lose_no_acknowledged_decision(desk_dir: Pa
                         acknowledged.append(value[:40])
 
     try:
+        desks += [Desk(records, tmp_path / "first.log"), Desk(records, tmp_path / "second.log")]
         threads = [threading.Thread(target=post, args=(d, 60)) for d in desks for _ in range(2)]
         for t in threads:
             t.start()
