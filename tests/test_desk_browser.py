@@ -13,11 +13,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +52,7 @@ class Server:
 
     def __init__(self, cwd: Path, port: int) -> None:
         self.cwd, self.port, self.proc = cwd, port, None
+        self.token = ""
 
     @property
     def url(self) -> str:
@@ -64,13 +67,25 @@ class Server:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, (self.cwd / self.log.name).read_text()
+            printed = re.search(r"\?token=([\w-]+)", (self.cwd / self.log.name).read_text())
+            if not printed:
+                time.sleep(0.3)
+                continue
+            self.token = printed.group(1)  # a new one each run, as a user reads it off the terminal
             try:
-                with urllib.request.urlopen(self.url + "/api/documents", timeout=5) as r:
+                with urllib.request.urlopen(self.request("/api/documents"), timeout=5) as r:
                     if r.status == 200:
                         return self
             except OSError:
                 time.sleep(0.3)
         raise AssertionError("the desk did not start")
+
+    def login(self, path: str) -> str:
+        """The URL as `tenderx serve` prints it, for ``path``."""
+        return f"{self.url}{path}{'&' if '?' in path else '?'}token={self.token}"
+
+    def request(self, path: str) -> urllib.request.Request:
+        return urllib.request.Request(self.url + path, headers={"X-Tenderx-Token": self.token})
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -149,7 +164,11 @@ def test_review_in_the_browser_survives_a_restart_and_becomes_gold(workspace: Pa
     page.on("request", lambda r: None if r.url.startswith((server.url, "data:")) else outside.append(r.url))
     try:
         # overview: four documents, the filter keeps the two flagged ones; the hostile buyer is text
-        page.goto(server.url + "/")
+        with pytest.raises(urllib.error.HTTPError) as refused:  # without the printed token: nothing
+            urllib.request.urlopen(server.url + "/api/documents", timeout=5)
+        assert refused.value.code == 401
+        page.goto(server.login("/"))
+        assert page.url == server.url + "/"  # the token left the address bar
         assert page.locator("#docs tbody tr").count() == 4
         page.get_by_text(HOSTILE_BUYER, exact=True).wait_for()
         page.check("#f-flagged")
@@ -210,13 +229,13 @@ def test_review_in_the_browser_survives_a_restart_and_becomes_gold(workspace: Pa
         # restart: the correction is still there
         server.stop()
         server.start()
-        page.reload()
+        page.goto(server.login(page.url[len(server.url):]))  # a restarted desk has a new token
         assert page.inner_text("#field-budget_cny .corrected") == "→ 1500000"
         assert page.inner_text("#field-budget_cny .decision") == "corrected by browser-test"
         assert page.inner_text("#field-buyer .decision") == "accepted by browser-test"
 
         # search: a hit opens its document at its page
-        page.goto(server.url + "/search?q=" + urllib.request.quote("亚马逊云服务 A100"))
+        page.goto(server.url + "/search?q=" + urllib.request.quote("亚马逊云服务 A100"))  # the cookie holds
         first = page.locator("a.hit-link").first
         assert AWS in first.inner_text() and page.locator(".snippet mark").count() > 0
         target_page = first.inner_text().rsplit("page ", 1)[1].strip()
@@ -234,10 +253,10 @@ def test_review_in_the_browser_survives_a_restart_and_becomes_gold(workspace: Pa
         page.fill("#goto-page", "2")
         page.press("#goto-page", "Enter")
         expect(page.locator("#page-no")).to_have_text("2")
-        rows = json.loads(urllib.request.urlopen(server.url + "/api/records", timeout=30).read())["rows"]
+        rows = json.loads(urllib.request.urlopen(server.request("/api/records"), timeout=30).read())["rows"]
         aws = next(r["id"] for r in rows if r["name"] == AWS)
         found = json.loads(urllib.request.urlopen(
-            f"{server.url}/api/search?k=5&doc={aws}&q=" + urllib.request.quote("预算"), timeout=60).read())
+            server.request(f"/api/search?k=5&doc={aws}&q=" + urllib.request.quote("预算")), timeout=60).read())
         assert found["hits"] and {h["doc"] for h in found["hits"]} == {aws}
         assert dialogs == [] and outside == []  # no script from a document ran; nothing left the machine
     finally:

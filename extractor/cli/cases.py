@@ -85,11 +85,11 @@ def write_run_cases(records: list[dict[str, Any]], out_dir: Path, out: Console |
 
 
 def _records_or_exit(path: Path) -> list[dict[str, Any]]:
-    from extractor.pipeline.records import read_records
+    from extractor.pipeline.records import read_records, well_formed
 
     if not path.is_file():
         raise UsageError(f"no such records file: {path} (run `tenderx extract` first)")
-    records = read_records(path)
+    records = [well_formed(r) for r in read_records(path)]
     if not records:
         raise UsageError(f"{path} holds no records")
     return records

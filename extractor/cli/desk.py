@@ -32,7 +32,8 @@ def serve(
     port: int = typer.Option(8765, "--port", "-p", min=1, max=65535, help="TCP port."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; anything but loopback needs --token."),
     token: str | None = typer.Option(None, "--token", envvar="TENDERX_DESK_TOKEN",
-                                     help="Access token every request must carry (or $TENDERX_DESK_TOKEN, kept out of `ps`)."),
+                                     help="Access token every request must carry (or $TENDERX_DESK_TOKEN, kept out of `ps`; "
+                                          "default: a new one each run, shown in the printed URL)."),
     review_file: Path | None = typer.Option(None, "--review-file", help="Decisions JSONL (default RECORDS.review.jsonl beside the records)."),
     reviewer: str | None = typer.Option(None, "--reviewer", help="Name recorded with each decision (default: your user name)."),
 ) -> None:
@@ -44,7 +45,8 @@ def serve(
 
       TENDERX_DESK_TOKEN=$(openssl rand -hex 16) tenderx serve --host 0.0.0.0   # for a team, on a LAN
 
-    Then open http://127.0.0.1:8765/ in a browser. Decisions are appended to RECORDS.review.jsonl
+    Then open the printed http://127.0.0.1:8765/?token=... URL in a browser (the token is new each
+    run unless given, so no other account on this machine can use the desk). Decisions are appended to RECORDS.review.jsonl
     (who, when, value, quote) and kept across restarts; `tenderx review RECORDS --to-gold DIR` turns
     them into gold labels for `tenderx eval`. Nothing is fetched from the internet.
     Exit codes: 0 stopped with Ctrl-C, 2 usage error (no records/store, non-loopback host without token).
@@ -69,6 +71,10 @@ def serve(
     if token is not None and len(token) < 12:
         err_console.print("[red]error:[/] --token must be at least 12 characters")
         raise typer.Exit(2)
+    if token is None:  # loopback too: any local account can reach 127.0.0.1
+        import secrets
+
+        token = secrets.token_urlsafe(24)
     from extractor.desk.app import DeskConfig, create_app
 
     config = DeskConfig(records=records, store=store, review=review_file, token=token, loopback_only=loopback)
@@ -77,7 +83,7 @@ def serve(
     app = create_app(config)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
-    console.print(f"desk: [bold]{url}{'?token=' + escape(token) if token else ''}[/]  (Ctrl-C to stop)")
+    console.print(f"desk: [bold]{url}?token={escape(token)}[/]  (Ctrl-C to stop)", soft_wrap=True)
     if records is not None:
         from extractor.desk.review import review_path_for
 
@@ -94,6 +100,8 @@ def review(
     to_gold: Path | None = typer.Option(None, "--to-gold", help="Write NAME.gold.json (+ the PDF) per reviewed document here."),
     store: Path | None = typer.Option(None, "--store", "-s", help="Store, to find documents by content (default ./.tenderx)."),
     review_file: Path | None = typer.Option(None, "--review-file", help="Decisions JSONL (default RECORDS.review.jsonl)."),
+    force: bool = typer.Option(False, "--force", help="With --to-gold: a reviewed value replaces a different label "
+                                                      "already in a gold file (default: the existing label is kept and reported)."),
 ) -> None:
     """Share or reuse a review: one HTML file for an editor, or gold labels for `tenderx eval`.
 
@@ -105,7 +113,8 @@ def review(
 
     The HTML file needs no server and no network: flagged documents first, every value with its
     quote boxed on a crop of the page as printed, filterable. Gold files hold only the fields a
-    reviewer accepted or corrected (unreviewed fields are not scored).
+    reviewer accepted or corrected (unreviewed fields are not scored); an existing gold file is
+    merged (its labels kept, conflicts listed), never silently replaced.
     Exit codes: 0 ok, 2 usage error (no records, nothing to do, no decisions for --to-gold).
     """
     from extractor.core.errors import UsageError
@@ -127,13 +136,18 @@ def review(
         console.print(f"wrote {escape(str(html))} ({size / 1024:.0f} KB, self-contained)")
     if to_gold is not None:
         try:
-            result = export_gold(Catalog(records, store), ReviewLog(log_path), to_gold)
+            result = export_gold(Catalog(records, store), ReviewLog(log_path), to_gold, force=force)
         except UsageError as e:
             err_console.print(f"[red]error:[/] {escape(str(e))}")
             raise typer.Exit(2) from None
         for why in result.skipped:
             err_console.print(f"[yellow]skipped:[/] {escape(why)}")
-        console.print(f"wrote {len(result.written)} gold file(s), {result.labels} labels, into {escape(str(to_gold))}"
+        for conflict in result.conflicts:
+            err_console.print(f"[yellow]conflict:[/] {escape(conflict)}")
+        if result.conflicts:
+            err_console.print("(the gold labels were kept; --force lets the review replace them)")
+        kept = f" ({result.kept} kept from existing gold files)" if result.kept else ""
+        console.print(f"wrote {len(result.written)} gold file(s), {result.labels} labels{kept}, into {escape(str(to_gold))}"
                       f" — score with: tenderx eval {escape(str(to_gold))}")
 
 

@@ -206,6 +206,11 @@ class IngestBar:
         self.progress.update(self.task, current=f"{safe(path.name)} (OCR {done}/{total} pages)",
                              completed=self.bytes_done + 0.05 * self.size * done / max(total, 1))
 
+    def waiting(self, path: Path, message: str) -> None:
+        """Another writer holds this file's document: say whom we wait for and how long."""
+        self.progress.console.print(f"[yellow]waiting:[/] {safe(path.name)}: {safe(message)}", soft_wrap=True)
+        self.progress.update(self.task, current=f"{safe(path.name)} (waiting for another writer)")
+
     def file_finished(self, path: Path, status: str, message: str = "") -> None:
         self.done_files += 1
         self.bytes_done += self.size

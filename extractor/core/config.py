@@ -101,17 +101,23 @@ def read_ahead_from_env() -> int | None:
 # --- text caps (a tiny file must not cost minutes of chunking and embedding) ---
 DEFAULT_MAX_PAGE_CHARS = 20_000  # the densest real PDF page seen holds ~1.2k characters, the longest web notice 4.5k
 DEFAULT_MAX_DOC_CHARS = 2_000_000  # ~400 dense pages
+# A web page, Word file or plain text file has no pages to cap one by one: its whole text gets this cap,
+# ~100 dense pages (a long Word tender package), 40x the longest web notice seen. 2 M characters of a
+# 136 KB .docx would otherwise be ~5,000 chunks: minutes of embedding for one small file.
+DEFAULT_MAX_UNPAGED_CHARS = 200_000
 
 
 @dataclass(frozen=True)
 class TextLimits:
     """Characters kept per page and per document (None = no cap); text beyond is dropped with a warning.
 
-    From TENDERX_MAX_PAGE_CHARS and TENDERX_MAX_DOC_CHARS (0 switches a cap off).
+    From TENDERX_MAX_PAGE_CHARS, TENDERX_MAX_DOC_CHARS and TENDERX_MAX_UNPAGED_CHARS (a web page,
+    Word or text file read as one page); 0 switches a cap off.
     """
 
     max_page_chars: int | None = DEFAULT_MAX_PAGE_CHARS
     max_doc_chars: int | None = DEFAULT_MAX_DOC_CHARS
+    max_unpaged_chars: int | None = DEFAULT_MAX_UNPAGED_CHARS
 
     @classmethod
     def from_env(cls) -> TextLimits:
@@ -124,4 +130,5 @@ class TextLimits:
             return value if value > 0 else None
 
         return cls(number("TENDERX_MAX_PAGE_CHARS", DEFAULT_MAX_PAGE_CHARS),
-                   number("TENDERX_MAX_DOC_CHARS", DEFAULT_MAX_DOC_CHARS))
+                   number("TENDERX_MAX_DOC_CHARS", DEFAULT_MAX_DOC_CHARS),
+                   number("TENDERX_MAX_UNPAGED_CHARS", DEFAULT_MAX_UNPAGED_CHARS))

@@ -3,7 +3,8 @@
 Pages: ``/`` overview, ``/search`` hybrid search, ``/doc/{id}`` one document with its fields and
 the evidence panel. API under ``/api/`` (documented in the README, "Desk"). Documents are
 addressed by sha256; everything shown comes from the records, the store and the review log.
-Blocking work (reading PDFs, rendering, search) runs in the thread pool, never on the event loop.
+Blocking work (reading PDFs, rendering, search) runs in the thread pool, never on the event loop;
+reading and rendering run in bounded worker processes (time, memory, pixels per page).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,8 @@ __all__ = ["DeskConfig", "create_app", "templates_env", "document_view", "overvi
 
 HERE = Path(__file__).resolve().parent
 PAGE_SCALE = 2.0  # rendered pixels per PDF point (sharp enough for 9-point Chinese)
+_TOO_COSTLY = ("timeout", "memory", "too_large")
+MAX_BODY = 256 * 1024  # bytes: a decision is a value and a quote; anything bigger is refused (413)
 
 
 @dataclass
@@ -90,11 +94,16 @@ class Desk:
 
     def __init__(self, config: DeskConfig) -> None:
         self.config = config
-        self.catalog = Catalog(config.records, config.store)
-        self.images = PageImages()
+        self.images = PageImages()  # bounded worker processes, shared with the catalogue's page reads
+        self.catalog = Catalog(config.records, config.store, calls=self.images.calls)
         review = config.review or (review_path_for(config.records) if config.records else None)
         self.log = ReviewLog(review) if review is not None else None
         self._schemas: dict[str, Schema] = {}
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        self.images.close()
+        self.catalog.close()
 
     def schema_for(self, rec: dict[str, Any] | None) -> Schema:
         name = str((rec or {}).get("schema") or "tender")
@@ -249,9 +258,9 @@ def create_app(config: DeskConfig) -> Starlette:
         if desk.log is None:
             return _json({"error": "no records file: start the desk with --records to review"}, 400)
         try:
-            body = await request.json()
-        except ValueError:
-            return _json({"error": "body must be JSON"}, 400)
+            body = parse_json_body(await _body(request, MAX_BODY))
+        except ReviewError as e:
+            return _json({"error": str(e)}, 400)
         if not isinstance(body, dict):
             return _json({"error": "body must be a JSON object"}, 400)
         doc_id = str(body.get("doc", ""))
@@ -285,11 +294,47 @@ def create_app(config: DeskConfig) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         desk.catalog.warm_up()
         yield
-        desk.images.close()
+        desk.close()
 
     app = Starlette(routes=routes, exception_handlers={HTTPException: not_found}, lifespan=lifespan)
     app.state.desk = desk
     return Guard(app, token=config.token, loopback_only=config.loopback_only)  # type: ignore[return-value]
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 past ``limit`` bytes (declared or streamed)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"request body too large (limit {limit // 1024} KB)")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"request body too large (limit {limit // 1024} KB)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """JSON as a client sent it, refusing what Python's parser would let through or die on:
+    NaN/Infinity, numbers that overflow to infinity (``1e999999``), nesting deep enough to
+    exhaust the recursion limit."""
+    def finite(text: str) -> float:
+        value = float(text)
+        if math.isinf(value):
+            raise ValueError(f"number out of range: {text[:20]}")
+        return value
+
+    try:
+        return json.loads(raw, parse_float=finite, parse_constant=_no_constant)
+    except RecursionError:
+        raise ReviewError("body is nested too deeply") from None
+    except ValueError as e:  # JSONDecodeError, bad UTF-8, overflow, over-long integers
+        raise ReviewError(f"body must be JSON ({str(e)[:120]})") from None
 
 
 def _int(v: str | None) -> int | None:
@@ -305,8 +350,8 @@ def _guarded(fn: Any, *args: Any) -> Any:
         return fn(*args)
     except KeyError:
         raise HTTPException(404, "not found") from None
-    except ReadError as e:
-        raise HTTPException(404, str(e)) from None
+    except ReadError as e:  # a page too big, slow or hungry for its worker: said, and the desk serves on
+        raise HTTPException(422 if e.kind in _TOO_COSTLY else 404, str(e)) from None
 
 
 def _search(desk: Desk, q: str, k: int, mode: str, doc_id: str | None = None,

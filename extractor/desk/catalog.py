@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 
 from extractor.core.document import Document, Page
 from extractor.core.errors import ReadError
-from extractor.pipeline.records import read_records
+from extractor.pipeline.records import read_records, well_formed
+from extractor.read.bounded import BoundedCalls
+from extractor.read.guard import GuardedReader
 from extractor.read.pdf import file_sha256
 
 __all__ = ["Catalog", "DeskDoc", "summary_row", "is_flag"]
@@ -102,9 +104,11 @@ def row_order(row: dict[str, Any]) -> tuple:
 
 
 class Catalog:
-    """Records + store, reloaded when the records file changes; text read on demand, cached."""
+    """Records + store, reloaded when the records file changes; text read on demand (in bounded
+    worker processes, as ingest reads), cached."""
 
-    def __init__(self, records: Path | None = None, store_dir: Path | None = None) -> None:
+    def __init__(self, records: Path | None = None, store_dir: Path | None = None,
+                 calls: BoundedCalls | None = None) -> None:
         self.records_path = records
         self.store_dir = store_dir
         self._store: Any = None
@@ -113,8 +117,8 @@ class Catalog:
         self._docs: dict[str, DeskDoc] = {}
         self._stamp: tuple[float, int] | None = None
         self._texts: OrderedDict[str, Document] = OrderedDict()
-        self._readers: OrderedDict[str, Any] = OrderedDict()  # pypdf readers for one-page reads
-        self._page_lock = threading.Lock()  # a pypdf reader is not thread-safe
+        self._calls = calls  # bounded workers for one-page reads (made on first use when not given)
+        self._reader: GuardedReader | None = None  # bounded workers for whole documents, as ingest reads them
         self.reload()
 
     # --- loading -------------------------------------------------------------
@@ -164,7 +168,8 @@ class Catalog:
             latest: dict[str, dict[str, Any]] = {}
             for rec in records:  # the last record of a file wins, as in pipeline.records.compact
                 latest[str(rec.get("file", ""))] = rec
-            for rec in latest.values():
+            for raw in latest.values():
+                rec = well_formed(raw)
                 sha = str(rec.get("sha256") or "")
                 if not _SHA.match(sha):
                     continue
@@ -196,6 +201,21 @@ class Catalog:
             except OSError:
                 continue
         return None
+
+    def _bounded_reader(self) -> GuardedReader:
+        with self._lock:
+            if self._reader is None:
+                self._reader = GuardedReader.from_env(workers=1, ocr=False)
+            return self._reader
+
+    def close(self) -> None:
+        """Stop the worker processes (the page workers too, when this catalogue made them)."""
+        with self._lock:
+            reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+        if self._calls is not None:
+            self._calls.close()
 
     # --- lookup --------------------------------------------------------------
     def ids(self) -> list[str]:
@@ -231,7 +251,7 @@ class Catalog:
                 return cached
         if doc.path is None:
             raise ReadError("missing", f"{doc.name}: file not found (moved since extraction?)")
-        read = _read_document(doc.path)
+        read = self._bounded_reader().read(doc.path)
         with self._lock:
             self._texts[doc_id] = read
             while len(self._texts) > _TEXT_CACHE:
@@ -239,7 +259,6 @@ class Catalog:
             if doc.pages is None:
                 doc.pages = len(read.pages)
         return read
-
 
     def page(self, doc_id: str, number: int) -> Page | None:
         """One page's text, as the quotes were checked against; reads only that page of a PDF
@@ -250,25 +269,13 @@ class Catalog:
         if cached is not None or not doc.is_pdf:
             full = cached if cached is not None else self.text(doc_id)
             return next((p for p in full.pages if p.number == number), None)
-        with self._page_lock:
-            try:
-                reader = self._readers.get(doc_id)
-                if reader is None:
-                    from pypdf import PdfReader
-
-                    reader = self._readers[doc_id] = PdfReader(str(doc.path))
-                    while len(self._readers) > _TEXT_CACHE:
-                        self._readers.popitem(last=False)
-                if not 1 <= number <= len(reader.pages):
-                    return None
-                text = reader.pages[number - 1].extract_text() or ""  # the call read_pdf makes per page
-            except Exception as e:  # a file that changed or broke since extraction
-                raise ReadError("unreadable", f"{doc.name}: page {number} cannot be read ({e})") from e
+        with self._lock:
+            if self._calls is None:
+                self._calls = BoundedCalls.from_env("extractor.desk.page_work", workers=2)
+        try:
+            text = self._calls.call("page_text", str(doc.path), number)
+        except ReadError as e:  # a file that changed, broke or is hostile: one line, the server lives on
+            raise ReadError(e.kind, f"{doc.name}: page {number} cannot be read ({e.message})") from e
+        if text is None:
+            return None
         return Page(number=number, text=text)
-
-
-def _read_document(path: Path) -> Document:
-    """Any format the readers know (PDF with its text layer; HTML, DOCX, TXT as text)."""
-    from extractor.read.formats import read_document
-
-    return read_document(path)

@@ -89,15 +89,17 @@ def render_review_html(records: Path, store: Path | None = None, review: Path | 
     desk = Desk(DeskConfig(records=records, store=store, review=review))
     data = overview(desk)
     docs = []
-    for row in data["rows"]:
-        if not row["has_record"]:
-            continue
-        view = document_view(desk, row["id"])
-        crops: dict[tuple[int, str], str | None] = {}
-        for f in view["fields"]:
-            f["evidence"] = _field_evidence(desk, row["id"], f, crops)
-        docs.append({"row": row, "view": view})
-    desk.images.close()
+    try:
+        for row in data["rows"]:
+            if not row["has_record"]:
+                continue
+            view = document_view(desk, row["id"])
+            crops: dict[tuple[int, str], str | None] = {}
+            for f in view["fields"]:
+                f["evidence"] = _field_evidence(desk, row["id"], f, crops)
+            docs.append({"row": row, "view": view})
+    finally:
+        desk.close()  # the worker processes
     css = (Path(__file__).resolve().parent / "static" / "desk.css").read_text(encoding="utf-8")
     generated = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return templates_env().get_template("review.html").render(

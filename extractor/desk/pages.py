@@ -3,33 +3,24 @@
 The quote of a field comes from pypdf's text; pdfium has its own text for the same page (other
 spacing, other line breaks). Both are compared in the evidence matcher's squashed form (NFKC, no
 whitespace), so a quote pypdf verified is found among pdfium's characters, whose boxes then give
-the rectangles to highlight. pdfium is not thread-safe: every call holds one lock.
+the rectangles to highlight. The pdfium work itself is in ``page_work``, run in bounded workers.
 """
 
 from __future__ import annotations
 
-import ctypes
 import io
-import threading
-from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
-
-from extractor.core.errors import ReadError
 from extractor.core.evidence import squash
+from extractor.read.bounded import BoundedCalls
 
 if TYPE_CHECKING:
     from PIL import Image
 
 __all__ = ["Box", "PageImages", "merge_boxes"]
 
-_LOCK = threading.RLock()
-_OPEN_DOCS = 8  # PdfDocument handles kept open
-_VIRTUAL = 10000  # device size used to turn page coordinates into fractions (rotation-aware)
 
 
 @dataclass(frozen=True)
@@ -62,97 +53,33 @@ def merge_boxes(boxes: list[Box]) -> list[Box]:
 
 
 class PageImages:
-    """Rendering and quote boxes for the PDFs the desk knows (callers pass only known paths)."""
+    """Rendering and quote boxes for the PDFs the desk knows (callers pass only known paths).
 
-    def __init__(self) -> None:
-        self._docs: OrderedDict[str, pdfium.PdfDocument] = OrderedDict()
+    The pdfium work runs in bounded worker processes (``extractor.desk.page_work``): a page too
+    big, too slow or too hungry costs one worker and comes back as a ReadError the desk shows,
+    while other requests are served by the other worker."""
 
-    def _doc(self, path: Path) -> pdfium.PdfDocument:
-        key = str(path)
-        doc = self._docs.get(key)
-        if doc is None:
-            try:
-                doc = pdfium.PdfDocument(key)
-            except pdfium.PdfiumError as e:
-                raise ReadError("unreadable", f"{path.name}: pdfium cannot open it ({e})") from e
-            self._docs[key] = doc
-            while len(self._docs) > _OPEN_DOCS:
-                _, old = self._docs.popitem(last=False)
-                old.close()
-        else:
-            self._docs.move_to_end(key)
-        return doc
+    def __init__(self, calls: BoundedCalls | None = None, workers: int = 2) -> None:
+        self.calls = calls or BoundedCalls.from_env("extractor.desk.page_work", workers=workers)
 
     def page_count(self, path: Path) -> int:
-        with _LOCK:
-            return len(self._doc(path))
-
-    def _page(self, path: Path, number: int) -> pdfium.PdfPage:
-        doc = self._doc(path)
-        if not 1 <= number <= len(doc):
-            raise ReadError("no_page", f"{path.name} has no page {number}")
-        return doc[number - 1]
+        return int(self.calls.call("page_count", str(path)))
 
     def render(self, path: Path, number: int, scale: float = 2.0) -> bytes:
-        """The page as a PNG, ``scale`` pixels per PDF point."""
-        with _LOCK:
-            image = self._page(path, number).render(scale=scale).to_pil()
-        buf = io.BytesIO()
-        image.save(buf, format="PNG", optimize=False)
-        return buf.getvalue()
+        """The page as a PNG, ``scale`` pixels per PDF point (less for a page past the pixel cap)."""
+        return bytes(self.calls.call("render_png", str(path), number, scale))
 
     def render_image(self, path: Path, number: int, scale: float = 2.0) -> Image.Image:
-        with _LOCK:
-            return self._page(path, number).render(scale=scale).to_pil()
+        from PIL import Image
+
+        return Image.open(io.BytesIO(self.render(path, number, scale)))
 
     def quote_boxes(self, path: Path, number: int, quote: str | None) -> list[Box]:
         """Rectangles over the characters of ``quote`` on page ``number`` (empty when not found)."""
-        q = squash(quote or "")
-        if not q:
+        if not squash(quote or ""):
             return []
-        with _LOCK:
-            page = self._page(path, number)
-            textpage = page.get_textpage()
-            try:
-                indices = _char_indices(textpage, q)
-                if not indices:
-                    return []
-                return merge_boxes([b for i in indices if (b := _char_box(page, textpage, i)) is not None])
-            finally:
-                textpage.close()
+        found = self.calls.call("quote_boxes", str(path), number, quote)
+        return merge_boxes([Box(*b) for b in found])
 
     def close(self) -> None:
-        with _LOCK:
-            for doc in self._docs.values():
-                doc.close()
-            self._docs.clear()
-
-
-def _char_indices(textpage: pdfium.PdfTextPage, squashed_quote: str) -> list[int]:
-    """pdfium character indices of the first occurrence of the quote, in the squashed form."""
-    n = textpage.count_chars()
-    chars: list[str] = []
-    owners: list[int] = []
-    for i in range(n):
-        code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
-        for c in squash(chr(code)) if code else "":
-            chars.append(c)
-            owners.append(i)
-    text = "".join(chars)
-    at = text.find(squashed_quote)
-    if at < 0:
-        return []
-    return sorted(set(owners[at:at + len(squashed_quote)]))
-
-
-def _char_box(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, index: int) -> Box | None:
-    left, bottom, right, top = textpage.get_charbox(index, loose=True)  # font height: even boxes, punctuation too
-    if right <= left or top <= bottom:
-        return None
-    xs, ys = [], []
-    for px, py in ((left, top), (right, bottom)):
-        dx, dy = ctypes.c_int(), ctypes.c_int()
-        pdfium_c.FPDF_PageToDevice(page.raw, 0, 0, _VIRTUAL, _VIRTUAL, 0, px, py, ctypes.byref(dx), ctypes.byref(dy))
-        xs.append(dx.value / _VIRTUAL)
-        ys.append(dy.value / _VIRTUAL)
-    return Box(min(xs), min(ys), max(xs), max(ys))
+        self.calls.close()

@@ -2,13 +2,18 @@
 
 Decisions are appended to a JSONL file beside the records (``records.jsonl`` →
 ``records.review.jsonl``), one complete line per decision, fsynced, so nothing is lost on a
-restart or a crash; the last decision for a (document, field) is the one that counts, and the
+restart or a crash (an exclusive lock per append, so two desks on one file lose nothing; the
+file is private to its user); the last decision for a (document, field) is the one that counts, and the
 earlier ones stay as the history.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import fcntl
+import json
+import math
+import os
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,7 +23,7 @@ from extractor.core.errors import UsageError
 from extractor.core.evidence import verify_quote
 from extractor.core.normalize import parse_amount, parse_count, parse_date
 from extractor.core.schema import Field, Schema
-from extractor.pipeline.records import JsonlWriter, read_records
+from extractor.pipeline.records import read_records
 
 __all__ = ["Decision", "ReviewLog", "ReviewError", "review_path_for", "coerce_value", "ACTIONS"]
 
@@ -102,7 +107,9 @@ def coerce_value(field: Field, raw: Any) -> Any:
         return int(amount) if float(amount).is_integer() else amount
     if field.type == "integer":
         plain = _plain_number(text)
-        count = int(plain) if plain is not None and float(plain).is_integer() else parse_count(text)
+        if plain is not None and not float(plain).is_integer():  # 2.5, 1e999999: a number, not a count
+            raise ReviewError(f"{field.name}: {text!r} is not a whole number")
+        count = int(plain) if plain is not None else parse_count(text)
         if count is None:
             raise ReviewError(f"{field.name}: {text!r} is not a whole number")
         return count
@@ -110,10 +117,14 @@ def coerce_value(field: Field, raw: Any) -> Any:
 
 
 def _plain_number(text: str) -> float | None:
+    """A plainly written number; infinity and NaN (``1e999999``, ``nan``) are refused, not coerced."""
     try:
-        return float(text.replace(",", "").replace("，", ""))
+        value = float(text.replace(",", "").replace("，", ""))
     except ValueError:
         return None
+    if not math.isfinite(value):
+        raise ReviewError(f"{text[:40]!r} is not a finite number")
+    return value
 
 
 def _split_list(text: str) -> list[str]:
@@ -132,15 +143,30 @@ class ReviewLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._cache: tuple[tuple[int, int, int] | None, list[Decision]] = (None, [])
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
 
     def decisions(self) -> list[Decision]:
-        """Every decision, oldest first (a torn last line from a crash is skipped)."""
+        """Every decision, oldest first (a torn last line from a crash is skipped); the file is
+        parsed again only when it changed, not on every page the desk serves."""
+        stamp = self._stamp()
+        with self._lock:
+            if stamp is not None and self._cache[0] == stamp:
+                return list(self._cache[1])
         out = []
         for d in read_records(self.path):
             dec = Decision.from_json(d)
             if dec is not None and dec.action in ACTIONS:
                 out.append(dec)
-        return out
+        with self._lock:
+            self._cache = (stamp, out)
+        return list(out)
 
     def latest(self) -> dict[tuple[str, str], Decision]:
         """The decision in force per (document sha256, field)."""
@@ -179,6 +205,48 @@ class ReviewLog:
         decision = Decision(doc=str(rec.get("sha256", "")), file=str(rec.get("file", "")), field=field_name,
                             action=action, value=value, page=page, quote=quote, verified=verified,
                             original=extracted.get("value"), reviewer=reviewer.strip()[:80], at=_now())
-        with self._lock, JsonlWriter(self.path, checkpoint=1) as writer:
-            writer.write(decision.to_json())
+        line = json.dumps(decision.to_json(), ensure_ascii=False) + "\n"
+        with self._lock:
+            append_line(self.path, line.encode("utf-8"))
         return decision
+
+
+def append_line(path: Path, line: bytes) -> None:
+    """Append one whole line under an exclusive lock on the file, fsynced.
+
+    Two desks (two processes) may share one decision file: without the lock, one process's
+    "drop the torn tail" could cut the other's line while it is being written, losing a decision
+    whose POST already returned 200. A new file is created private (0600): decisions name people."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as e:  # ELOOP: a symlink planted where the decision file goes is not followed
+        raise ReviewError(f"cannot write the decision file {path}: {e.strerror or e}"
+                          + (" (it is a symbolic link)" if path.is_symlink() else "")) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _drop_torn_tail(fd)  # under the lock, a line without its newline is a crash's, not a writer's
+        view = memoryview(line)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _drop_torn_tail(fd: int) -> None:
+    size = os.fstat(fd).st_size
+    end = size
+    while end > 0:
+        start = max(0, end - 65536)
+        block = os.pread(fd, end - start, start)
+        at = block.rfind(b"\n")
+        if at >= 0:
+            cut = start + at + 1
+            break
+        end = start
+    else:
+        cut = 0
+    if cut != size:
+        os.ftruncate(fd, cut)

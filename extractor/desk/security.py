@@ -2,7 +2,8 @@
 
 - Bound to loopback (the default), only ``Host: 127.0.0.1/localhost/[::1]`` is answered, which
   stops DNS-rebinding pages from reading the desk through a hostile name.
-- Bound elsewhere, a token is required; every request must carry it (``Authorization: Bearer``,
+- Every desk has a token (`tenderx serve` makes one per run when none is given, and prints it in the
+  URL it shows, so another local account cannot use a loopback desk); every request must carry it (``Authorization: Bearer``,
   an ``X-Tenderx-Token`` header, the cookie set after a first ``?token=`` visit).
 - A state-changing request must be a POST with a JSON body, an ``Origin`` (when sent) equal to the
   desk's own, and an ``X-Tenderx-CSRF`` header equal to the session's CSRF cookie, which a page of
@@ -110,7 +111,7 @@ class Guard:
             if via_query is not None and request.method in SAFE_METHODS and _same(via_query, self.token):
                 cookies[TOKEN_COOKIE] = self.token  # then drop it from the address bar and history
                 rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
-                cookies["redirect"] = request.url.path + (f"?{urlencode(rest)}" if rest else "")
+                cookies["redirect"] = local_path(request.url.path) + (f"?{urlencode(rest)}" if rest else "")
                 return None, cookies
             if not given or not _same(given, self.token):
                 return _refuse(401, "this desk needs its token: open the URL `tenderx serve` printed"), cookies
@@ -138,6 +139,12 @@ class Guard:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return "state-changing requests must send JSON"
         return None
+
+
+def local_path(path: str) -> str:
+    """A path that stays on this desk: ``//evil.example/`` or ``/\\evil.example`` would be read by a
+    browser as another host (an open redirect after the token login), so leading slashes collapse."""
+    return "/" + path.lstrip("/\\")
 
 
 def _bearer(request: Request) -> str | None:

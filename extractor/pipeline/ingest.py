@@ -302,7 +302,9 @@ def _ingest_one(path: Path, store: Store, embedder: Embedder, progress: IngestPr
     name = display_path(path)
     try:
         sha = file_sha256(path)
-        with store.claim(sha, wait=wait):
+        hook = getattr(progress, "waiting", None)  # optional: a progress that can show a sentence
+        notice = (lambda message: hook(path, message)) if hook is not None else None
+        with store.claim(sha, wait=wait, on_wait=notice):
             return _ingest_claimed(path, sha, store, embedder, progress, report, prepare)
     except LeaseHeld as held:
         if wait == 0.0:

@@ -37,10 +37,23 @@ def read_records(path: Path) -> list[dict[str, Any]]:
                 break  # torn write from an interrupted run
             try:
                 rec = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # a hand-made line nested 100,000 deep is skipped too
                 continue
             if isinstance(rec, dict):
                 out.append(rec)
+    return out
+
+
+def well_formed(rec: dict[str, Any]) -> dict[str, Any]:
+    """A record shaped as the desk and the exports read it: ``fields`` a mapping of mappings, ``flags`` and
+    ``errors`` lists. A hand-edited or foreign line (``"fields": []``, a field that is a list)
+    is shown with what can be read, instead of failing the overview, `export` and the desk."""
+    fields = rec.get("fields")
+    clean = {str(k): v for k, v in fields.items() if isinstance(v, dict)} if isinstance(fields, dict) else {}
+    out = {**rec, "fields": clean}
+    for key in ("flags", "errors"):
+        value = rec.get(key)
+        out[key] = [str(x) for x in value] if isinstance(value, list) else ([] if value in (None, "") else [str(value)])
     return out
 
 

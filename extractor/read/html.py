@@ -11,7 +11,10 @@ tab-separated, see ``layout``), and the notice's own publication time
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,8 @@ _CHROME_LINE = re.compile(r"^(?:(?:当前位置|您的位置|您现在的位置|
 # print/close buttons and empty counters inside a line (``来源：本网 【打印】``, ``【阅读次数：】``)
 _CHROME_TOKEN = re.compile(r"\s*[【\[]\s*(?:我要打印|打印本页|打印|关闭窗口|关闭|收藏|分享|[^】\]:：]{1,8}[:：]\s*)\s*[】\]]")
 _DATA_CELL_MAX = 500  # a table with a longer cell is page layout, not data
+_LONG_CELL = etree.XPath(f"boolean((.//td | .//th)[string-length(.) > {_DATA_CELL_MAX}])")
+_TIME_SCAN_ELEMENTS = 20_000  # a publication-time element sits near the top; a 50 MB page is not scanned whole
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u2000-\u200b\u3000\ufeff]+")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _SERVER_TAGS = re.compile(r"<%.*?%>", re.S)  # JSP/ASP directives left in pages saved from templates
@@ -78,12 +83,19 @@ def _title(root: Any, lines: list[str], html_title: str | None) -> str | None:
     return None
 
 
-class _Lines:
-    """Builds text lines from inline fragments; blocks and <br> end a line."""
+class _Full(Exception):
+    """Enough text collected: the rest of the page would be cut anyway."""
 
-    def __init__(self) -> None:
+
+class _Lines:
+    """Builds text lines from inline fragments; blocks and <br> end a line. Past ``limit``
+    characters it raises _Full, so a 50 MB page is not walked to the end to be cut."""
+
+    def __init__(self, limit: int | None = None) -> None:
         self.lines: list[str] = []
         self._cur: list[str] = []
+        self.limit = limit
+        self.chars = 0
 
     def text(self, s: str | None) -> None:
         if s:
@@ -94,12 +106,18 @@ class _Lines:
             line = _WS.sub(" ", "".join(self._cur)).strip()
             self._cur = []
             if line:
-                self.lines.append(line)
+                self._keep(line)
 
     def add_line(self, line: str) -> None:
         self.end_line()
         if line:
-            self.lines.append(line)
+            self._keep(line)
+
+    def _keep(self, line: str) -> None:
+        self.lines.append(line)
+        self.chars += len(line) + 1
+        if self.limit is not None and self.chars > self.limit:
+            raise _Full
 
 
 def _tag(el: Any) -> str | None:
@@ -113,20 +131,19 @@ def _is_chrome(el: Any, page_chars: int) -> bool:
     return len(el.text_content()) <= _CHROME_MAX_SHARE * max(page_chars, 1)
 
 
-def _rows(table: Any) -> list[list[Any]]:
-    rows = []
+def _rows(table: Any) -> Iterator[list[Any]]:
+    """The table's rows of cells, lazily (the walk stops at the text cap, not at row 200,000)."""
     for tr in table.iter("tr"):
         cells = [c for c in tr if _tag(c) in ("td", "th")]
         if cells:
-            rows.append(cells)
-    return rows
+            yield cells
 
 
 def _is_data_table(table: Any) -> bool:
     """A table of facts (not page layout): no nested table, no long cell."""
     if any(True for _ in table.iterdescendants("table")):
         return False
-    return all(len(c.text_content()) <= _DATA_CELL_MAX for row in _rows(table) for c in row)
+    return not _LONG_CELL(table)  # one C-level query, not a Python call per cell of a 600,000-cell table
 
 
 class _Walker:
@@ -144,7 +161,12 @@ class _Walker:
             return
         if tag == "table" and _is_data_table(el):
             out.end_line()
-            rows = _rows(el)
+            rows, size = [], 0
+            for cells in _rows(el):  # rows only up to the text still wanted (a 200,000-row table)
+                rows.append(cells)
+                size += sum(len(c.text_content()) for c in cells)
+                if out.limit is not None and out.chars + size > out.limit:
+                    break
             th = [all(_tag(c) == "th" for c in cells) for cells in rows]
             for line in table_lines([[self.cell(c) for c in cells] for cells in rows], th):
                 out.add_line(line)
@@ -177,7 +199,7 @@ def _published(root: Any, lines: list[str]) -> dict[str, str]:
         m = _PRINTED_TIME.search(line)
         if m:
             return {"published": _iso(m), "published_text": m.group(0).strip(), "published_from": "page text"}
-    for el in root.iter():
+    for el in itertools.islice(root.iter(), _TIME_SCAN_ELEMENTS):
         if not isinstance(el.tag, str) or el.tag in ("meta", "script", "style"):
             continue
         marks = f"{el.get('id') or ''} {el.get('class') or ''}"
@@ -203,8 +225,9 @@ def _iso(m: re.Match[str]) -> str:
     return f"{date}T{int(h):02d}:{mi}" + (f":{s}" if s else "")
 
 
-def html_text(data: bytes) -> tuple[list[str], dict[str, str], str | None]:
-    """(lines of notice text, metadata, <title>) of an HTML page's bytes."""
+def html_text(data: bytes, limit: int | None = None) -> tuple[list[str], dict[str, str], str | None]:
+    """(lines of notice text, metadata, <title>) of an HTML page's bytes; the walk stops a little
+    past ``limit`` characters."""
     text, encoding = decode_text(data, declared_charset(data))
     text = _SERVER_TAGS.sub("", _XML_DECL.sub("", text, count=1))
     if not text.strip():
@@ -217,8 +240,9 @@ def html_text(data: bytes) -> tuple[list[str], dict[str, str], str | None]:
     title = cell_text(title_el.text_content()) if title_el is not None else None
     body = root.find("body")
     start = body if body is not None else root
-    out = _Lines()
-    _Walker(len(start.text_content())).walk(start, out)
+    out = _Lines(limit)
+    with contextlib.suppress(_Full):
+        _Walker(len(start.text_content())).walk(start, out)
     lines = [ln for ln in (_CHROME_TOKEN.sub("", ln).strip() for ln in out.lines) if ln and not _CHROME_LINE.match(ln)]
     meta: dict[str, str] = {"format": "html", "encoding": encoding}
     meta.update(_published(root, lines))
@@ -236,8 +260,8 @@ def read_html(path: str | Path, budget: TextBudget | None = None) -> Document:
         data = p.read_bytes()
     except OSError as e:
         raise ReadError("unreadable", f"cannot read file: {e.strerror or e}") from e
-    lines, meta, title = html_text(data)
     budget = budget or TextBudget()
+    lines, meta, title = html_text(data, budget.unpaged_limit)
     text = budget.take("\n".join(lines))
     if not text.strip():
         raise ReadError("empty", "web page holds no text (only scripts, styles or navigation?)")

@@ -9,6 +9,7 @@ Running headers and footers are left out, as the PDF reader's cleaning does.
 
 from __future__ import annotations
 
+import contextlib
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,27 @@ def _is_data_table(table: Any) -> bool:
     return True
 
 
+class _Full(Exception):
+    """Enough text collected: the rest of the document would be cut anyway."""
+
+
+class _Lines(list[str]):
+    """The lines read so far; past ``limit`` characters, adding more raises _Full (a 2 M-character
+    package is not walked to its end to be cut)."""
+
+    def __init__(self, limit: int | None) -> None:
+        super().__init__()
+        self.limit = limit
+        self.chars = 0
+
+    def extend(self, items: Any) -> None:
+        for line in items:
+            self.append(line)
+            self.chars += len(line) + 1
+        if self.limit is not None and self.chars > self.limit:
+            raise _Full
+
+
 def _blocks(container: Any, lines: list[str]) -> None:
     """Append the lines of a document body or a table cell, in order."""
     from docx.table import Table
@@ -89,8 +111,9 @@ def _table(table: Any, lines: list[str]) -> None:
             _blocks(cell, lines)
 
 
-def docx_lines(path: str | Path) -> tuple[list[str], dict[str, Any]]:
-    """(lines of text, metadata) of a .docx file; raises ReadError."""
+def docx_lines(path: str | Path, limit: int | None = None) -> tuple[list[str], dict[str, Any]]:
+    """(lines of text, metadata) of a .docx file, stopping a little past ``limit`` characters;
+    raises ReadError."""
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
@@ -99,21 +122,22 @@ def docx_lines(path: str | Path) -> tuple[list[str], dict[str, Any]]:
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as e:
         raise ReadError("corrupt", f"damaged or not a Word .docx file ({type(e).__name__}: "
                         f"{' '.join(str(e).split())[:120]})") from e
-    lines: list[str] = []
-    _blocks(document, lines)
+    lines = _Lines(limit)
+    with contextlib.suppress(_Full):
+        _blocks(document, lines)
     meta: dict[str, Any] = {"format": "docx"}
     props = document.core_properties
     if props.title:
         meta["docx_title"] = props.title
-    return lines, meta
+    return list(lines), meta
 
 
 def read_docx(path: str | Path, budget: TextBudget | None = None) -> Document:
     """Read one .docx into a one-page Document; raises ReadError."""
     from extractor.read.pdf import file_sha256, find_title
 
-    lines, meta = docx_lines(path)
     budget = budget or TextBudget()
+    lines, meta = docx_lines(path, budget.unpaged_limit)
     text = budget.take("\n".join(lines))
     if not text.strip():
         raise ReadError("empty", "Word file holds no text")

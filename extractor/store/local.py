@@ -1,6 +1,6 @@
 """Opening a local store's Chroma folder: the usual client, a private snapshot for a
-store we cannot write (Chroma writes to its SQLite file even to read), and the
-check that tells the two apart."""
+store we cannot write (Chroma writes to its SQLite file even to read), the
+check that tells the two apart, and the free-space check before a write."""
 
 from __future__ import annotations
 
@@ -11,6 +11,26 @@ from typing import Any
 from extractor.core.errors import StoreError
 from extractor.store.docmeta import DOCUMENTS_FILE
 from extractor.store.remote import readable
+
+# Chroma's SQLite writer blocks for good (the call never returns) when the disk fills under it, so a
+# local write is refused up front when the store's disk has less free than this plus the write's size.
+MIN_FREE_BYTES = 32 * 1024 * 1024  # SQLite's journal and WAL, an HNSW segment file, documents.sqlite
+WRITE_OVERHEAD = 4  # bytes on disk allowed per byte of vectors and text (index, metadata, journal): generous
+
+
+def ensure_space(path: Path, chunks: int, dim: int, text_chars: int) -> None:
+    """Refuse a write the disk holding ``path`` has no room for (StoreError with the disk-full
+    message), instead of letting Chroma's writer block forever on a full disk."""
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return
+    free = st.f_bavail * st.f_frsize
+    needed = MIN_FREE_BYTES + WRITE_OVERHEAD * (chunks * dim * 4 + text_chars * 3)
+    if free < needed:
+        raise StoreError(f"writing the store failed: the disk holding it is full ({free / 1024 / 1024:.1f} MB free "
+                         f"at {path}, a write needs about {needed / 1024 / 1024:.0f} MB); free space, then run "
+                         "the same command again")
 
 
 def persistent_client(path: Path) -> Any:

@@ -21,7 +21,7 @@ import errno
 import fcntl
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from extractor.store.docmeta import (
     SqliteDocuments,
     StoredDocument,
 )
-from extractor.store.local import persistent_client, read_only_client, writable
+from extractor.store.local import ensure_space, persistent_client, read_only_client, writable
 from extractor.store.locks import opening, read_pid
 from extractor.store.remote import ChromaServer, connect, readable, server_from_env
 from extractor.store.stored import StoredChunk, chunk_id, path_key, shared_chunk_id
@@ -208,9 +208,11 @@ class Store:
         return None if owner == self._leases.me else owner
 
     @contextlib.contextmanager
-    def claim(self, sha256: str, wait: float | None = None) -> Iterator[None]:
+    def claim(self, sha256: str, wait: float | None = None,
+              on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
         """Hold this document's server lease for the block, waiting up to ``wait`` seconds
-        (default: the lease TTL) for another writer's to end; ``LeaseHeld`` after that.
+        (default: the lease TTL) for another writer's to end (``on_wait`` hears whom it waits
+        for and how long); ``LeaseHeld`` after that.
         Re-entrant; a no-op for a local store, which the writer lock already serialises."""
         if self._leases is None or self._held.get(sha256):
             self._held[sha256] = self._held.get(sha256, 0) + 1
@@ -219,7 +221,7 @@ class Store:
             finally:
                 self._held[sha256] -= 1
             return
-        self._leases.take(sha256, wait=wait)
+        self._leases.take(sha256, wait=wait, on_wait=on_wait)
         self._held[sha256] = 1
         try:
             yield
@@ -263,6 +265,9 @@ class Store:
             key = path_key(doc.path)
             n = len(chunks)
             vectors = self._checked_vectors(n, vectors)
+            if not self.remote:
+                ensure_space(self.path, n, int(vectors.shape[1]) if vectors is not None and n else 0,
+                             sum(len(c.text) for c in chunks))
             coll = self._existing_collection()
             if self.remote:  # this path held other content before: that document is replaced
                 old = self._docs.for_path(key)
@@ -486,4 +491,6 @@ class Store:
         return kept, matrix
 
     def close(self) -> None:
+        if self._leases is not None:
+            self._leases.close()
         self._docs.close()
