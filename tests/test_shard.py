@@ -35,8 +35,9 @@ def test_shares_partition_the_samples_by_content(tmp_path):
 
 def _records(path: Path) -> dict[str, dict]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return {r["sha256"] + r["file"]: {k: v for k, v in r.items() if k not in ("seconds", "extracted_at", "timing")}
-            for r in rows}
+    # duplicate_of links copies within one run's files; cases link again across all records (checked below)
+    skip = ("seconds", "extracted_at", "timing", "duplicate_of", "duplicate_similarity")
+    return {r["sha256"] + r["file"]: {k: v for k, v in r.items() if k not in skip} for r in rows}
 
 
 def test_merged_shard_outputs_equal_the_single_run(tmp_path):
@@ -54,5 +55,19 @@ def test_merged_shard_outputs_equal_the_single_run(tmp_path):
         merged.update(part)
     assert merged == _records(single)
     assert not (tmp_path / "shards" / "records.jsonl").exists()
+    # a scan in one shard and its original in the other are still one notice once the records are merged
+    from extractor.cases.view import build_cases
+
+    def load(paths: list[Path]) -> list[dict]:
+        return [json.loads(line) for p in paths for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def shape(cases: list[dict]) -> list[tuple]:
+        return sorted(tuple(sorted((str(n["file"]), tuple(sorted(str(x["file"]) for x in n.get("copies", []))))
+                                   for n in c["notices"])) for c in cases)
+
+    shards = sorted((tmp_path / "shards").glob("records.shard-*-of-2.jsonl"))
+    single_cases, merged_cases = build_cases(load([single])), build_cases(load(shards))
+    assert any(n.get("copies") for c in single_cases for n in c["notices"])
+    assert shape(merged_cases) == shape(single_cases)
     bad = run_cli("extract", "samples", "--shard", "3/2", "-o", str(tmp_path / "x.jsonl"))
     assert bad.returncode == 2 and "between 1 and N" in " ".join(bad.stderr.split())

@@ -193,8 +193,11 @@ def case_json(case: Case) -> dict[str, Any]:
 def build_cases(records: list[dict[str, Any]], window_days: int | None = None) -> list[dict[str, Any]]:
     """Records → cases as JSON dicts, ordered by their first notice's date."""
     from extractor.cases.link import link_records
-    from extractor.pipeline.duplicates import originals_only
+    from extractor.pipeline.duplicates import link_duplicates, originals_only
 
+    # linked again over all records: shards' record files (or runs over parts of a folder) each linked
+    # only their own files, and the same notice may sit in two of them
+    records = link_duplicates([dict(r) for r in records])
     originals = originals_only(records)  # the same notice in two files is one notice (duplicate_of)
     copies: dict[str, list[dict[str, Any]]] = {}
     for r in records:

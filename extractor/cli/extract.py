@@ -138,12 +138,13 @@ def extract(
         raise typer.Exit(0)
     to_stdout = out == STDOUT
     share = Shard.parse(shard) if shard else None
+    named = list(paths)
     if share is not None:
         paths = shard_paths(paths, share)
         out, csv = (out if to_stdout else share.output_path(out)), (csv and share.output_path(csv))
     report = run_extraction(paths, backend=backend, schema=schema, out=None if to_stdout else out, csv=csv,
                             jobs=jobs, settings=llm_settings(base_url, model, timeout), store_dir=store,
-                            resume=not no_resume, ocr=ocr_choice(no_ocr), use_cache=not no_cache)
+                            resume=not no_resume, ocr=ocr_choice(no_ocr), use_cache=not no_cache, roots=named)
     if to_stdout:
         for rec in report.records:
             sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
@@ -205,11 +206,12 @@ def run(
     print_ingest_summary(ingested, console)
     print_ingest_notes(ingested, share)
     records, table = out_dir / "records.jsonl", out_dir / "records.csv"
+    named = list(paths)
     if share is not None:
         paths, records, table = shard_paths(paths, share), share.output_path(records), share.output_path(table)
     report = run_extraction(paths, backend=backend, out=records, csv=table, csv_evidence=True,
                             jobs=jobs, settings=settings, store_dir=store, ocr=ocr_choice(no_ocr),
-                            use_cache=not no_cache)
+                            use_cache=not no_cache, roots=named)
     print_extract_summary(report)
     from extractor.cli.cases import write_run_cases
 

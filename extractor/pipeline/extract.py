@@ -359,6 +359,7 @@ def extract_documents(
     ocr: bool | None = None,
     csv_evidence: bool = False,
     use_cache: bool = True,
+    roots: Sequence[str | Path] | None = None,
 ) -> ExtractReport:
     """Extract every document (PDF, HTML, DOCX, TXT) under ``paths``; returns the records
     (also written to ``out``).
@@ -452,9 +453,9 @@ def extract_documents(
         report.records = [r for r in kept if record_key(r) in wanted]
     else:
         kept = report.records = [results[k] for k in order if k in results]
-    roots = [Path(p) for p in paths]
+    roots_ = [Path(p) for p in (roots if roots is not None else paths)]  # the folders named, not a shard's files
     for rec in report.records:
-        rec["relpath"] = relative_name(rec.get("file", ""), roots)  # what exports publish, not the local path
+        rec["relpath"] = relative_name(rec.get("file", ""), roots_)  # what exports publish, not the local path
     link_duplicates(report.records)  # the same notice in two files: duplicate_of (counted once in cases)
     if out is not None:
         atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
