@@ -87,14 +87,17 @@ class Chunk:
 
 @dataclass
 class FieldValue:
-    """An extracted value with its evidence. ``verified`` is True only when the
-    quote was found on that page's text (whitespace-insensitive). ``source`` is ``"ocr"``
-    when that page's text was recognised from its image (the quote may carry OCR errors)."""
+    """An extracted value with its evidence. ``located`` is True when the quote was found on the
+    page it names, in the text the value came from (text layer or OCR; whitespace-insensitive);
+    ``verified`` is True only when it is located *and* states this value for this field (its label
+    beside it, the value whole, every shape check passed: ``core.evidence.verify_fields``).
+    ``source`` is ``"ocr"`` when that page's text was recognised from its image."""
 
     value: Any
     page: int | None = None
     quote: str | None = None
     verified: bool | None = None
+    located: bool | None = None
     source: str | None = None
     disputed: bool = False  # the engines disagree on this value: shown, never verified
     confidence: str | None = None  # "high" | "low": how far the engine trusts the value
@@ -106,6 +109,8 @@ class FieldValue:
         d: dict[str, Any] = {"value": self.value, "page": self.page, "quote": self.quote}
         if self.verified is not None:
             d["verified"] = self.verified
+        if self.located is not None:
+            d["located"] = self.located
         if self.source is not None:
             d["source"] = self.source
         if self.disputed:

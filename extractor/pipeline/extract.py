@@ -263,7 +263,8 @@ class _Runner:
             if self.engine.needs_grounding:  # values an LLM was steered to invent: check against the rules
                 reference = get_backend("rules").extract(doc, self.schema).fields
                 mark_disputes(fields, reference, types)
-            verify_fields(doc, fields, types, grounding=self.engine.needs_grounding, suspicious=suspicious)
+            verify_fields(doc, fields, types, grounding=self.engine.needs_grounding, suspicious=suspicious,
+                          schema=self.schema)
             _mark_ocr_sources(doc, fields)
             truncated = bound_values(fields)
         except Exception as e:
