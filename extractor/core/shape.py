@@ -148,10 +148,29 @@ def _count(c: Checks, value: Any, quote: str, before: str, after: str, doc_text:
     return None
 
 
+_CLAUSE_END = re.compile(r"[。；;！!？?\n]")
+
+
 def _bought(c: Checks, value: Any, quote: str, before: str, after: str, doc_text: str) -> str | None:
-    clause = re.split(r"[。；;！!？?\n]", before)[-1] + quote + re.split(r"[。；;！!？?\n]", after)[0]
-    hit = next((w for w in c.words("bought_not_alternative", "words") if w in clause), None)
-    return f"{value} is named as the alternative ({hit!r}), not as a cloud bought" if hit else None
+    """Every mention of the provider sits in a clause that names it as the alternative."""
+    from extractor.core.watchlist import find_mentions
+
+    words = c.words("bought_not_alternative", "words")
+    clauses = [_clause(doc_text, m.start, m.end) for m in find_mentions(doc_text, use_context=False)
+               if m.canonical == str(value)]
+    if not clauses:  # the quote is the only place it is named
+        clauses = [_CLAUSE_END.split(before)[-1] + quote + _CLAUSE_END.split(after)[0]]
+    hits = [next((w for w in words if w in clause), None) for clause in clauses]
+    if all(hits):
+        return f"{value} is named only as the alternative ({hits[0]!r}), not as a cloud bought"
+    return None
+
+
+def _clause(text: str, start: int, end: int) -> str:
+    """The clause around ``text[start:end]`` (between sentence or clause marks)."""
+    left = max((m.end() for m in _CLAUSE_END.finditer(text, 0, start)), default=0)
+    right = _CLAUSE_END.search(text, end)
+    return text[left:right.start() if right else len(text)]
 
 
 def _total(c: Checks, value: Any, quote: str, before: str, after: str, doc_text: str) -> str | None:
