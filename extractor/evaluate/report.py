@@ -102,7 +102,7 @@ def terminal_report(scores: Scores, worst: int = WORST_DOCUMENTS) -> Group:
 
 def calibration_table(scores: Scores) -> Table:
     """Accuracy of the values the backend rated high vs low confidence: which values to check by eye."""
-    t = Table(title="Trust: verified precision and confidence calibration",
+    t = Table(title="Confidence calibration and verified precision",
               caption="verified prec = share of the values marked verified that were right · acc = share of the "
               "backend's values at that level that were right (labelled fields, non-null values) · n values",
               caption_justify="left")
@@ -146,7 +146,7 @@ def render_markdown(scores: Scores, worst: int = WORST_DOCUMENTS) -> str:
         out.append(f"| {name} | {fmt(fs.precision)} | {fmt(fs.recall)} | {fmt(fs.f1)} | "
                    f"{fmt(fs.accuracy)} | {fs.support} |")
     if scores.calibration.rated:
-        out += ["", "## Trust: verified precision and confidence calibration", "",
+        out += ["", "## Confidence calibration and verified precision", "",
                 "| field | verified prec | verified n | high acc | high n | low acc | low n | unrated n |",
                 "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for name, b, v in trust_rows(scores):
@@ -280,7 +280,7 @@ def render_html(scores: Scores) -> str:
                    + "".join(f"<li>{_e(m)}</li>" for m in scores.missing_predictions) + "</ul>")
     trust = ""
     if scores.calibration.rated:
-        trust = ("<h2>Trust: verified precision and confidence calibration</h2><table><tr><th>field</th>"
+        trust = ("<h2>Confidence calibration and verified precision</h2><table><tr><th>field</th>"
                  "<th>verified precision</th><th>verified n</th><th>high-confidence accuracy</th><th>high n</th>"
                  "<th>low accuracy</th><th>low n</th><th>unrated n</th></tr>"
                  + "".join(f"<tr><td>{_e(name)}</td>" + "".join(f'<td class="n">{c}</td>' for c in (
