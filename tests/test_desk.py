@@ -348,3 +348,20 @@ def test_cli_refuses_unsafe_or_empty_setups(tmp_path: Path, desk_dir: Path) -> N
     assert r.returncode == 2 and "nothing to show" in r.stderr
     r = run_cli("review", str(records), "--to-gold", str(tmp_path / "g"))
     assert r.returncode == 2 and "no review decisions" in r.stderr
+
+
+def test_a_scanned_documents_evidence_is_found_in_its_ocr_text(tmp_path: Path) -> None:
+    """Issue 23: a scan's values were verified while the desk said their quotes were not in the text."""
+    name = "scanned-award-hygon-dcu-servers.pdf"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(SAMPLES / name, docs / name)
+    records = tmp_path / "out" / "records.jsonl"
+    extract_documents([docs], backend="rules", out=records)
+    rec = json.loads(records.read_text(encoding="utf-8").splitlines()[0])
+    buyer = rec["fields"]["buyer"]
+    assert buyer["source"] == "ocr" and buyer["located"] is True
+    ev = client(records).get(f"/api/documents/{rec['sha256']}/evidence/buyer").json()
+    assert ev["found"] is True and ev["page"] == buyer["page"]
+    assert "not found" not in ev["note"] and "OCR" in ev["note"]
+    assert any(s.get("mark") for s in ev["segments"])  # the quote is marked in the OCR text

@@ -264,11 +264,23 @@ class Catalog:
                 text = reader.pages[number - 1].extract_text() or ""  # the call read_pdf makes per page
             except Exception as e:  # a file that changed or broke since extraction
                 raise ReadError("unreadable", f"{doc.name}: page {number} cannot be read ({e})") from e
+        if not text.strip():  # a scan: its quotes were located in the OCR text
+            return next((p for p in self.text(doc_id).pages if p.number == number), None)
         return Page(number=number, text=text)
 
 
 def _read_document(path: Path) -> Document:
-    """Any format the readers know (PDF with its text layer; HTML, DOCX, TXT as text)."""
+    """Any format the readers know (PDF with its text layer; HTML, DOCX, TXT as text); a scanned
+    PDF's pages as OCR read them, the text its values' quotes were located in."""
     from extractor.read.formats import read_document
 
-    return read_document(path)
+    doc = read_document(path)
+    if any(p.needs_ocr for p in doc.pages):
+        from extractor.read.guard import GuardedReader
+
+        reader = GuardedReader.from_env()
+        try:
+            doc = reader.read(path)
+        finally:
+            reader.close()
+    return doc

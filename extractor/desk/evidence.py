@@ -134,7 +134,9 @@ def page_evidence(catalog: Catalog, images: PageImages, doc_id: str, page: int |
         except ReadError as e:
             note = str(e)
         if not boxes and not note:
-            note = "the quote is in the text but its characters could not be placed on the page image"
+            note = ("read by OCR: the quote is in this page's OCR text (a scanned image has no characters to box)"
+                    if pg is not None and pg.ocr is not None
+                    else "the quote is in the text but its characters could not be placed on the page image")
     elif quote and span is None:
         note = "the quote was not found in the document text"
     if desk_doc.is_pdf and not text.strip():
