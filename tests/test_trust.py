@@ -165,3 +165,14 @@ def test_the_label_may_stand_before_the_quote_but_must_be_this_fields() -> None:
     assert fields["buyer"].verified is True and fields["buyer"].confidence == "high"
     assert fields["agency"].located is True and fields["agency"].verified is False  # no agency label there
     assert fields["agency"].confidence == "low" and "label" in (fields["agency"].reason or "")
+
+
+def test_hybrid_asks_the_llm_about_a_rules_value_of_the_wrong_shape() -> None:
+    from extractor.backends.hybrid import fields_to_ask
+
+    schema = load_schema("tender")
+    values = {f.name: FieldValue([] if f.type == "list" else None, confidence="high") for f in schema.fields}
+    values["suppliers"] = FieldValue(["报价下浮率"], page=1, quote="中标人：报价下浮率", confidence="high")
+    values["buyer"] = FieldValue("城北区水务局", page=1, quote="招标人：城北区水务局", confidence="high")
+    asked = {f.name for f in fields_to_ask(values, schema)}
+    assert "suppliers" in asked and "buyer" not in asked
