@@ -365,3 +365,14 @@ def test_a_scanned_documents_evidence_is_found_in_its_ocr_text(tmp_path: Path) -
     assert ev["found"] is True and ev["page"] == buyer["page"]
     assert "not found" not in ev["note"] and "OCR" in ev["note"]
     assert any(s.get("mark") for s in ev["segments"])  # the quote is marked in the OCR text
+    # and the recognised line that holds it is boxed on the page image, where the buyer's name is printed
+    assert ev["boxes"] and all(0 <= b["x0"] < b["x1"] <= 1 and 0 <= b["y0"] < b["y1"] <= 1 for b in ev["boxes"])
+    import io
+
+    from PIL import Image
+
+    page = Image.open(io.BytesIO(PageImages().render(docs / name, ev["page"], scale=1.0))).convert("L")
+    w, h = page.size
+    for b in ev["boxes"]:
+        region = page.crop((int(b["x0"] * w), int(b["y0"] * h), int(b["x1"] * w) + 1, int(b["y1"] * h) + 1))
+        assert region.getextrema()[0] < 100  # dark glyph pixels of the scan under the box

@@ -31,7 +31,7 @@ def fields_to_ask(values: dict[str, FieldValue], schema: Schema) -> list[Field]:
     for f in schema.fields:
         fv = values.get(f.name)
         if fv is None or fv.confidence == "low" or (_empty(fv.value) and fv.confidence != "high") or (
-                not _empty(fv.value) and checks.problem(f.name, fv.value, fv.quote or "") is not None):
+                not _empty(fv.value) and checks.problem(f.name, fv.value, value_only=True) is not None):
             ask.append(f)
     return ask
 

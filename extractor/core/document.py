@@ -18,6 +18,12 @@ class OcrInfo:
     engine: str
     model: str
     confidence: float
+    # where each recognised run sits: (start, end) in the page text, box as fractions of the page (x0, y0, x1, y1)
+    runs: tuple[tuple[int, int, float, float, float, float], ...] = field(default=(), repr=False, compare=False)
+
+    def boxes(self, start: int, end: int) -> list[tuple[float, float, float, float]]:
+        """The boxes of the runs that hold text ``[start, end)`` of the page (a quote's OCR lines)."""
+        return [(x0, y0, x1, y1) for s, e, x0, y0, x1, y1 in self.runs if s < end and e > start]
 
     def to_json(self) -> dict[str, Any]:
         return {"engine": self.engine, "model": self.model, "confidence": self.confidence}

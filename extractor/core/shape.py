@@ -55,13 +55,16 @@ class Checks:
         return _compile(tuple(str(p) for p in raw or ()))
 
     def problem(self, name: str, value: Any, quote: str = "", before: str = "", after: str = "",
-                doc_text: str = "") -> str | None:
+                doc_text: str = "", *, value_only: bool = False) -> str | None:
         """Why ``value`` (of field ``name``) has the wrong shape, or None when every check passes.
 
         ``quote`` is the evidence, ``before``/``after`` the page text around it (whitespace kept),
-        ``doc_text`` the whole document (for checks that need it, such as the lot count)."""
+        ``doc_text`` the whole document (for checks that need it, such as the lot count). With
+        ``value_only`` only the checks of the value itself run (no page around it to judge by)."""
         items = value if isinstance(value, list) else [value]
         for shape in self.of(name).shapes:
+            if value_only and shape in _IN_CONTEXT:
+                continue
             for item in items:
                 why = _CHECKS[shape](self, item, quote, before, after, doc_text)
                 if why:
@@ -188,6 +191,8 @@ def _total(c: Checks, value: Any, quote: str, before: str, after: str, doc_text:
     lot = next((m.group(0) for p in c.patterns("total_of_lots", "lot_patterns") for m in p.finditer(near)), None)
     return f"the amount is stated for {lot}, one of {len(lots)} lots, not as the total" if lot else None
 
+
+_IN_CONTEXT = frozenset({"code", "count", "bought_not_alternative", "total_of_lots"})  # judged on the page
 
 _CHECKS: dict[str, Callable[..., str | None]] = {"no_placeholder": _placeholder, "organisation": _organisation, "project_name": _project_name,
            "code": _code, "whole": _whole, "count": _count, "bought_not_alternative": _bought,
