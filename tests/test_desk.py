@@ -250,7 +250,9 @@ def test_decisions_survive_a_restart_and_the_last_one_counts(desk_dir: Path, tmp
     r = c.post("/api/review", json={"doc": sha, "field": "buyer", "action": "correct", "value": "沪东理工大学（本部）",
                                     "page": 2, "quote": "名 称：沪东理工大学", "reviewer": "小王"}, headers=h)
     d = r.json()["decision"]
-    assert d["verified"] is True and d["reviewer"] == "小王" and d["original"] == "沪东理工大学"
+    # the quote is on page 2 but names 沪东理工大学, not the corrected value: kept, as the reviewer's word
+    assert d["located"] is True and d["verified"] is False and d["evidence"] == "reviewer-stated"
+    assert d["reviewer"] == "小王" and d["original"] == "沪东理工大学"
     bad = c.post("/api/review", json={"doc": sha, "field": "budget_cny", "action": "correct", "value": "很多"}, headers=h)
     assert bad.status_code == 400 and "not an amount" in bad.json()["error"]
     assert c.post("/api/review", json={"doc": sha, "field": "nope", "action": "accept"}, headers=h).status_code == 400
@@ -261,7 +263,31 @@ def test_decisions_survive_a_restart_and_the_last_one_counts(desk_dir: Path, tmp
     buyer = next(f for f in view["fields"] if f["name"] == "buyer")
     assert buyer["decision"]["action"] == "correct" and buyer["decision"]["value"] == "沪东理工大学（本部）"
     assert len(ReviewLog(review_path_for(records)).decisions()) == 2  # the history is kept
-    assert "→ <span class=\"corrected-value\">沪东理工大学（本部）</span>" in again.get(f"/doc/{sha}").text
+    page = again.get(f"/doc/{sha}").text
+    assert "→ <span class=\"corrected-value\">沪东理工大学（本部）</span>" in page
+    assert "corrected by 小王 · reviewer-stated" in page
+
+
+def test_a_correction_is_verified_only_when_its_quote_states_the_value(desk_dir: Path, tmp_path: Path) -> None:
+    records = fresh(desk_dir, tmp_path)
+    sha = sha_of(records, AWS)
+    c = client(records)
+    h = {"X-Tenderx-CSRF": csrf_of(c)}
+
+    def correct(field: str, value: str, quote: str) -> dict:
+        r = c.post("/api/review", json={"doc": sha, "field": field, "action": "correct", "value": value,
+                                        "page": 1, "quote": quote, "reviewer": "小王"}, headers=h)
+        assert r.status_code == 200, r.text
+        return r.json()["decision"]
+
+    stated = correct("server_count", "4", "实例4台")  # the quote says 4 machines (p4d instances)
+    assert stated["verified"] is True and stated["evidence"] == "verified"
+    wrong = correct("server_count", "32", "实例4台")  # 32 is not what the quote says (issue 23)
+    assert wrong["located"] is True and wrong["verified"] is False and wrong["evidence"] == "reviewer-stated"
+    assert wrong["value"] == 32 and wrong["reviewer"] == "小王"  # kept, with who said so
+    view = c.get(f"/api/documents/{sha}").json()
+    field = next(f for f in view["fields"] if f["name"] == "server_count")
+    assert field["decision"]["evidence"] == "reviewer-stated"
 
 
 def test_overview_puts_flagged_documents_first(desk_dir: Path, tmp_path: Path) -> None:
@@ -322,3 +348,31 @@ def test_cli_refuses_unsafe_or_empty_setups(tmp_path: Path, desk_dir: Path) -> N
     assert r.returncode == 2 and "nothing to show" in r.stderr
     r = run_cli("review", str(records), "--to-gold", str(tmp_path / "g"))
     assert r.returncode == 2 and "no review decisions" in r.stderr
+
+
+def test_a_scanned_documents_evidence_is_found_in_its_ocr_text(tmp_path: Path) -> None:
+    """Issue 23: a scan's values were verified while the desk said their quotes were not in the text."""
+    name = "scanned-award-hygon-dcu-servers.pdf"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(SAMPLES / name, docs / name)
+    records = tmp_path / "out" / "records.jsonl"
+    extract_documents([docs], backend="rules", out=records)
+    rec = json.loads(records.read_text(encoding="utf-8").splitlines()[0])
+    buyer = rec["fields"]["buyer"]
+    assert buyer["source"] == "ocr" and buyer["located"] is True
+    ev = client(records).get(f"/api/documents/{rec['sha256']}/evidence/buyer").json()
+    assert ev["found"] is True and ev["page"] == buyer["page"]
+    assert "not found" not in ev["note"] and "OCR" in ev["note"]
+    assert any(s.get("mark") for s in ev["segments"])  # the quote is marked in the OCR text
+    # and the recognised line that holds it is boxed on the page image, where the buyer's name is printed
+    assert ev["boxes"] and all(0 <= b["x0"] < b["x1"] <= 1 and 0 <= b["y0"] < b["y1"] <= 1 for b in ev["boxes"])
+    import io
+
+    from PIL import Image
+
+    page = Image.open(io.BytesIO(PageImages().render(docs / name, ev["page"], scale=1.0))).convert("L")
+    w, h = page.size
+    for b in ev["boxes"]:
+        region = page.crop((int(b["x0"] * w), int(b["y0"] * h), int(b["x1"] * w) + 1, int(b["y1"] * h) + 1))
+        assert region.getextrema()[0] < 100  # dark glyph pixels of the scan under the box

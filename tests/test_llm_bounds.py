@@ -101,7 +101,8 @@ def test_long_values_are_cut_and_flagged_unknown_keys_ignored(pdf: Path, tmp_pat
     rec = json.loads((tmp_path / "r.jsonl").read_text(encoding="utf-8"))
     assert len(rec["fields"]["project_name"]["value"]) <= 1001 and "truncated:project_name" in rec["flags"]
     assert rec["fields"]["project_name"]["verified"] is False
-    assert rec["fields"]["buyer"] == {"value": "测试学院", "page": 1, "quote": "采购人：测试学院", "verified": True}
+    assert rec["fields"]["buyer"] == {"value": "测试学院", "page": 1, "quote": "采购人：测试学院", "verified": True,
+                                       "located": True}
     assert (tmp_path / "r.jsonl").stat().st_size < 20_000 and (tmp_path / "r.csv").stat().st_size < 20_000
 
 

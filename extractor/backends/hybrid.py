@@ -22,11 +22,16 @@ def _empty(value: Any) -> bool:
 
 
 def fields_to_ask(values: dict[str, FieldValue], schema: Schema) -> list[Field]:
-    """The fields the rules did not settle: low confidence, or empty without being sure it is empty."""
+    """The fields the rules did not settle: low confidence, empty without being sure it is empty, or
+    a value of the wrong shape (``core.shape``: it will not verify, so it is no settled value)."""
+    from extractor.core.shape import checks_for_schema
+
+    checks = checks_for_schema(schema.name)
     ask = []
     for f in schema.fields:
         fv = values.get(f.name)
-        if fv is None or fv.confidence == "low" or (_empty(fv.value) and fv.confidence != "high"):
+        if fv is None or fv.confidence == "low" or (_empty(fv.value) and fv.confidence != "high") or (
+                not _empty(fv.value) and checks.problem(f.name, fv.value, value_only=True) is not None):
             ask.append(f)
     return ask
 

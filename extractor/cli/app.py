@@ -98,7 +98,7 @@ def main() -> None:
     except TenderxError as e:
         code = exit_code_for(e)
         _print_traceback()
-        label = "error" if code == ExitCode.USAGE else "fatal"
+        label = {ExitCode.USAGE: "error", ExitCode.BELOW_GATE: "below gate"}.get(code, "fatal")
         err_console.print(f"[red]{label}:[/] {safe(mask_secrets(str(e)))}")
         raise SystemExit(code) from None
     except Exception as e:  # noqa: BLE001 — the last line of defence: no traceback for users

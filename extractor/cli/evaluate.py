@@ -20,7 +20,7 @@ from extractor.cli.options import (
     TimeoutOpt,
 )
 from extractor.cli.terminal import console, err_console, safe
-from extractor.core.errors import UsageError
+from extractor.core.errors import QualityGateError, UsageError
 
 
 def eval_command(
@@ -42,6 +42,13 @@ def eval_command(
         "--compare", metavar="A.json B.json",
         help="Compare two score files written by --json: A.json B.json (no GOLD_DIR needed).",
         show_default=False)] = None,
+    fail_under: Annotated[float | None, typer.Option(
+        "--fail-under", min=0.0, max=1.0, metavar="F1",
+        help="Exit 4 when micro-F1 is below this (a CI gate on accuracy).", show_default=False)] = None,
+    min_verified_precision: Annotated[float | None, typer.Option(
+        "--min-verified-precision", min=0.0, max=1.0, metavar="P",
+        help="Exit 4 when verified precision (share of verified values equal to gold) is below this "
+             "(a CI gate on trust).", show_default=False)] = None,
     schema: SchemaOpt = "tender",
     worst: Annotated[int, typer.Option("--worst", min=0, help="How many of the worst documents to list.")] = 10,
     store: Annotated[Path, typer.Option(
@@ -62,9 +69,11 @@ def eval_command(
       tenderx eval --compare rules.json llm.json
 
     Reports per-field precision/recall/F1/accuracy, micro-F1, the share of documents with every
-    field right, restricted_us_tech flag precision/recall, and the grounding rate (share of predicted
-    values whose quote occurs in the document text). Exit codes: 0 ok, 1 some gold documents had no
-    (or a failed) prediction, 2 bad input (missing folder, malformed gold or predictions file).
+    field right, restricted_us_tech flag precision/recall, the grounding rate (share of predicted
+    values whose quote occurs in the document text, OCR text for scans), verified precision (share of
+    values marked verified that equal gold) and high-confidence accuracy. Exit codes: 0 ok, 1 some
+    gold documents had no (or a failed) prediction, 2 bad input (missing folder, malformed gold or
+    predictions file), 4 a score below --fail-under or --min-verified-precision.
     """
     from extractor.evaluate import evaluate_folder
     from extractor.evaluate.report import (
@@ -110,6 +119,9 @@ def eval_command(
     if scores.failed_predictions:
         err_console.print(f"[yellow]{len(scores.failed_predictions)} document(s) failed extraction "
                           f"(scored as all null):[/] {safe(', '.join(scores.failed_predictions))}")
+    short = scores.below(fail_under, min_verified_precision)
+    if short:
+        raise QualityGateError("; ".join(short))
     raise typer.Exit(1 if scores.missing_predictions or scores.failed_predictions else 0)
 
 

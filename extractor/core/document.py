@@ -18,6 +18,12 @@ class OcrInfo:
     engine: str
     model: str
     confidence: float
+    # where each recognised run sits: (start, end) in the page text, box as fractions of the page (x0, y0, x1, y1)
+    runs: tuple[tuple[int, int, float, float, float, float], ...] = field(default=(), repr=False, compare=False)
+
+    def boxes(self, start: int, end: int) -> list[tuple[float, float, float, float]]:
+        """The boxes of the runs that hold text ``[start, end)`` of the page (a quote's OCR lines)."""
+        return [(x0, y0, x1, y1) for s, e, x0, y0, x1, y1 in self.runs if s < end and e > start]
 
     def to_json(self) -> dict[str, Any]:
         return {"engine": self.engine, "model": self.model, "confidence": self.confidence}
@@ -87,14 +93,17 @@ class Chunk:
 
 @dataclass
 class FieldValue:
-    """An extracted value with its evidence. ``verified`` is True only when the
-    quote was found on that page's text (whitespace-insensitive). ``source`` is ``"ocr"``
-    when that page's text was recognised from its image (the quote may carry OCR errors)."""
+    """An extracted value with its evidence. ``located`` is True when the quote was found on the
+    page it names, in the text the value came from (text layer or OCR; whitespace-insensitive);
+    ``verified`` is True only when it is located *and* states this value for this field (its label
+    beside it, the value whole, every shape check passed: ``core.evidence.verify_fields``).
+    ``source`` is ``"ocr"`` when that page's text was recognised from its image."""
 
     value: Any
     page: int | None = None
     quote: str | None = None
     verified: bool | None = None
+    located: bool | None = None
     source: str | None = None
     disputed: bool = False  # the engines disagree on this value: shown, never verified
     confidence: str | None = None  # "high" | "low": how far the engine trusts the value
@@ -106,6 +115,8 @@ class FieldValue:
         d: dict[str, Any] = {"value": self.value, "page": self.page, "quote": self.quote}
         if self.verified is not None:
             d["verified"] = self.verified
+        if self.located is not None:
+            d["located"] = self.located
         if self.source is not None:
             d["source"] = self.source
         if self.disputed:

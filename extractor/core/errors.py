@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     PARTIAL = 1  # the run completed, but some input files failed (each listed)
     USAGE = 2  # bad flag, missing path, malformed gold/schema file, nothing readable
     FATAL = 3  # nothing done: store locked, LLM key rejected, unknown model, unexpected error
+    BELOW_GATE = 4  # `eval` finished, but a score is below its gate (--fail-under, --min-verified-precision)
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -80,6 +81,12 @@ class SchemaError(UsageError):
 
 class EvalInputError(UsageError):
     """A gold or predictions file is malformed, or a gold file has no document."""
+
+
+class QualityGateError(TenderxError):
+    """An evaluation scored below a threshold the caller set (a CI gate on accuracy or trust)."""
+
+    exit_code = ExitCode.BELOW_GATE
 
 
 class PromptNotFound(TenderxError, FileNotFoundError):

@@ -17,9 +17,11 @@ from pathlib import Path
 
 from extractor.core.document import Document, FieldValue
 from extractor.core.injection import SuspiciousSpan, overlaps
+from extractor.core.schema import Schema
+from extractor.core.shape import NO_CHECKS, Checks, checks_for_schema
 
 __all__ = ["squash", "squash_with_map", "verify_quote", "find_page", "locate", "verify", "value_grounded",
-           "verify_fields", "quote_supports", "meaningful_quote"]
+           "verify_fields", "value_problem", "quote_supports", "meaningful_quote"]
 
 
 def _squash_char(ch: str) -> str:
@@ -289,27 +291,62 @@ def _counts_only(quote: str) -> str:
 
 
 def verify_fields(doc: Document, fields: dict[str, FieldValue], types: dict[str, str], *,
-                  grounding: bool = False, suspicious: Sequence[SuspiciousSpan] = ()) -> None:
-    """Set ``verified`` on every value, for every backend alike: the one place evidence is judged.
+                  grounding: bool = False, suspicious: Sequence[SuspiciousSpan] = (),
+                  schema: Schema | None = None) -> None:
+    """Set ``located`` and ``verified`` on every value, for every backend alike: the one place
+    evidence is judged.
 
-    A value is verified only when its quote is on the page it names, is a meaningful quote that
-    states the value (``quote_supports``), does not overlap instruction-like text in the
-    document (``core.injection``), and is not ``disputed`` between engines. With ``grounding``
-    (engines that can invent values, such as an LLM) the value must also be stated in the
-    document. Empty values and ``false`` flags (an absence cannot be quoted) are neither verified
-    nor unverified."""
+    ``located``: the quote is on the page it names (of the text the value came from, OCR or not).
+    ``verified``: located, and the quote states this value for this field — a meaningful quote that
+    names the value (``quote_supports``), not overlapping instruction-like text in the document
+    (``core.injection``), not ``disputed`` between engines, with the field's label beside it and
+    every shape check of the field passed (``value_problem``; the checks of ``schema``, from its
+    checks file). With ``grounding`` (engines that can invent values, such as an LLM) the value must
+    also be stated in the document. A value that is not verified is never ``high`` confidence: it is
+    lowered with the reason. Empty values and ``false`` flags (an absence cannot be quoted) are
+    neither."""
+    checks = checks_for_schema(schema.name) if schema is not None else NO_CHECKS
+    labels = {f.name: f.labels for f in schema.fields} if schema is not None else {}
     for name, fv in fields.items():
         kind = types.get(name, "")
         if fv.value in (None, [], "") or (kind == "boolean" and fv.value is False):
-            fv.verified = None
+            fv.verified = fv.located = None
             continue
-        ok = bool(fv.quote) and fv.page is not None and verify(doc, fv) and quote_supports(fv, kind, name)
-        if ok and suspicious:
-            at = _locate_on_page(doc, fv)
-            ok = at is None or not overlaps(list(suspicious), *at)
+        at = _locate_on_page(doc, fv) if fv.quote and fv.page is not None else None
+        fv.located = at is not None
+        why = value_problem(doc, fv, name, at, checks, labels.get(name, ()))
+        ok = fv.located and why is None and quote_supports(fv, kind, name)
+        if ok and suspicious and at is not None:
+            ok = not overlaps(list(suspicious), *at)
         if ok and grounding:
             ok = value_grounded(doc, fv, kind, text=_text_outside(doc, suspicious) if suspicious else None)
-        fv.verified = ok and not fv.disputed
+        fv.verified = bool(ok) and not fv.disputed
+        if not fv.verified and fv.confidence == "high":
+            fv.low(why or ("the quote is not on the page it names" if not fv.located
+                           else "the quote does not state this value"))
+
+
+def value_problem(doc: Document, fv: FieldValue, name: str, at: tuple[int, int, int] | None,
+                  checks: Checks, labels: Sequence[str]) -> str | None:
+    """Why the quote does not state this value *for this field*, or None: the field's label is
+    missing from the quote and the text just before it, or a shape check fails. The one place a
+    value's quote is judged against its field (engines and rules plug their checks in here)."""
+    before = after = ""
+    wanted = checks.of(name)
+    spots = _occurrences(doc, at[0], fv.quote or "") if at is not None else []
+    need_label = wanted.label and bool(labels) and bool(spots)
+    window = wanted.window or checks.label_window
+    for text, start, end in spots:  # the quote may occur more than once: the labelled occurrence counts
+        before, after = text[max(0, start - 4 * window):start], text[end:end + 80]
+        if len(before) < 4 * window:  # a label at the foot of the previous page
+            before = _previous_page_tail(doc, at[0] if at else 0, 4 * window - len(before)) + before
+        near = squash(before)[-window:] + squash(fv.quote or "")
+        if not need_label or any(squash(label) in near for label in (*labels, *wanted.extra_labels)):
+            need_label = False
+            break
+    if need_label:
+        return f"label: no {name} label ({'/'.join(labels[:3])} ...) in or before the quote"
+    return checks.problem(name, fv.value, fv.quote or "", before, after, doc.text)
 
 
 def _text_outside(doc: Document, suspicious: Sequence[SuspiciousSpan]) -> str:
@@ -334,3 +371,24 @@ def _locate_on_page(doc: Document, fv: FieldValue) -> tuple[int, int, int] | Non
             if i >= 0:
                 return page.number, offsets[i], offsets[i + len(q) - 1] + 1
     return None
+
+
+def _occurrences(doc: Document, page: int, quote: str) -> list[tuple[str, int, int]]:
+    """(page text, start, end) of every occurrence of ``quote`` on ``page``, in raw offsets."""
+    q = squash(quote)
+    out: list[tuple[str, int, int]] = []
+    for p in doc.pages:
+        if p.number != page or not q:
+            continue
+        text, offsets = squash_with_map(p.text)
+        i = text.find(q)
+        while i >= 0:
+            out.append((p.text, offsets[i], offsets[i + len(q) - 1] + 1))
+            i = text.find(q, i + 1)
+    return out
+
+
+def _previous_page_tail(doc: Document, page: int, chars: int) -> str:
+    """The last ``chars`` characters of the page before ``page`` (empty on the first page)."""
+    prev = next((p.text for p in doc.pages if p.number == page - 1), "")
+    return prev[-chars:] + "\n" if prev else ""

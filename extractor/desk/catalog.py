@@ -278,4 +278,6 @@ class Catalog:
             raise ReadError(e.kind, f"{doc.name}: page {number} cannot be read ({e.message})") from e
         if text is None:
             return None
+        if not text.strip():  # a scan: its quotes were located in the OCR text
+            return next((p for p in self.text(doc_id).pages if p.number == number), None)
         return Page(number=number, text=text)

@@ -13,7 +13,7 @@ from extractor.core.document import Document
 from extractor.core.errors import ReadError
 from extractor.core.evidence import locate
 from extractor.desk.catalog import Catalog
-from extractor.desk.pages import PageImages
+from extractor.desk.pages import Box, PageImages
 
 __all__ = ["mark_span", "mark_terms", "window", "highlight_terms", "page_evidence", "field_evidence"]
 
@@ -128,7 +128,11 @@ def page_evidence(catalog: Catalog, images: PageImages, doc_id: str, page: int |
     text = pg.text if pg is not None else ""
     boxes: list[dict[str, float]] = []
     note = ""
-    if desk_doc.is_pdf and quote and span is not None:
+    if desk_doc.is_pdf and quote and span is not None and pg is not None and pg.ocr is not None:
+        # a scan: the boxes of the OCR runs that hold the quote, as the recogniser found them on the image
+        boxes = [Box(*b).to_json() for b in pg.ocr.boxes(*span)]
+        note = "read by OCR: the boxes are the recognised lines that hold the quote"
+    elif desk_doc.is_pdf and quote and span is not None:
         try:
             boxes = [b.to_json() for b in images.quote_boxes(desk_doc.path, shown, quote)]  # type: ignore[arg-type]
         except ReadError as e:

@@ -19,15 +19,19 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from extractor.core.document import FieldValue
 from extractor.core.errors import UsageError
-from extractor.core.evidence import verify_quote
+from extractor.core.evidence import quote_supports, squash, squash_with_map, verify_quote
 from extractor.core.normalize import parse_amount, parse_count, parse_date
 from extractor.core.schema import Field, Schema
+from extractor.core.shape import checks_for_schema
 from extractor.pipeline.records import read_records
 
-__all__ = ["Decision", "ReviewLog", "ReviewError", "review_path_for", "coerce_value", "ACTIONS"]
+__all__ = ["Decision", "ReviewLog", "ReviewError", "review_path_for", "coerce_value", "quote_states", "ACTIONS",
+           "VERIFIED", "STATED"]
 
 ACTIONS = ("accept", "correct")
+VERIFIED, STATED = "verified", "reviewer-stated"  # what a decision's value rests on
 _TRUE = {"true", "yes", "y", "1", "是", "对", "真"}
 _FALSE = {"false", "no", "n", "0", "否", "不是", "假"}
 
@@ -51,10 +55,12 @@ class Decision:
     value: Any  # the value the reviewer vouches for
     page: int | None
     quote: str | None
-    verified: bool | None  # the quote was found on that page (None: no page text to check against)
+    verified: bool | None  # the quote is on that page and states this value (None: no page text to check against)
     original: Any  # the extracted value at the time of the decision
     reviewer: str
     at: str  # ISO 8601 UTC
+    located: bool | None = None  # the quote is on that page (whether or not it states the value)
+    evidence: str = STATED  # "verified" (the quote states the value) or "reviewer-stated" (the reviewer's word)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,7 +71,8 @@ class Decision:
             return cls(doc=str(d["doc"]), file=str(d.get("file", "")), field=str(d["field"]),
                        action=str(d["action"]), value=d.get("value"), page=d.get("page"), quote=d.get("quote"),
                        verified=d.get("verified"), original=d.get("original"), reviewer=str(d.get("reviewer", "")),
-                       at=str(d.get("at", "")))
+                       at=str(d.get("at", "")), located=d.get("located"),
+                       evidence=VERIFIED if d.get("verified") is True else STATED)
         except (KeyError, TypeError):
             return None
 
@@ -114,6 +121,22 @@ def coerce_value(field: Field, raw: Any) -> Any:
             raise ReviewError(f"{field.name}: {text!r} is not a whole number")
         return count
     raise ReviewError(f"{field.name}: unsupported type {field.type}")
+
+
+def quote_states(schema: Schema, field: Field, value: Any, page: int | None, quote: str, page_text: str = "") -> bool:
+    """Whether the reviewer's quote states the corrected value (the same judgement as extraction's:
+    ``core.evidence.quote_supports`` and the field's shape checks). A correction of 32 quoted as
+    ``4台`` is kept, but as the reviewer's word, not as verified."""
+    fv = FieldValue(value=value, page=page, quote=quote)
+    if not quote_supports(fv, field.type):
+        return False
+    before = after = ""
+    text, offsets = squash_with_map(page_text)
+    at = text.find(squash(quote)) if text else -1
+    if at >= 0:  # the page around the quote, where a count's machine word or a label may stand
+        start, end = offsets[at], offsets[at + len(squash(quote)) - 1] + 1
+        before, after = page_text[max(0, start - 640):start], page_text[end:end + 80]
+    return checks_for_schema(schema.name).problem(field.name, value, quote, before, after, page_text) is None
 
 
 def _plain_number(text: str) -> float | None:
@@ -192,19 +215,22 @@ class ReviewLog:
         extracted = (rec.get("fields") or {}).get(field_name) or {}
         if action == "accept":
             value, page, quote = extracted.get("value"), extracted.get("page"), extracted.get("quote")
-            verified = extracted.get("verified")
+            verified, located = extracted.get("verified"), extracted.get("located")
         else:
             value = coerce_value(field, value)
             quote = (quote or "").strip() or None
             page = int(page) if page is not None else None
             if quote is not None and page is None:
                 raise ReviewError("a quote needs the page it is on")
-            verified = verify_quote(page_text, quote) if (quote and page_text is not None) else None
+            located = verify_quote(page_text, quote) if (quote and page_text is not None) else None
+            verified = bool(located and quote and quote_states(schema, field, value, page, quote, page_text or "")) \
+                if located is not None else None
         if not reviewer.strip():
             raise ReviewError("say who is reviewing (reviewer name)")
         decision = Decision(doc=str(rec.get("sha256", "")), file=str(rec.get("file", "")), field=field_name,
                             action=action, value=value, page=page, quote=quote, verified=verified,
-                            original=extracted.get("value"), reviewer=reviewer.strip()[:80], at=_now())
+                            original=extracted.get("value"), reviewer=reviewer.strip()[:80], at=_now(),
+                            located=located, evidence=VERIFIED if verified is True else STATED)
         line = json.dumps(decision.to_json(), ensure_ascii=False) + "\n"
         with self._lock:
             append_line(self.path, line.encode("utf-8"))

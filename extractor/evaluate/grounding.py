@@ -64,9 +64,20 @@ class DocumentText:
 
 
 def read_page_texts(pdf: Path) -> list[str]:
-    """The document's per-page text as its reader reads it (the text evidence quotes are taken from)."""
+    """The document's per-page text as extraction read it (the text evidence quotes are taken from):
+    a scanned page's OCR text, so values read by OCR are grounded against what OCR read (the
+    reader's OCR cache answers when extraction ran in this process)."""
     try:
-        return [p.text for p in read_document(pdf).pages]
+        doc = read_document(pdf)
+        if any(p.needs_ocr for p in doc.pages):
+            from extractor.read.guard import GuardedReader
+
+            reader = GuardedReader.from_env()
+            try:
+                doc = reader.read(pdf)
+            finally:
+                reader.close()
+        return [p.text for p in doc.pages]
     except ReadError:
         return []  # an unreadable document grounds nothing
 

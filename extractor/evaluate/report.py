@@ -17,6 +17,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from extractor.evaluate.calibration import Bucket
 from extractor.evaluate.results import NULL_LABEL, DocResult, FieldError, Scores
 
 WORST_DOCUMENTS = 10
@@ -39,6 +40,8 @@ def headline(scores: Scores) -> list[tuple[str, str]]:
     return [
         ("documents", str(scores.documents)),
         ("micro-F1", fmt(scores.micro_f1)),
+        ("verified precision", _rate(scores.calibration.verified_overall())),
+        ("high-confidence accuracy", _rate(scores.calibration.overall()["high"])),
         ("all fields correct", fmt(scores.all_fields_correct)),
         ("grounding rate", f"{fmt(scores.grounding_rate)} ({scores.grounded}/{scores.grounding_checked})"),
         ("grounded but wrong", str(scores.grounded_but_wrong)),
@@ -47,6 +50,10 @@ def headline(scores: Scores) -> list[tuple[str, str]]:
         ("backend / model", f"{scores.backend or '—'} / {scores.model or '—'}"),
         ("schema", f"{scores.schema_name} v{scores.schema_version}"),
     ]
+
+
+def _rate(b: Bucket) -> str:
+    return f"{fmt(b.accuracy)} ({b.correct}/{b.values})"
 
 
 # --- terminal ---
@@ -95,15 +102,24 @@ def terminal_report(scores: Scores, worst: int = WORST_DOCUMENTS) -> Group:
 
 def calibration_table(scores: Scores) -> Table:
     """Accuracy of the values the backend rated high vs low confidence: which values to check by eye."""
-    t = Table(title="Confidence calibration", caption="acc = share of the backend's values at that level that "
-              "were right (labelled fields, non-null values) · n values", caption_justify="left")
-    for col in ("field", "high acc", "high n", "low acc", "low n", "unrated n"):
+    t = Table(title="Confidence calibration and verified precision",
+              caption="verified prec = share of the values marked verified that were right · acc = share of the "
+              "backend's values at that level that were right (labelled fields, non-null values) · n values",
+              caption_justify="left")
+    for col in ("field", "verified prec", "verified n", "high acc", "high n", "low acc", "low n", "unrated n"):
         t.add_column(col, justify="left" if col == "field" else "right", no_wrap=col == "field")
-    rows = [*scores.calibration.fields.items(), ("all fields", scores.calibration.overall())]
-    for name, b in rows:
-        t.add_row(name, fmt(b["high"].accuracy), str(b["high"].values), fmt(b["low"].accuracy), str(b["low"].values),
-                  str(b["unrated"].values), style="bold" if name == "all fields" else None)
+    for name, b, v in trust_rows(scores):
+        t.add_row(name, fmt(v.accuracy), str(v.values), fmt(b["high"].accuracy), str(b["high"].values),
+                  fmt(b["low"].accuracy), str(b["low"].values), str(b["unrated"].values),
+                  style="bold" if name == "all fields" else None)
     return t
+
+
+def trust_rows(scores: Scores) -> list[tuple[str, dict[str, Bucket], Bucket]]:
+    """(field, confidence buckets, verified bucket) per field, then ``all fields``."""
+    cal = scores.calibration
+    rows = [(name, buckets, cal.verified.get(name, Bucket())) for name, buckets in cal.fields.items()]
+    return [*rows, ("all fields", cal.overall(), cal.verified_overall())]
 
 
 def print_report(scores: Scores, console: Console, worst: int = WORST_DOCUMENTS) -> None:
@@ -130,11 +146,12 @@ def render_markdown(scores: Scores, worst: int = WORST_DOCUMENTS) -> str:
         out.append(f"| {name} | {fmt(fs.precision)} | {fmt(fs.recall)} | {fmt(fs.f1)} | "
                    f"{fmt(fs.accuracy)} | {fs.support} |")
     if scores.calibration.rated:
-        out += ["", "## Confidence calibration", "",
-                "| field | high acc | high n | low acc | low n | unrated n |", "|---|---:|---:|---:|---:|---:|"]
-        for name, b in [*scores.calibration.fields.items(), ("all fields", scores.calibration.overall())]:
-            out.append(f"| {name} | {fmt(b['high'].accuracy)} | {b['high'].values} | {fmt(b['low'].accuracy)} | "
-                       f"{b['low'].values} | {b['unrated'].values} |")
+        out += ["", "## Confidence calibration and verified precision", "",
+                "| field | verified prec | verified n | high acc | high n | low acc | low n | unrated n |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for name, b, v in trust_rows(scores):
+            out.append(f"| {name} | {fmt(v.accuracy)} | {v.values} | {fmt(b['high'].accuracy)} | {b['high'].values} | "
+                       f"{fmt(b['low'].accuracy)} | {b['low'].values} | {b['unrated'].values} |")
     docs = scores.worst_documents(worst)
     if docs:
         out += ["", "## Worst documents", "", "| file | wrong | field | gold | predicted |", "|---|---:|---|---|---|"]
@@ -261,6 +278,15 @@ def render_html(scores: Scores) -> str:
     if scores.missing_predictions:
         missing = ("<h2>Documents without a prediction</h2><ul>"
                    + "".join(f"<li>{_e(m)}</li>" for m in scores.missing_predictions) + "</ul>")
+    trust = ""
+    if scores.calibration.rated:
+        trust = ("<h2>Confidence calibration and verified precision</h2><table><tr><th>field</th>"
+                 "<th>verified precision</th><th>verified n</th><th>high-confidence accuracy</th><th>high n</th>"
+                 "<th>low accuracy</th><th>low n</th><th>unrated n</th></tr>"
+                 + "".join(f"<tr><td>{_e(name)}</td>" + "".join(f'<td class="n">{c}</td>' for c in (
+                     fmt(v.accuracy), v.values, fmt(b["high"].accuracy), b["high"].values,
+                     fmt(b["low"].accuracy), b["low"].values, b["unrated"].values)) + "</tr>"
+                           for name, b, v in trust_rows(scores)) + "</table>")
     confusion = ""
     if CONFUSION_FIELD in scores.fields:
         confusion = f"<h2>{CONFUSION_FIELD} confusion matrix</h2>{_confusion_html(scores, CONFUSION_FIELD)}"
@@ -277,6 +303,7 @@ def render_html(scores: Scores) -> str:
 <h2>Per field</h2>
 <table><tr><th>field</th><th>precision</th><th>recall</th><th>F1</th><th>accuracy</th><th>support</th>
 <th>TP</th><th>FP</th><th>FN</th><th>TN</th></tr>{"".join(field_rows)}</table>
+{trust}
 {confusion}
 <h2>Errors ({sum(len(d.errors) for d in wrong)} in {len(wrong)} documents)</h2>
 {errors}
@@ -290,6 +317,8 @@ def render_html(scores: Scores) -> str:
 # headline metrics: (label, path in the JSON, higher is better)
 HEADLINE_METRICS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("micro-F1", ("micro_f1",), True),
+    ("verified precision", ("verified_precision",), True),
+    ("high-confidence accuracy", ("high_confidence_accuracy",), True),
     ("all fields correct", ("all_fields_correct",), True),
     ("grounding rate", ("grounding_rate",), True),
     ("grounded but wrong", ("grounded_but_wrong",), False),

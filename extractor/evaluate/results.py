@@ -141,6 +141,16 @@ class Scores:
         return _ratio(sum(d.all_correct for d in self.docs), len(self.docs))
 
     @property
+    def verified_precision(self) -> float | None:
+        """Share of values marked verified that equal gold (labelled fields, non-null values)."""
+        return self.calibration.verified_precision
+
+    @property
+    def high_confidence_accuracy(self) -> float | None:
+        """Share of values rated high confidence that equal gold."""
+        return self.calibration.high_confidence_accuracy
+
+    @property
     def grounding_rate(self) -> float | None:
         return _ratio(self.grounded, self.grounding_checked)
 
@@ -151,6 +161,16 @@ class Scores:
     @property
     def flag_recall(self) -> float | None:
         return _ratio(self.flag_tp, self.flag_tp + self.flag_fn)
+
+    def below(self, fail_under: float | None = None, min_verified_precision: float | None = None) -> list[str]:
+        """What falls short of the gates (micro-F1 ≥ ``fail_under``, verified precision ≥
+        ``min_verified_precision``), one line each; empty when every gate holds or none is set."""
+        out = []
+        for name, value, floor in (("micro-F1", self.micro_f1, fail_under),
+                                   ("verified precision", self.verified_precision, min_verified_precision)):
+            if floor is not None and (value is None or value < floor):
+                out.append(f"{name} {'—' if value is None else f'{value:.4f}'} is below {floor:g}")
+        return out
 
     def worst_documents(self, n: int | None = None) -> list[DocResult]:
         ranked = sorted((d for d in self.docs if d.errors), key=lambda d: (-len(d.errors), d.file))
@@ -169,6 +189,8 @@ class Scores:
             "model": self.model,
             "schema_version": self.schema_version,
             # extras (after the contract keys)
+            "verified_precision": self.verified_precision,
+            "high_confidence_accuracy": self.high_confidence_accuracy,
             "schema": self.schema_name,
             "grounding": {"checked": self.grounding_checked, "grounded": self.grounded},
             "restricted_us_tech_counts": {"tp": self.flag_tp, "fp": self.flag_fp, "fn": self.flag_fn},

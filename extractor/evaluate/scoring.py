@@ -25,10 +25,10 @@ def _record_value(rec: dict[str, Any] | None, name: str) -> tuple[Any, str | Non
 
 
 
-def _record_confidence(rec: dict[str, Any] | None, name: str) -> Any:
-    """The confidence a record gives a field (``high``/``low``), or None."""
+def _record_mark(rec: dict[str, Any] | None, name: str, key: str) -> Any:
+    """A mark a record gives a field (``confidence``: high/low, ``verified``: true/false), or None."""
     raw = ((rec or {}).get("fields") or {}).get(name)
-    return raw.get("confidence") if isinstance(raw, dict) else None
+    return raw.get(key) if isinstance(raw, dict) else None
 
 
 def match_records(gold_docs: Sequence[GoldDoc], records: Iterable[dict[str, Any]]
@@ -104,7 +104,8 @@ def score(gold_docs: Sequence[GoldDoc], records: Iterable[dict[str, Any]], schem
             if outcome is None:
                 continue
             if not is_null(f, pred):
-                scores.calibration.add(f.name, _record_confidence(rec, f.name), outcome.correct)
+                scores.calibration.add(f.name, _record_mark(rec, f.name, "confidence"), outcome.correct,
+                                       _record_mark(rec, f.name, "verified"))
             scores.fields[f.name].add(outcome)
             result.scored += 1
             result.correct += int(outcome.correct)

@@ -274,11 +274,12 @@ class _Runner:
             types = {f.name: f.type for f in self.schema.fields}
             if self.engine.needs_grounding:  # values an LLM was steered to invent: check against the rules
                 reference = get_backend("rules").extract(doc, self.schema).fields
-                verify_fields(doc, reference, types, suspicious=suspicious)
+                verify_fields(doc, reference, types, suspicious=suspicious, schema=self.schema)
                 names = mark_disputes(fields, reference, types)
                 disputes = rules_readings(names, reference)
                 raised = ["restricted_us_tech"] if still_raised(names, reference) else []
-            verify_fields(doc, fields, types, grounding=self.engine.needs_grounding, suspicious=suspicious)
+            verify_fields(doc, fields, types, grounding=self.engine.needs_grounding, suspicious=suspicious,
+                          schema=self.schema)
             _mark_ocr_sources(doc, fields)
             truncated = bound_values(fields)
         except Exception as e:

@@ -77,6 +77,8 @@ class OcrText:
     text: str
     confidence: float
     boxes: int
+    # each recognised run: (start, end) in ``text`` and its box as fractions of the image (x0, y0, x1, y1)
+    runs: tuple[tuple[int, int, float, float, float, float], ...] = ()
 
 
 def model_name() -> str:
@@ -127,7 +129,8 @@ class Recogniser:
         boxes = [(np.asarray(b, dtype=float), t, float(s)) for b, t, s in zip(out.boxes, out.txts, out.scores or (),
                                                                                strict=False)]
         scores = [s for _, t, s in boxes if t.strip()]
-        return OcrText(join_lines(boxes), float(np.mean(scores)) if scores else 0.0, len(scores))
+        text, runs = join_lines_with_runs(boxes, width=image.shape[1], height=image.shape[0])
+        return OcrText(text, float(np.mean(scores)) if scores else 0.0, len(scores), runs)
 
 
 _recognisers: dict[int, Recogniser] = {}
@@ -141,7 +144,15 @@ def recogniser(threads: int = 0) -> Recogniser:
 
 
 def join_lines(boxes: Sequence[tuple[np.ndarray, str, float]]) -> str:
-    """Boxes (4×2 corner arrays, text, score) → text: a line per row of boxes, left to right.
+    """Boxes (4×2 corner arrays, text, score) → text (``join_lines_with_runs`` without the runs)."""
+    return join_lines_with_runs(boxes)[0]
+
+
+def join_lines_with_runs(boxes: Sequence[tuple[np.ndarray, str, float]], width: float = 1.0, height: float = 1.0
+                         ) -> tuple[str, tuple[tuple[int, int, float, float, float, float], ...]]:
+    """Boxes (4×2 corner arrays, text, score) → text: a line per row of boxes, left to right; and
+    where each box's text landed in it, with the box as fractions of a ``width`` × ``height`` image
+    (the desk draws a quote's OCR boxes on the page image from them).
 
     A box joins a recent line when its vertical span overlaps the line's by at least half the
     smaller height (so a tilted scan's row, whose boxes drift a few pixels, stays one line) and
@@ -175,20 +186,29 @@ def join_lines(boxes: Sequence[tuple[np.ndarray, str, float]]) -> str:
         else:
             lines.append([it])
     lines.sort(key=lambda line: float(np.median([(b[0] + b[1]) / 2 for b in line])))
-    out = []
+    out: list[str] = []
+    runs: list[tuple[int, int, float, float, float, float]] = []
+    at = 0  # offset of the current line in the joined text
     for line in lines:
         line.sort(key=lambda b: b[2])
-        height = float(np.median([b[1] - b[0] for b in line])) or 1.0
+        line_h = float(np.median([b[1] - b[0] for b in line])) or 1.0
         parts = [line[0][4]]
+        spans = [(0, len(line[0][4]))]
         for prev, cur in zip(line, line[1:], strict=False):
             gap = cur[2] - prev[3]
-            if gap > CELL_GAP * height:
+            if gap > CELL_GAP * line_h:
                 parts.append("\t")
             elif prev[4][-1:].isascii() and cur[4][:1].isascii():
                 parts.append(" ")
+            start = sum(map(len, parts))
             parts.append(cur[4])
-        out.append("".join(parts))
-    return "\n".join(out)
+            spans.append((start, start + len(cur[4])))
+        for (start, end), b in zip(spans, line, strict=True):
+            runs.append((at + start, at + end, b[2] / width, b[0] / height, b[3] / width, b[1] / height))
+        joined = "".join(parts)
+        out.append(joined)
+        at += len(joined) + 1
+    return "\n".join(out), tuple(runs)
 
 
 # --- pdfium: what a page draws, and its picture ------------------------------------------------
@@ -255,9 +275,10 @@ def ocr_page(page: Any, settings: OcrSettings) -> tuple[OcrText, OcrInfo]:
     engine = recogniser(settings.threads)
     image = render(page, settings.scale)
     result = engine.recognise(drop_red(image))
-    return result, OcrInfo(engine=ENGINE, model=model_name(), confidence=round(result.confidence, 4))
+    return result, OcrInfo(engine=ENGINE, model=model_name(), confidence=round(result.confidence, 4),
+                           runs=result.runs)
 
 
 __all__ = ["CELL_GAP", "DEFAULT_SCALE", "ENGINE", "OcrSettings", "OcrText", "OcrUnavailable", "PageDrawing",
-           "Recogniser", "is_blank", "join_lines", "model_name", "ocr_page", "open_pdfium", "page_drawing",
-           "recogniser", "render"]
+           "Recogniser", "is_blank", "join_lines", "join_lines_with_runs", "model_name", "ocr_page", "open_pdfium",
+           "page_drawing", "recogniser", "render"]

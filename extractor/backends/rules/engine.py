@@ -3,6 +3,7 @@ non-null value with its page and a verbatim quote from the raw page text."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from extractor.backends.rules.compute import (
@@ -36,6 +37,7 @@ from extractor.backends.rules.suppliers import suppliers_field
 from extractor.backends.rules.views import View
 from extractor.core.document import Document, FieldValue
 from extractor.core.schema import load_schema
+from extractor.core.shape import checks_for_schema
 from extractor.core.watchlist import default_watchlist
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in load_schema("tender").fields)
@@ -55,15 +57,18 @@ def extract_rules(doc: Document, schema: Any = None) -> dict[str, FieldValue]:
     out["notice_type"] = notice_type_field(doc, views)
     notice = out["notice_type"].value
     out["procurement_method"] = method_field(views, notice)
-    out["project_code"] = (labelled_field(views, "project_code", code_value) or kv_field(views, "project_code", kv_code)
-                           or FieldValue(None))
-    out["project_name"] = (labelled_field(views, "project_name", name_value) or kv_field(views, "project_name", kv_text)
-                           or (intention_row_name(views) if notice == "intention" else None)
-                           or title_field(doc, views))
-    out["buyer"] = (labelled_field(views, "buyer", org_value) or block_field(views, "buyer")
-                    or kv_field(views, "buyer", kv_org) or buyer_from_sentence(views) or buyer_from_title(views))
-    out["agency"] = (block_field(views, "agency") or labelled_field(views, "agency", org_value)
-                     or kv_field(views, "agency", kv_org) or FieldValue(None))
+    out["project_code"] = _first_shaped("project_code", lambda: labelled_field(views, "project_code", code_value),
+                                        lambda: kv_field(views, "project_code", kv_code)) or FieldValue(None)
+    out["project_name"] = _first_shaped(
+        "project_name", lambda: labelled_field(views, "project_name", name_value),
+        lambda: kv_field(views, "project_name", kv_text),
+        lambda: intention_row_name(views) if notice == "intention" else None) or title_field(doc, views)
+    out["buyer"] = _first_shaped("buyer", lambda: labelled_field(views, "buyer", org_value),
+                                 lambda: block_field(views, "buyer"), lambda: kv_field(views, "buyer", kv_org),
+                                 lambda: buyer_from_sentence(views), lambda: buyer_from_title(views)) or FieldValue(None)
+    out["agency"] = _first_shaped("agency", lambda: block_field(views, "agency"),
+                                  lambda: labelled_field(views, "agency", org_value),
+                                  lambda: kv_field(views, "agency", kv_org)) or FieldValue(None)
     out["publish_date"] = publish_date_field(views)
     out["budget_cny"] = budget_field(views)
     out["award_amount_cny"] = award_field(views) if notice in ("award", "contract") else FieldValue(None)
@@ -101,6 +106,24 @@ def extract_rules(doc: Document, schema: Any = None) -> dict[str, FieldValue]:
         wanted = [f.name for f in schema.fields]
         return {n: out.get(n, FieldValue([] if n in _LIST_FIELDS else None)) for n in wanted}
     return out
+
+
+def _first_shaped(name: str, *finders: Callable[[], FieldValue | None]) -> FieldValue | None:
+    """The first finder's value that has the field's shape (``schemas/tender.checks.yaml``: an
+    organisation's name, a whole code, a project name without the notice's words); when none has,
+    the first value found (it will not verify). A contact person under 招标人： or a column header
+    under 中标人 then gives way to the next way of reading the field instead of hiding it."""
+    checks = checks_for_schema("tender")
+    first: FieldValue | None = None
+    for find in finders:
+        fv = find()
+        if fv is None or fv.value in (None, ""):
+            continue
+        why = checks.problem(name, fv.value, fv.quote or "")
+        if why is None or why.startswith("no_placeholder:"):  # a placeholder is what the page says: kept,
+            return fv  # never verified
+        first = first or fv
+    return first
 
 
 def _settled_empty(out: dict[str, FieldValue], notice: str, ai: bool) -> set[str]:

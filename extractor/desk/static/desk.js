@@ -168,7 +168,8 @@
     function markDecided(name, decision) {
       const row = $("#field-" + CSS.escape(name));
       row.classList.add("decided");
-      $(".decision", row).textContent = decision.action + "ed by " + decision.reviewer;
+      $(".decision", row).textContent = decision.action + "ed by " + decision.reviewer
+        + (decision.action === "correct" && decision.evidence === "reviewer-stated" ? " · reviewer-stated" : "");
       let c = $(".corrected", row);
       if (decision.action === "correct") {
         if (!c) { c = document.createElement("div"); c.className = "corrected"; $("td", row).appendChild(c); }
@@ -219,7 +220,8 @@
         const r = await api("/api/review", body);
         markDecided(formField, r.decision);
         form.hidden = true; formField = null;
-        if (r.decision.quote && r.decision.verified === false) note.textContent = "saved, but the quote is not on that page";
+        if (r.decision.quote && r.decision.located === false) note.textContent = "saved as reviewer-stated: the quote is not on that page";
+        else if (r.decision.quote && r.decision.verified === false) note.textContent = "saved as reviewer-stated: the quote does not state this value";
       } catch (err) { $("#cf-error").textContent = err.message; }
     });
 
