@@ -193,11 +193,14 @@ def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgre
                 raise PdfError("empty", "no text, and its images are blank")
             raise PdfError("empty", "no text and no images on any page")
 
+    from extractor.read.pdf_tables import read_tables
+
+    tables = read_tables(p, [t if i not in ocr_info else "" for i, t in enumerate(texts)])
     pages: list[Page] = []
     for i, text in enumerate(texts):
         clean, clean_map = clean_page(text)
         pages.append(Page(number=i + 1, text=text, clean=clean, clean_map=clean_map, needs_ocr=i in needs,
-                          ocr=ocr_info.get(i)))
+                          ocr=ocr_info.get(i), blocks=list(tables.get(i, []))))
     strip_repeated_lines(pages)
     ocr_pages = [pg.number for pg in pages if pg.needs_ocr]
     if ocr_pages and len(ocr_pages) < len(pages):
