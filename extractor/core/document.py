@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from extractor.core.structure import Block, Table
+from extractor.core.structure import Block, Cell, Table
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,16 @@ class Document:
     @property
     def needs_ocr(self) -> bool:
         return bool(self.pages) and all(p.needs_ocr for p in self.pages)
+
+    def cell(self, cell_id: str) -> tuple[Page, Table, Cell] | None:
+        """The page, table and cell of a cell id (``p1t1r2c3``), or None when there is none."""
+        for page in self.pages:
+            for table in page.tables:
+                if cell_id.startswith(table.id + "r"):
+                    found = table.find(cell_id)
+                    if found is not None:
+                        return page, table, found
+        return None
 
 
 @dataclass

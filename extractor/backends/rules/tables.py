@@ -162,10 +162,10 @@ def _read_table(page: Page, table: Table, facts: TableFacts) -> None:
     failed_table = False
     data_rows = 0
     empty_rows = 0
-    for grid_row in table.grid():
+    for r, grid_row in enumerate(table.grid()):
         cells = _unique_row(grid_row)
-        if not cells:
-            continue
+        if not cells or (header is not None and grid_row[0] is not None and grid_row[0].row < r):
+            continue  # empty, or a lot's second line under its spanned first cell (包1 over two items)
         keys = [key_of(c.text, column=True) for c in cells]
         if _is_header(cells, keys):
             header = [(c, k) for c, k in zip(cells, keys, strict=True)]
@@ -266,15 +266,16 @@ _ORG_CUT = re.compile(r"[；;，,。]|\s{2,}|\s*(?:地址|联系人|联系方式
 def org_text(text: str) -> str | None:
     """An organisation's name from a cell: up to the first note, the next inline label or a comma."""
     value = _ORG_CUT.split(text.strip(), maxsplit=1)[0].strip(" ：:")
-    value = _inline_label_cut(value)
+    value = cut_at_next_label(value)
     value = re.sub(r"[（(](?:盖章|公章|签章|牵头人|成员)[)）]$", "", value)
     if not (2 <= len(value) <= 60) or not re.search(r"[\u4e00-\u9fff]", value) or re.search(r"\d{5,}", value):
         return None
     return value
 
 
-def _inline_label_cut(value: str) -> str:
-    """``X 招标代理机构：Y`` → ``X``: a value ends where another field's label and colon start."""
+def cut_at_next_label(value: str) -> str:
+    """``X招标代理机构：Y`` → ``X``: a value ends where another field's label and colon start (an
+    inline ``招标人：X招标代理机构：Y`` is two values, not one buyer)."""
     for m in re.finditer(r"[:：]", value):
         before = value[: m.start()]
         for n in range(min(12, len(before)), 1, -1):
@@ -289,7 +290,7 @@ def code_text(text: str) -> str | None:
 
 
 def name_text(text: str) -> str | None:
-    value = _inline_label_cut(text.strip(" ：:"))
+    value = cut_at_next_label(text.strip(" ：:"))
     if len(value) < 4 or re.fullmatch(r"[\d,.\s]+|\d{4}[-年/.]\d{1,2}[-月/.]\d{1,2}日?.{0,12}", value):
         return None
     return value
