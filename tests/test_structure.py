@@ -264,3 +264,13 @@ def test_table_samples_are_right_field_by_field(name: str) -> None:
         assert (got.id.value if got.id else None) == want["id"] and got.status == want["status"]
         assert (got.award_amount_cny.value if got.award_amount_cny else None) == want["award_amount_cny"]
         assert (got.suppliers.value if got.suppliers else []) == want["suppliers"]
+
+
+def test_consortium_winner_is_its_members_in_text_too(tmp_path: Path) -> None:
+    """A plain-text notice (no table) names a consortium: suppliers lists each member, as from a cell."""
+    path = tmp_path / "award.txt"
+    path.write_text("某某道路工程中标结果公示\n招标人：宜陵市城投集团有限公司\n"
+                    "中标人：宜陵路桥建设有限公司、宜陵市政设计院有限公司联合体\n中标价(元)：1286000.00\n",
+                    encoding="utf-8")
+    fields, _ = extract_rules_with_lots(read_document(path))
+    assert fields["suppliers"].value == ["宜陵路桥建设有限公司", "宜陵市政设计院有限公司"]

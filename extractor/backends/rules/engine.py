@@ -31,7 +31,7 @@ from extractor.backends.rules.labels import (
     publish_date_field,
     title_field,
 )
-from extractor.backends.rules.lots import awarded_in_tables, lots_of, table_fields
+from extractor.backends.rules.lots import awarded_in_tables, lots_of, priced_winner_pairs, table_fields
 from extractor.backends.rules.money import award_field, budget_field
 from extractor.backends.rules.suppliers import suppliers_field
 from extractor.backends.rules.tables import TableFacts, read_facts
@@ -132,19 +132,23 @@ def _or_table(text: FieldValue, table: FieldValue | None) -> FieldValue:
 
 def _kind_from_tables(kind: FieldValue, facts: TableFacts) -> FieldValue:
     """A notice whose tables name a winner is an award: when no kind was found (a kv-grid award
-    page without a title), or when "termination" came only from a failed-lots table that is empty
-    or lists some lots while others were awarded."""
-    if kind.value not in ("other", "termination") or not awarded_in_tables(facts):
+    page without a title); when "tender" came from a body word (``招标文件``) while a key–value
+    table gives both a 中标人 and a 中标价; or when "termination" came only from a failed-lots table
+    that is empty or lists some lots while others were awarded."""
+    if kind.value not in ("other", "tender", "termination") or not awarded_in_tables(facts):
         return kind
     if kind.value == "termination" and not (facts.empty_failed_tables or any(r.failed for _, r in facts.lots)):
+        return kind
+    if kind.value == "tender" and not priced_winner_pairs(facts):
         return kind
     page, found = next(((p, f) for p, f in facts.pairs if f.field == "suppliers"), (None, None))
     if page is None or found is None:
         page, row = next((p, r) for p, r in facts.lots if "suppliers" in r.values and not r.failed)
         found = row.values["suppliers"]
-    reason = ("the tables name a winner" if kind.value == "other" else
-              "the failed-lots table is empty or lists only some lots; the tables name a winner")
-    return found.evidence(page, "award").low(reason)
+    reason = {"other": "the tables name a winner",
+              "tender": "a key-value table names a winner and a price; the word that said tender is in the body",
+              "termination": "the failed-lots table is empty or lists only some lots; the tables name a winner"}
+    return found.evidence(page, "award").low(reason[str(kind.value)])
 
 
 def _settled_empty(out: dict[str, FieldValue], notice: str, ai: bool) -> set[str]:

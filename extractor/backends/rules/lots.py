@@ -149,3 +149,10 @@ def awarded_in_tables(facts: TableFacts) -> bool:
         return True
     return any("suppliers" in r.values and not r.failed and suppliers_of(r.values["suppliers"])
                for _, r in facts.lots)
+
+
+def priced_winner_pairs(facts: TableFacts) -> bool:
+    """A key–value table gives a winner (中标人 | 某公司) and a price (中标价 | 7596447.34): a result."""
+    winner = any(f.field == "suppliers" and suppliers_of(f) for _, f in facts.pairs)
+    price = any(f.field == "award_amount_cny" and amount_of(f) is not None for _, f in facts.pairs)
+    return winner and price

@@ -314,6 +314,18 @@ def amount_of(found: Found) -> float | None:
 
 def suppliers_of(found: Found) -> list[str]:
     """A winner cell's organisations: a consortium's members split on 、/；."""
-    parts = re.split(r"[、；;]|\s*(?:和|与)\s*(?=[\u4e00-\u9fff]{4,})", found.text)
-    names = [re.sub(r"(?:联合体)$", "", n) for n in (org_text(p) for p in parts) if n]
+    names = [_CONSORTIUM.sub("", n).strip() for n in (org_text(p) for p in re.split(r"[、；;]", found.text)) if n]
     return [n for n in names if len(n) >= 2]
+
+
+_CONSORTIUM = re.compile(r"[（(]?(?:牵头人|成员|主办方)[)）]?|联合体$")
+
+
+def consortium_members(name: str) -> list[str]:
+    """``A、B联合体`` → [A, B]: each member of a consortium is a winning party (evals/real convention);
+    any other name as it is."""
+    if not name.endswith("联合体") and "、" not in name:
+        return [name]
+    parts = [_CONSORTIUM.sub("", p).strip() for p in re.split(r"[、；;]", name)]
+    parts = [p for p in parts if len(p) >= 4]
+    return parts if name.endswith("联合体") and parts else [name]
