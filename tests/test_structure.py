@@ -274,3 +274,35 @@ def test_consortium_winner_is_its_members_in_text_too(tmp_path: Path) -> None:
                     encoding="utf-8")
     fields, _ = extract_rules_with_lots(read_document(path))
     assert fields["suppliers"].value == ["宜陵路桥建设有限公司", "宜陵市政设计院有限公司"]
+
+
+def test_kv_grid_with_winner_and_price_is_an_award_even_if_the_body_says_招标(tmp_path: Path) -> None:
+    grid = ("<table><tr><td>招标人:</td><td>宜都市两江城市投资发展集团有限公司</td></tr>"
+            "<tr><td>中标范围和内容:</td><td>设计施工图、招标工程量清单、招标文件范围内的全部工程内容。</td></tr>"
+            "{rows}</table>")
+    award = grid.format(rows="<tr><td>中标人:</td><td>宜都市市政工程公司</td></tr>"
+                             "<tr><td>中标价(元):</td><td>7596447.34</td></tr>")
+    fields, _ = extract_rules_with_lots(read_document(_page(tmp_path, award)))
+    assert fields["notice_type"].value == "award" and fields["notice_type"].confidence == "low"
+    assert fields["award_amount_cny"].value == 7596447.34
+    tender = grid.format(rows="<tr><td>最高限价(元):</td><td>7600000.00</td></tr>")
+    fields, _ = extract_rules_with_lots(read_document(_page(tmp_path, tender, "tender.html")))
+    assert fields["notice_type"].value != "award"
+
+
+def test_grid_with_a_long_cell_keeps_its_cells(tmp_path: Path) -> None:
+    """A key-value grid whose scope cell runs past 500 characters is read block by block as page text
+    (as before), and its cells are still kept: the winner and price come from them."""
+    scope = "新建10KV架空导线路径长2827m，" * 40
+    body = ("<table><tr><td>招标人:</td><td>宜昌夷陵经发能源有限公司</td></tr>"
+            "<tr><td>标段(包)名称:</td><td>岩花综合能源服务站10KV配电工程</td></tr>"
+            "<tr><td>中标人:</td><td>宜昌昌耀电业集团有限公司</td></tr>"
+            f"<tr><td>中标范围和内容:</td><td>{scope}</td></tr>"
+            "<tr><td>中标价(元):</td><td>18520052.03</td></tr></table>")
+    doc = read_document(_page(tmp_path, body))
+    assert "\t" not in doc.pages[0].text.split("\n")[0]  # not flattened as a data table
+    (table,) = doc.pages[0].tables
+    assert table.n_rows == 5 and all(c.start is not None for c in table.cells)
+    fields, _ = extract_rules_with_lots(doc)
+    assert fields["notice_type"].value == "award"
+    assert fields["suppliers"].value == ["宜昌昌耀电业集团有限公司"] and fields["award_amount_cny"].value == 18520052.03

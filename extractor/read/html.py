@@ -157,13 +157,15 @@ class _Walker:
             rows = _rows(el)
             th = [all(_tag(c) == "th" for c in cells) for cells in rows]
             texts = [[self.cell(c) for c in cells] for cells in rows]
-            self.tables.append([[(t, _span(c, "rowspan"), _span(c, "colspan"), _tag(c) == "th")
-                                 for t, c in zip(row_texts, cells, strict=True)]
-                                for row_texts, cells in zip(texts, rows, strict=True)])
+            self._keep(rows, texts)
             for line in table_lines(texts, th):
                 out.add_line(line)
             out.text(el.tail)
             return
+        if tag == "table" and not any(True for _ in el.iterdescendants("table")):
+            # a grid with a long cell: its text is read block by block as before, its cells kept too
+            rows = _rows(el)
+            self._keep(rows, [[self.cell(c, keep_headings=False) for c in cells] for cells in rows])
         block = tag in _BLOCK_TAGS
         if block:
             out.end_line()
@@ -176,13 +178,21 @@ class _Walker:
             out.end_line()
         out.text(el.tail)
 
-    def cell(self, el: Any) -> str:
+    def _keep(self, rows: list[list[Any]], texts: list[list[str]]) -> None:
+        self.tables.append([[(t, _span(c, "rowspan"), _span(c, "colspan"), _tag(c) == "th")
+                             for t, c in zip(row_texts, cells, strict=True)]
+                            for row_texts, cells in zip(texts, rows, strict=True)])
+
+    def cell(self, el: Any, keep_headings: bool = True) -> str:
+        kept = len(self.headings)
         inner = _Lines()
         out_text = el.text
         inner.text(out_text)
         for child in el:
             self.walk(child, inner)
         inner.end_line()
+        if not keep_headings:
+            del self.headings[kept:]  # the cell is walked again for the page text
         return cell_text(" ".join(inner.lines))
 
 
