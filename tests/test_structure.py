@@ -306,3 +306,31 @@ def test_grid_with_a_long_cell_keeps_its_cells(tmp_path: Path) -> None:
     fields, _ = extract_rules_with_lots(doc)
     assert fields["notice_type"].value == "award"
     assert fields["suppliers"].value == ["宜昌昌耀电业集团有限公司"] and fields["award_amount_cny"].value == 18520052.03
+
+
+def test_retrieved_chunks_come_with_their_pages_tables(openai_server: OpenAIServer) -> None:
+    """A document too long for one call is sent as retrieved chunks per field group; the tables of
+    the chunks' pages follow them, so the 合计 cell can be seen and cited."""
+    doc = read_pdf(SAMPLES / "tender-multi-lot-lab-furniture.pdf")
+    schema = load_schema("tender")
+    empty = {"list": [], "boolean": False}
+
+    def answer(req):  # type: ignore[no-untyped-def]
+        names = req.body["response_format"]["json_schema"]["schema"]["properties"]["fields"]["required"]
+        fields = {}
+        for n in names:
+            f = schema.field(n)
+            value = empty.get(f.type, f.enum[0] if f.enum and not f.nullable else ("未知" if not f.nullable else None))
+            fields[n] = {"value": value, "page": None, "quote": None}
+        if "budget_cny" in names:
+            fields["budget_cny"] = {"value": 3543000, "page": 1, "quote": "p1t1r4c3"}
+        return chat_reply({"fields": fields})
+
+    openai_server.handler = answer
+    settings = LLMSettings(base_url=openai_server.url, api_key="sk-test", model="gpt-4o-mini", timeout=10,
+                           max_retries=0)
+    fields, _ = LLMExtractor(settings, None, max_prompt_tokens=3600).extract(doc, schema)
+    prompts = [r.prompt_text for r in openai_server.chat_requests()]
+    assert len(prompts) > 1  # retrieval units, not the whole document
+    assert any("Tables on this page" in p and "[p1t1r4c3] 354.30" in p for p in prompts)
+    assert fields["budget_cny"].quote == "354.30" and fields["budget_cny"].cell is not None

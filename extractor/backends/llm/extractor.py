@@ -29,10 +29,12 @@ from extractor.core.config import LLMSettings
 from extractor.core.document import Chunk, Document, FieldValue, Page
 from extractor.core.errors import LLMResponseError, LLMUnavailableError, TenderxError
 from extractor.core.schema import Field, Schema, ValidationError
-from extractor.search.context import FieldSearch, merge_groups, select_chunks
+from extractor.core.tokens import count_tokens
+from extractor.search.context import FieldSearch, merge_groups, select_chunks, with_tables
 
 log = logging.getLogger("tenderx.llm")
 
+_TABLE_TOKENS = 1200  # the retrieved pages' tables shown with a unit's chunks, at most this many tokens
 _REPAIR_QUOTE_CHARS = 4000  # the repair round quotes this much of a bad answer back, never megabytes
 
 
@@ -147,6 +149,8 @@ class LLMExtractor:
             overhead = prompt_tokens(build_messages(schema, [], part))
             budget = min(self.max_prompt_tokens - overhead, self.retrieval_tokens_per_field * len(part))
             chunks = select_chunks([search.ranked(f) for f in part], max(300, budget))
+            room = self.max_prompt_tokens - overhead - sum(c.tokens or count_tokens(c.text) for c in chunks)
+            chunks = with_tables(doc, chunks, max(0, min(_TABLE_TOKENS, room)))
             ids = hashlib.sha256("\x1f".join(c.text for c in chunks).encode("utf-8")).hexdigest()[:16]
             group = "subset:" + ",".join(f.name for f in part)
             unit_values, unit_usage = self._run_unit(doc, schema, Unit(group, part, chunks, f"retrieval:{ids}"))
@@ -171,6 +175,8 @@ class LLMExtractor:
             overhead = prompt_tokens(build_messages(schema, [], fields))
             budget = min(self.max_prompt_tokens - overhead, self.retrieval_tokens_per_field * len(fields))
             chunks = select_chunks([search.ranked(f) for f in fields], max(300, budget))
+            room = self.max_prompt_tokens - overhead - sum(c.tokens or count_tokens(c.text) for c in chunks)
+            chunks = with_tables(doc, chunks, max(0, min(_TABLE_TOKENS, room)))
             ids = hashlib.sha256("\x1f".join(c.text for c in chunks).encode("utf-8")).hexdigest()[:16]
             units.append(Unit(group, fields, chunks, f"retrieval:{ids}"))
         return units

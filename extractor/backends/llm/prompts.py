@@ -18,6 +18,7 @@ from typing import Any
 from extractor.core.document import Chunk, Page
 from extractor.core.errors import PromptNotFound
 from extractor.core.schema import Field, Schema
+from extractor.search.context import TABLES_HEADING
 
 PROMPT_VERSION = "v1"
 
@@ -26,7 +27,6 @@ _REPO_PROMPTS = Path(__file__).resolve().parents[3] / "prompts"  # source checko
 
 _DELIMITER_RE = re.compile(r"<\s*/?\s*document\b[^>]*>", re.IGNORECASE)
 _MARKER_RE = re.compile(r"\[\s*pages?\s*\d+(?:\s*-\s*\d+)?\s*\]", re.IGNORECASE)
-TABLES_HEADING = "Tables on this page (cell ids in brackets):"
 _SHAPE_VALUE = {"string": '"..."', "enum": '"..."', "date": '"YYYY-MM-DD"', "number": "0",
                 "integer": "0", "boolean": "false", "list": '["..."]'}
 
