@@ -145,26 +145,40 @@ def build_table(table_id: str, page: int, rows: list[list[tuple[str, int, int, b
 def locate_cells(table: Table, text: str, start: int = 0) -> int:
     """Set each cell's offsets in the page's raw ``text``, searching forward from ``start`` in
     reading order and ignoring whitespace (a PDF wraps a cell over lines). Returns where the
-    search stopped, so the next table continues after this one."""
+    search stopped, so the next table continues after this one. Only the table's first cells are
+    looked for anywhere ahead; the others a window ahead of the last one found, so a page of many
+    cells that are not in its text (cut by the text cap) stays linear."""
     pos = start
-    for cell in table.cells:
-        found = _find_loose(text, cell.text, pos)
-        if found is None:
-            found = _find_loose(text, cell.text, start)  # out of reading order (a spanned cell)
+    anchored = False  # a cell of this table was found: look only a window ahead of it
+    for i, cell in enumerate(table.cells):
+        unbounded = not anchored and i < _FIRST_CELLS
+        found = _find_loose(text, cell.text, pos, None if unbounded else _LOOSE_WINDOW)
+        if found is None and cell.text and anchored:  # out of reading order (a spanned cell)
+            at = text.find(cell.text, start, pos + len(cell.text))
+            found = (at, at + len(cell.text)) if at >= 0 else None
         if found is not None:
             cell.start, cell.end = found
             pos = max(pos, found[1])
+            anchored = True
     return pos
 
 
-def _find_loose(text: str, needle: str, start: int) -> tuple[int, int] | None:
-    """(start, end) of ``needle`` in ``text`` from ``start``, whitespace in either ignored."""
+_LOOSE_WINDOW = 4000  # characters after the last found cell where the next cell is looked for
+_FIRST_CELLS = 4  # a table's first cells are looked for anywhere ahead (the table's place in the text)
+
+
+def _find_loose(text: str, needle: str, start: int, window: int | None) -> tuple[int, int] | None:
+    """(start, end) of ``needle`` in ``text`` from ``start``, whitespace in either ignored: the
+    exact text anywhere ahead (``window`` None) or within ``window`` characters; the
+    whitespace-insensitive search always within the window (a regex scan per unfound cell of a
+    long page would not stay linear)."""
     squeezed = _WS.sub("", needle)
     if not squeezed:
         return None
-    exact = text.find(needle, start)
+    near = min(len(text), start + _LOOSE_WINDOW + 2 * len(needle))
+    exact = text.find(needle, start, len(text) if window is None else near)
     if exact >= 0:
         return exact, exact + len(needle)
     pattern = r"\s*".join(re.escape(ch) for ch in squeezed)
-    m = re.compile(pattern).search(text, start)
+    m = re.compile(pattern).search(text, start, near)
     return (m.start(), m.end()) if m else None
