@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 __all__ = ["Backend", "Extraction", "Retriever", "Usage"]
 
 from extractor.core.config import LLMSettings
-from extractor.core.document import Document, FieldValue, Retriever
+from extractor.core.document import Document, FieldValue, Lot, Retriever
 from extractor.core.schema import Schema
 
 
@@ -54,6 +54,7 @@ class Extraction:
 
     fields: dict[str, FieldValue]
     usage: Usage = field(default_factory=Usage)
+    lots: list[Lot] = field(default_factory=list)  # the lots its tables list (rules engine), if any
 
 
 @runtime_checkable

@@ -18,9 +18,10 @@ class RulesBackend:
     needs_grounding = False  # every value is read off the page it quotes
 
     def extract(self, doc: Document, schema: Schema, *, retriever: Retriever | None = None) -> Extraction:
-        from extractor.backends.rules import extract_rules
+        from extractor.backends.rules import extract_rules_with_lots
 
-        return Extraction(extract_rules(doc, schema))
+        fields, lots = extract_rules_with_lots(doc, schema)
+        return Extraction(fields, lots=lots)
 
 
 class LLMBackend:

@@ -71,13 +71,13 @@ class HybridBackend:
         return self.settings.model
 
     def extract(self, doc: Document, schema: Schema, *, retriever: Retriever | None = None) -> Extraction:
-        from extractor.backends.rules import extract_rules
+        from extractor.backends.rules import extract_rules_with_lots
 
-        rules = extract_rules(doc, schema)
+        rules, lots = extract_rules_with_lots(doc, schema)
         for fv in rules.values():
             fv.engine = "rules"
         asked = fields_to_ask(rules, schema)
         if not asked:
-            return Extraction(rules)
+            return Extraction(rules, lots=lots)
         answers, usage = self.llm.extract_subset(doc, schema, asked, retriever)
-        return Extraction(merge(rules, answers, asked), usage)
+        return Extraction(merge(rules, answers, asked), usage, lots=lots)  # lots: the tables' reading

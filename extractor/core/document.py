@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from extractor.core.structure import Block, Cell, Table
+
 
 @dataclass(frozen=True)
 class OcrInfo:
@@ -41,6 +43,11 @@ class Page:
     clean_map: list[int] = field(default_factory=list, repr=False)
     needs_ocr: bool = False
     ocr: OcrInfo | None = None  # set when ``text`` came from OCR, not the PDF's text layer
+    blocks: list[Block] = field(default_factory=list, repr=False)  # headings and tables, in reading order
+
+    @property
+    def tables(self) -> list[Table]:
+        return [b for b in self.blocks if isinstance(b, Table)]
 
 
 @dataclass
@@ -67,6 +74,16 @@ class Document:
     @property
     def needs_ocr(self) -> bool:
         return bool(self.pages) and all(p.needs_ocr for p in self.pages)
+
+    def cell(self, cell_id: str) -> tuple[Page, Table, Cell] | None:
+        """The page, table and cell of a cell id (``p1t1r2c3``), or None when there is none."""
+        for page in self.pages:
+            for table in page.tables:
+                if cell_id.startswith(table.id + "r"):
+                    found = table.find(cell_id)
+                    if found is not None:
+                        return page, table, found
+        return None
 
 
 @dataclass
@@ -109,6 +126,8 @@ class FieldValue:
     confidence: str | None = None  # "high" | "low": how far the engine trusts the value
     reason: str | None = None  # why the confidence is low (what to check by eye)
     engine: str | None = None  # which engine produced it (hybrid backend: "rules" | "llm")
+    # a value read from a table cell: {"cell": id, "column": header, "row": row label, "bbox": [...]}
+    cell: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The record form; the newer keys appear only when set, so old readers see the old format."""
@@ -121,7 +140,7 @@ class FieldValue:
             d["source"] = self.source
         if self.disputed:
             d["disputed"] = True
-        for key in ("confidence", "reason", "engine"):
+        for key in ("confidence", "reason", "engine", "cell"):
             if getattr(self, key) is not None:
                 d[key] = getattr(self, key)
         return d
@@ -136,3 +155,25 @@ Retriever = Callable[[str, int], list[Chunk]]
 """Chunks of one document most relevant to a query: ``(query, k) -> chunks``. Backends that need only
 parts of a long document are given one."""
 
+
+
+@dataclass
+class Lot:
+    """One lot (包/标段) of a notice, read from its table: each value a FieldValue with evidence.
+    ``status``: ``awarded`` (a winner named), ``failed`` (废标/流标) or ``open`` (a tender's lot)."""
+
+    id: FieldValue | None = None
+    name: FieldValue | None = None
+    budget_cny: FieldValue | None = None
+    award_amount_cny: FieldValue | None = None
+    suppliers: FieldValue | None = None
+    status: str = "open"
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {}
+        for key in ("id", "name", "budget_cny", "award_amount_cny", "suppliers"):
+            fv = getattr(self, key)
+            if fv is not None:
+                d[key] = fv.to_json()
+        d["status"] = self.status
+        return d

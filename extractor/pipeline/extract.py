@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from extractor.backends.base import Backend, BackendOptions
 from extractor.backends.registry import get_backend, resolve_backend
 from extractor.core.config import DEFAULT_STORE, LLMSettings
-from extractor.core.document import Chunk, Document, FieldValue, Retriever
+from extractor.core.document import Chunk, Document, FieldValue, Lot, Retriever
 from extractor.core.errors import LLMAuthError, LLMConfigError, UsageError
 from extractor.core.evidence import verify_fields
 from extractor.core.injection import find_instructions
@@ -125,6 +125,7 @@ def make_record(
     usage: dict[str, Any] | None = None,
     extra_flags: Sequence[str] = (),
     doc: Document | None = None,
+    lots: Sequence[Lot] = (),
 ) -> dict[str, Any]:
     """One JSONL record. ``file`` is printable (undecodable name bytes as ``\\xNN``); when that
     changed the name, ``file_bytes_b64`` holds its exact bytes. ``doc`` adds how it was read."""
@@ -147,6 +148,8 @@ def make_record(
         "errors": errors,
         "usage": usage or {},
     })
+    if lots:  # an addition to schema v1: present only for a notice with a lot table
+        rec["lots"] = [lot.to_json() for lot in lots]
     if doc is not None and doc.metadata:
         rec["source"] = dict(doc.metadata)  # format, encoding, the notice's own publication time
     if doc is not None and doc.warnings:
@@ -291,7 +294,8 @@ class _Runner:
                                doc=doc)
         record = make_record(str(path), doc.sha256, self.schema, self.backend, model, fields, [], usage,
                              extra_flags=[*raised, *(["suspicious_text"] if suspicious else []),
-                                          *(f"truncated:{name}" for name in truncated)], doc=doc)
+                                          *(f"truncated:{name}" for name in truncated)], doc=doc,
+                             lots=result.lots)
         if suspicious:
             record["suspicious_text"] = [span.to_json() for span in suspicious]
         if disputes:

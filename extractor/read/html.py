@@ -23,6 +23,7 @@ from lxml import etree
 
 from extractor.core.document import Document, Page
 from extractor.core.errors import ReadError
+from extractor.core.structure import Block, Heading, Table, build_table, locate_cells
 from extractor.read.caps import TextBudget
 from extractor.read.cleaning import clean_page
 from extractor.read.encoding import declared_charset, decode_text
@@ -146,9 +147,18 @@ def _is_data_table(table: Any) -> bool:
     return not _LONG_CELL(table)  # one C-level query, not a Python call per cell of a 600,000-cell table
 
 
+def _span(el: Any, name: str) -> int:
+    try:
+        return max(1, min(int(str(el.get(name) or "1").strip() or "1"), 100))
+    except ValueError:
+        return 1
+
+
 class _Walker:
     def __init__(self, page_chars: int) -> None:
         self.page_chars = page_chars
+        self.tables: list[list[list[tuple[str, int, int, bool]]]] = []  # data tables, rows of cells
+        self.headings: list[tuple[str, int]] = []
 
     def walk(self, el: Any, out: _Lines) -> None:
         tag = _tag(el)
@@ -168,13 +178,21 @@ class _Walker:
                 if out.limit is not None and out.chars + size > out.limit:
                     break
             th = [all(_tag(c) == "th" for c in cells) for cells in rows]
-            for line in table_lines([[self.cell(c) for c in cells] for cells in rows], th):
+            texts = [[self.cell(c) for c in cells] for cells in rows]
+            self._keep(rows, texts)
+            for line in table_lines(texts, th):
                 out.add_line(line)
             out.text(el.tail)
             return
+        if tag == "table" and not any(True for _ in el.iterdescendants("table")):
+            # a grid with a long cell: its text is read block by block as before, its cells kept too
+            grid = list(_rows(el))
+            self._keep(grid, [[self.cell(c, keep_headings=False) for c in cells] for cells in grid])
         block = tag in _BLOCK_TAGS
         if block:
             out.end_line()
+        if tag in _HEADINGS:
+            self.headings.append((cell_text(el.text_content()), int(tag[1])))
         out.text(el.text)
         for child in el:
             self.walk(child, out)
@@ -182,13 +200,21 @@ class _Walker:
             out.end_line()
         out.text(el.tail)
 
-    def cell(self, el: Any) -> str:
+    def _keep(self, rows: list[list[Any]], texts: list[list[str]]) -> None:
+        self.tables.append([[(t, _span(c, "rowspan"), _span(c, "colspan"), _tag(c) == "th")
+                             for t, c in zip(row_texts, cells, strict=True)]
+                            for row_texts, cells in zip(texts, rows, strict=True)])
+
+    def cell(self, el: Any, keep_headings: bool = True) -> str:
+        kept = len(self.headings)
         inner = _Lines()
         out_text = el.text
         inner.text(out_text)
         for child in el:
             self.walk(child, inner)
         inner.end_line()
+        if not keep_headings:
+            del self.headings[kept:]  # the cell is walked again for the page text
         return cell_text(" ".join(inner.lines))
 
 
@@ -228,27 +254,52 @@ def _iso(m: re.Match[str]) -> str:
 def html_text(data: bytes, limit: int | None = None) -> tuple[list[str], dict[str, str], str | None]:
     """(lines of notice text, metadata, <title>) of an HTML page's bytes; the walk stops a little
     past ``limit`` characters."""
+    lines, meta, title, _ = html_structure(data, limit)
+    return lines, meta, title
+
+
+def html_structure(data: bytes, limit: int | None = None
+                   ) -> tuple[list[str], dict[str, str], str | None, _Walker | None]:
+    """``html_text`` plus the walker that saw the data tables and headings (None for an empty page)."""
     text, encoding = decode_text(data, declared_charset(data))
     text = _SERVER_TAGS.sub("", _XML_DECL.sub("", text, count=1))
     if not text.strip():
-        return [], {"format": "html", "encoding": encoding}, None
+        return [], {"format": "html", "encoding": encoding}, None, None
     try:
         root = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError):
-        return [], {"format": "html", "encoding": encoding}, None
+        return [], {"format": "html", "encoding": encoding}, None, None
     title_el = root.find(".//title")
     title = cell_text(title_el.text_content()) if title_el is not None else None
     body = root.find("body")
     start = body if body is not None else root
     out = _Lines(limit)
+    walker = _Walker(len(start.text_content()))
     with contextlib.suppress(_Full):
-        _Walker(len(start.text_content())).walk(start, out)
+        walker.walk(start, out)
     lines = [ln for ln in (_CHROME_TOKEN.sub("", ln).strip() for ln in out.lines) if ln and not _CHROME_LINE.match(ln)]
     meta: dict[str, str] = {"format": "html", "encoding": encoding}
     meta.update(_published(root, lines))
     if title:
         meta["html_title"] = title
-    return lines, meta, _title(start, lines, title)
+    return lines, meta, _title(start, lines, title), walker
+
+
+def page_blocks(walker: _Walker | None, text: str, page: int = 1) -> list[Block]:
+    """The walker's headings and data tables as blocks, each cell located in the page text."""
+    if walker is None:
+        return []
+    blocks: list[Block] = []
+    pos = 0
+    for heading, level in walker.headings:
+        found = text.find(heading) if heading else -1
+        if found >= 0:
+            blocks.append(Heading(heading, level, found, found + len(heading)))
+    for n, rows in enumerate(walker.tables, 1):
+        table: Table = build_table(f"p{page}t{n}", page, rows)
+        pos = locate_cells(table, text, pos)
+        blocks.append(table)
+    return blocks
 
 
 def read_html(path: str | Path, budget: TextBudget | None = None) -> Document:
@@ -261,11 +312,11 @@ def read_html(path: str | Path, budget: TextBudget | None = None) -> Document:
     except OSError as e:
         raise ReadError("unreadable", f"cannot read file: {e.strerror or e}") from e
     budget = budget or TextBudget()
-    lines, meta, title = html_text(data, budget.unpaged_limit)
+    lines, meta, title, walker = html_structure(data, budget.unpaged_limit)
     text = budget.take("\n".join(lines))
     if not text.strip():
         raise ReadError("empty", "web page holds no text (only scripts, styles or navigation?)")
     clean, clean_map = clean_page(text)
-    pages = [Page(number=1, text=text, clean=clean, clean_map=clean_map)]
+    pages = [Page(number=1, text=text, clean=clean, clean_map=clean_map, blocks=page_blocks(walker, text))]
     return Document(path=str(path), sha256=file_sha256(p), pages=pages, title=title or find_title(pages),
                     warnings=list(budget.warnings), metadata=meta)

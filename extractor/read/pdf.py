@@ -124,8 +124,11 @@ def _damaged(e: BaseException) -> PdfError:
     return PdfError("corrupt", f"damaged PDF: {msg}")
 
 
-def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgress | None = None) -> Document:
+def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgress | None = None,
+             tables: bool = True) -> Document:
     """Read one PDF into a Document (raw + clean text per page); raises PdfError.
+
+    ``tables``: read the tables of pages with table words (``pdf_tables``); off, pages carry text only.
 
     Pages without a usable text layer (no text, or text that decodes to garbage) are OCR'd when
     ``ocr`` is given and enabled, else marked ``needs_ocr``. A PDF whose pages hold neither text
@@ -193,11 +196,14 @@ def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgre
                 raise PdfError("empty", "no text, and its images are blank")
             raise PdfError("empty", "no text and no images on any page")
 
+    from extractor.read.pdf_tables import read_tables
+
+    found = read_tables(p, [t if i not in ocr_info else "" for i, t in enumerate(texts)]) if tables else {}
     pages: list[Page] = []
     for i, text in enumerate(texts):
         clean, clean_map = clean_page(text)
         pages.append(Page(number=i + 1, text=text, clean=clean, clean_map=clean_map, needs_ocr=i in needs,
-                          ocr=ocr_info.get(i)))
+                          ocr=ocr_info.get(i), blocks=list(found.get(i, []))))
     strip_repeated_lines(pages)
     ocr_pages = [pg.number for pg in pages if pg.needs_ocr]
     if ocr_pages and len(ocr_pages) < len(pages):

@@ -16,6 +16,7 @@ from typing import Any
 
 from extractor.core.document import Document, Page
 from extractor.core.errors import ReadError
+from extractor.core.structure import Table, build_table, locate_cells
 from extractor.read.caps import TextBudget
 from extractor.read.cleaning import clean_page
 from extractor.read.layout import cell_text, table_lines
@@ -91,29 +92,58 @@ class _Lines(list[str]):
             raise _Full
 
 
-def _blocks(container: Any, lines: list[str]) -> None:
-    """Append the lines of a document body or a table cell, in order."""
-    from docx.table import Table
+def _blocks(container: Any, lines: list[str], tables: list[Table]) -> None:
+    """Append the lines of a document body or a table cell, in order; data tables also to ``tables``."""
+    from docx.table import Table as DocxTable
 
     for item in container.iter_inner_content():
-        if isinstance(item, Table):
-            _table(item, lines)
+        if isinstance(item, DocxTable):
+            _table(item, lines, tables)
         else:  # a paragraph; soft line breaks (w:br) keep their lines
             lines.extend(t for t in (cell_text(x) for x in _text(item._p).split("\n")) if t)
 
 
-def _table(table: Any, lines: list[str]) -> None:
+def _table(table: Any, lines: list[str], tables: list[Table]) -> None:
     if _is_data_table(table):
         lines.extend(table_lines([[_text(cell._tc) for cell in _unique_cells(row)] for row in table.rows]))
+        tables.append(_structure(table, len(tables) + 1))
         return
     for row in table.rows:
         for cell in _unique_cells(row):
-            _blocks(cell, lines)
+            _blocks(cell, lines, tables)
+
+
+def _structure(table: Any, n: int) -> Table:
+    """The table's cells with their spans: ``w:gridSpan`` across, ``w:vMerge`` down (a continuing
+    cell adds one row to the span of the cell above it in the same grid column)."""
+    rows: list[list[list[Any]]] = []  # per row: [text, rowspan, colspan, header, grid column]
+    above: dict[int, list[Any]] = {}  # grid column -> the cell that a vMerge continuation extends
+    for tr in table._tbl.tr_lst:
+        row: list[list[Any]] = []
+        col = 0
+        for tc in tr.tc_lst:
+            span = max(1, int(tc.grid_span or 1))
+            if tc.vMerge == "continue" and col in above:
+                above[col][1] += 1
+            else:
+                cell = [cell_text(_text(tc)), 1, span, False, col]
+                row.append(cell)
+                for k in range(col, col + span):
+                    above[k] = cell
+            col += span
+        rows.append(row)
+    return build_table(f"p1t{n}", 1, [[(c[0], c[1], c[2], c[3]) for c in row] for row in rows])
 
 
 def docx_lines(path: str | Path, limit: int | None = None) -> tuple[list[str], dict[str, Any]]:
     """(lines of text, metadata) of a .docx file, stopping a little past ``limit`` characters;
     raises ReadError."""
+    lines, meta, _ = docx_structure(path, limit)
+    return lines, meta
+
+
+def docx_structure(path: str | Path, limit: int | None = None) -> tuple[list[str], dict[str, Any], list[Table]]:
+    """``docx_lines`` plus the data tables (cells not yet located in the page text)."""
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
@@ -123,13 +153,14 @@ def docx_lines(path: str | Path, limit: int | None = None) -> tuple[list[str], d
         raise ReadError("corrupt", f"damaged or not a Word .docx file ({type(e).__name__}: "
                         f"{' '.join(str(e).split())[:120]})") from e
     lines = _Lines(limit)
+    tables: list[Table] = []
     with contextlib.suppress(_Full):
-        _blocks(document, lines)
+        _blocks(document, lines, tables)
     meta: dict[str, Any] = {"format": "docx"}
     props = document.core_properties
     if props.title:
         meta["docx_title"] = props.title
-    return list(lines), meta
+    return list(lines), meta, tables
 
 
 def read_docx(path: str | Path, budget: TextBudget | None = None) -> Document:
@@ -137,11 +168,14 @@ def read_docx(path: str | Path, budget: TextBudget | None = None) -> Document:
     from extractor.read.pdf import file_sha256, find_title
 
     budget = budget or TextBudget()
-    lines, meta = docx_lines(path, budget.unpaged_limit)
+    lines, meta, tables = docx_structure(path, budget.unpaged_limit)
     text = budget.take("\n".join(lines))
     if not text.strip():
         raise ReadError("empty", "Word file holds no text")
     clean, clean_map = clean_page(text)
-    pages = [Page(number=1, text=text, clean=clean, clean_map=clean_map)]
+    pos = 0
+    for table in tables:
+        pos = locate_cells(table, text, pos)
+    pages = [Page(number=1, text=text, clean=clean, clean_map=clean_map, blocks=list(tables))]
     return Document(path=str(path), sha256=file_sha256(path), pages=pages, title=find_title(pages),
                     warnings=list(budget.warnings), metadata=meta)

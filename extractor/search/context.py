@@ -158,6 +158,31 @@ def select_chunks(rankings: Sequence[Sequence[Chunk]], budget: int) -> list[Chun
     return merge_overlaps(sorted(chosen, key=lambda c: (c.page_start, c.char_start, c.index)))
 
 
+TABLES_HEADING = "Tables on this page (cell ids in brackets):"
+
+
+def with_tables(doc: Document, chunks: Sequence[Chunk], budget: int) -> list[Chunk]:
+    """The chosen chunks plus, after them, the tables of the pages they come from as Markdown with
+    cell ids (one chunk a table, under its page's marker), within ``budget`` tokens: the rows and
+    columns the flattened text lost, and ids the model may cite instead of copying a cell."""
+    pages = {n for c in chunks for n in range(c.page_start, c.page_end + 1)}
+    out = list(chunks)
+    used = 0
+    for page in doc.pages:
+        if page.number not in pages:
+            continue
+        for table in page.tables:
+            text = f"{TABLES_HEADING}\n{table.to_markdown()}"
+            cost = count_tokens(text)
+            if used + cost > budget:
+                return out
+            used += cost
+            out.append(Chunk(id=f"{doc.sha256[:12]}-{table.id}", doc_sha256=doc.sha256, file=doc.path, text=text,
+                             page_start=page.number, page_end=page.number, char_start=0, char_end=0, index=-2,
+                             tokens=cost))
+    return out
+
+
 def _tokens(c: Chunk) -> int:
     return c.tokens or count_tokens(c.text)
 

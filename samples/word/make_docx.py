@@ -1,4 +1,4 @@
-"""Write the two hand-written Word (.docx) sample notices with python-docx.
+"""Write the hand-written Word (.docx) sample notices with python-docx.
 
     python samples/word/make_docx.py            # writes samples/word/*.docx (committed)
     python samples/word/make_docx.py --out DIR  # somewhere else
@@ -120,7 +120,36 @@ def contract_huawei_cloud(d) -> None:
     d.add_paragraph("本合同依据中标结果签订，中标公告已于2024年12月27日发布。")
 
 
-SAMPLES = {"contract-huawei-govcloud-ascend": contract_huawei_cloud, "tender-l40s-inference-servers": tender_l40s}
+def award_lots_merged(d) -> None:
+    """The web sample ccgp-award-lots-rowspan as Word: a key-value grid, then the lot table whose
+    lot-1 cells are merged down over its two items (w:vMerge) and whose 合计 label spans three columns."""
+    _heading(d, "海川大学智慧教室建设项目中标公告")
+    _table(d, [
+        ["项目编号", "HCDX-2025-ZB-0092", "采购方式", "公开招标"],
+        ["采购人", "海川大学", "采购代理机构", "海川中天招标有限公司"],
+    ])
+    d.add_paragraph("一、中标信息")
+    rows = [["包号", "标的名称", "中标供应商", "中标金额（元）"],
+            ["包1", "智慧黑板", "海川博文教育科技有限公司", "1,286,000.00"],
+            ["", "录播系统", "", ""],
+            ["包2", "教室桌椅", "南屿新材家具制造有限公司", "412,800.00"],
+            ["合计", "", "", "1,698,800.00"]]
+    t = d.add_table(rows=len(rows), cols=4)
+    t.style = "Table Grid"
+    for i, row in enumerate(rows):
+        for j, text in enumerate(row):
+            if text:
+                t.cell(i, j).text = text
+    for j in (0, 2, 3):
+        t.cell(1, j).merge(t.cell(2, j))
+    t.cell(4, 0).merge(t.cell(4, 2))
+    d.add_paragraph("二、其他补充事宜")
+    d.add_paragraph("项目名称：海川大学智慧教室建设项目")
+    d.add_paragraph("公告日期：2025年8月11日")
+
+
+SAMPLES = {"contract-huawei-govcloud-ascend": contract_huawei_cloud, "tender-l40s-inference-servers": tender_l40s,
+           "award-lots-merged-cells": award_lots_merged}
 
 
 def _deterministic(data: bytes) -> bytes:

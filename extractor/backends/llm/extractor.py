@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,11 +29,33 @@ from extractor.core.config import LLMSettings
 from extractor.core.document import Chunk, Document, FieldValue, Page
 from extractor.core.errors import LLMResponseError, LLMUnavailableError, TenderxError
 from extractor.core.schema import Field, Schema, ValidationError
-from extractor.search.context import FieldSearch, merge_groups, select_chunks
+from extractor.core.tokens import count_tokens
+from extractor.search.context import FieldSearch, merge_groups, select_chunks, with_tables
 
 log = logging.getLogger("tenderx.llm")
 
+_TABLE_TOKENS = 1200  # the retrieved pages' tables shown with a unit's chunks, at most this many tokens
 _REPAIR_QUOTE_CHARS = 4000  # the repair round quotes this much of a bad answer back, never megabytes
+
+
+_CELL_ID = re.compile(r"^\s*\[?\s*(p\d+t\d+r\d+c\d+)\s*\]?\s*$")
+
+
+def fill_cited_cells(doc: Document, values: dict[str, FieldValue]) -> None:
+    """A quote that is a cell id (``p1t1r2c3``) becomes that cell's text as the page shows it, with
+    the cell's page and place: a cited cell cannot be misquoted. An unknown id stays as it is (and
+    fails verification)."""
+    for fv in values.values():
+        m = _CELL_ID.match(fv.quote or "")
+        found = doc.cell(m.group(1)) if m else None
+        if found is None:
+            continue
+        page, table, cell = found
+        quote = page.text[cell.start:cell.end] if cell.start is not None else cell.text
+        fv.page, fv.quote = page.number, quote.strip() or cell.text
+        fv.cell = {"cell": table.cell_id(cell)}
+        if cell.bbox is not None:
+            fv.cell["bbox"] = [round(x, 1) for x in cell.bbox]
 
 
 @dataclass
@@ -108,6 +131,7 @@ class LLMExtractor:
             raise
         usage.cost_usd = estimate_cost(self.model, usage.prompt_tokens, usage.completion_tokens)
         out = {f.name: values.get(f.name, FieldValue(None)) for f in schema.fields}
+        fill_cited_cells(doc, out)
         return out, usage
 
     def extract_subset(self, doc: Document, schema: Schema, fields: Sequence[Field],
@@ -125,6 +149,8 @@ class LLMExtractor:
             overhead = prompt_tokens(build_messages(schema, [], part))
             budget = min(self.max_prompt_tokens - overhead, self.retrieval_tokens_per_field * len(part))
             chunks = select_chunks([search.ranked(f) for f in part], max(300, budget))
+            room = self.max_prompt_tokens - overhead - sum(c.tokens or count_tokens(c.text) for c in chunks)
+            chunks = with_tables(doc, chunks, max(0, min(_TABLE_TOKENS, room)))
             ids = hashlib.sha256("\x1f".join(c.text for c in chunks).encode("utf-8")).hexdigest()[:16]
             group = "subset:" + ",".join(f.name for f in part)
             try:
@@ -137,7 +163,9 @@ class LLMExtractor:
             values.update(unit_values)
             usage.add(unit_usage)
         usage.cost_usd = estimate_cost(self.model, usage.prompt_tokens, usage.completion_tokens)
-        return {f.name: values.get(f.name, FieldValue(None)) for f in chosen}, usage
+        out = {f.name: values.get(f.name, FieldValue(None)) for f in chosen}
+        fill_cited_cells(doc, out)
+        return out, usage
 
     # --- planning: whole document or retrieved chunks per group -------------------------------
     def plan(self, doc: Document, schema: Schema, retriever: Retriever | None) -> list[Unit]:
@@ -153,6 +181,8 @@ class LLMExtractor:
             overhead = prompt_tokens(build_messages(schema, [], fields))
             budget = min(self.max_prompt_tokens - overhead, self.retrieval_tokens_per_field * len(fields))
             chunks = select_chunks([search.ranked(f) for f in fields], max(300, budget))
+            room = self.max_prompt_tokens - overhead - sum(c.tokens or count_tokens(c.text) for c in chunks)
+            chunks = with_tables(doc, chunks, max(0, min(_TABLE_TOKENS, room)))
             ids = hashlib.sha256("\x1f".join(c.text for c in chunks).encode("utf-8")).hexdigest()[:16]
             units.append(Unit(group, fields, chunks, f"retrieval:{ids}"))
         return units

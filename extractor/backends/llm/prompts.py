@@ -18,6 +18,7 @@ from typing import Any
 from extractor.core.document import Chunk, Page
 from extractor.core.errors import PromptNotFound
 from extractor.core.schema import Field, Schema
+from extractor.search.context import TABLES_HEADING
 
 PROMPT_VERSION = "v1"
 
@@ -63,11 +64,17 @@ def _marker(first: int, last: int) -> str:
 
 
 def render_document(parts: Sequence[Page] | Sequence[Chunk]) -> str:
-    """Pages (raw text, so quotes are verbatim) or retrieved chunks, each after its page marker."""
+    """Pages (raw text, so quotes are verbatim) or retrieved chunks, each after its page marker. A
+    page's tables follow its text as Markdown whose cells carry ids (``[p1t1r2c3]``): rows and
+    columns the flattened text lost, and an id the model may give as its quote."""
     blocks: list[str] = []
     for part in parts:
         if isinstance(part, Page):
-            blocks.append(f"{_marker(part.number, part.number)}\n{neutralise(part.text or part.clean)}")
+            text = neutralise(part.text or part.clean)
+            tables = "\n\n".join(neutralise(t.to_markdown()) for t in part.tables)
+            if tables:
+                text += f"\n\n{TABLES_HEADING}\n{tables}"
+            blocks.append(f"{_marker(part.number, part.number)}\n{text}")
         else:
             blocks.append(f"{_marker(part.page_start, part.page_end)}\n{neutralise(part.text)}")
     return "\n\n".join(blocks)

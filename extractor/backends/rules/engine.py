@@ -32,10 +32,12 @@ from extractor.backends.rules.labels import (
     publish_date_field,
     title_field,
 )
+from extractor.backends.rules.lots import awarded_in_tables, lots_of, priced_winner_pairs, table_fields
 from extractor.backends.rules.money import award_field, budget_field
 from extractor.backends.rules.suppliers import suppliers_field
+from extractor.backends.rules.tables import TableFacts, read_facts
 from extractor.backends.rules.views import View
-from extractor.core.document import Document, FieldValue
+from extractor.core.document import Document, FieldValue, Lot
 from extractor.core.schema import load_schema
 from extractor.core.shape import checks_for_schema
 from extractor.core.watchlist import default_watchlist
@@ -50,31 +52,49 @@ _LIST_FIELDS = {f.name for f in load_schema("tender").fields if f.type == "list"
 def extract_rules(doc: Document, schema: Any = None) -> dict[str, FieldValue]:
     """Every field of the schema (default: tender v1) from the document, offline.
 
-    Non-null values carry the 1-based page and a verbatim quote from that page's raw text.
+    Non-null values carry the 1-based page and a verbatim quote from the raw page text.
     Fields the rules cannot find are ``FieldValue(None)`` (or ``[]`` for lists)."""
+    return extract_rules_with_lots(doc, schema)[0]
+
+
+def extract_rules_with_lots(doc: Document, schema: Any = None) -> tuple[dict[str, FieldValue], list[Lot]]:
+    """``extract_rules`` plus the lots its tables list (empty for a notice without a lot table)."""
     views = [View.of(p) for p in doc.pages if (p.clean or p.text)]
+    facts = read_facts(doc.pages) if any(p.blocks for p in doc.pages) else TableFacts()
     out: dict[str, FieldValue] = {}
-    out["notice_type"] = notice_type_field(doc, views)
+    out["notice_type"] = _kind_from_tables(notice_type_field(doc, views), facts)
     notice = out["notice_type"].value
+    lots = lots_of(facts, notice)
+    tables, sure = table_fields(facts, lots, notice)
+
+    def first(name: str) -> FieldValue | None:  # the table's value where it outranks the text
+        return tables.get(name) if name in sure else None
+
+    def last(name: str) -> FieldValue | None:
+        return tables.get(name)
+
     out["procurement_method"] = method_field(views, notice)
-    out["project_code"] = _first_shaped("project_code", lambda: labelled_field(views, "project_code", code_value),
+    out["project_code"] = _first_shaped("project_code", lambda: first("project_code"),
+                                        lambda: labelled_field(views, "project_code", code_value),
                                         lambda: kv_field(views, "project_code", kv_code)) or FieldValue(None)
     out["project_name"] = _first_shaped(
-        "project_name", lambda: labelled_field(views, "project_name", name_value),
+        "project_name", lambda: first("project_name"), lambda: labelled_field(views, "project_name", name_value),
         lambda: kv_field(views, "project_name", kv_text),
         lambda: intention_row_name(views) if notice == "intention" else None) or title_field(doc, views)
-    out["buyer"] = _first_shaped("buyer", lambda: labelled_field(views, "buyer", org_value),
+    out["buyer"] = _first_shaped("buyer", lambda: first("buyer"), lambda: labelled_field(views, "buyer", org_value),
                                  lambda: block_field(views, "buyer"), lambda: kv_field(views, "buyer", kv_org),
                                  lambda: buyer_from_sentence(views), lambda: buyer_from_title(views)) or FieldValue(None)
-    out["agency"] = _first_shaped("agency", lambda: block_field(views, "agency"),
+    out["agency"] = _first_shaped("agency", lambda: first("agency"), lambda: block_field(views, "agency"),
                                   lambda: labelled_field(views, "agency", org_value),
                                   lambda: kv_field(views, "agency", kv_org)) or FieldValue(None)
     out["publish_date"] = publish_date_field(views)
-    out["budget_cny"] = budget_field(views)
-    out["award_amount_cny"] = award_field(views) if notice in ("award", "contract") else FieldValue(None)
+    out["budget_cny"] = first("budget_cny") or _or_table(budget_field(views), last("budget_cny"))
+    out["award_amount_cny"] = ((first("award_amount_cny") or _or_table(award_field(views), last("award_amount_cny")))
+                               if notice in ("award", "contract") else FieldValue(None))
     # a single-source notice or package names the proposed supplier (拟定供应商)
     named = notice in ("award", "contract", "single_source") or out["procurement_method"].value == "single_source"
-    out["suppliers"] = suppliers_field(views) if named else FieldValue([])
+    out["suppliers"] = ((first("suppliers") or _or_table(suppliers_field(views), last("suppliers")))
+                        if named else FieldValue([]))
     wl = default_watchlist()
     mentions, dropped = split_scoped(ai_mentions(views, notice))
     names = wl.canonicals([m for _, m in mentions])
@@ -104,8 +124,36 @@ def extract_rules(doc: Document, schema: Any = None) -> dict[str, FieldValue]:
             fv.confidence = "high"  # a labelled value or a stated pattern; the finders marked the rest low
     if schema is not None and getattr(schema, "fields", None):
         wanted = [f.name for f in schema.fields]
-        return {n: out.get(n, FieldValue([] if n in _LIST_FIELDS else None)) for n in wanted}
-    return out
+        return {n: out.get(n, FieldValue([] if n in _LIST_FIELDS else None)) for n in wanted}, lots
+    return out, lots
+
+
+def _or_table(text: FieldValue, table: FieldValue | None) -> FieldValue:
+    """The text's value, else the table's."""
+    if table is not None and (text.value is None or text.value == []):
+        return table
+    return text
+
+
+def _kind_from_tables(kind: FieldValue, facts: TableFacts) -> FieldValue:
+    """A notice whose tables name a winner is an award: when no kind was found (a kv-grid award
+    page without a title); when "tender" came from a body word (``招标文件``) while a key–value
+    table gives both a 中标人 and a 中标价; or when "termination" came only from a failed-lots table
+    that is empty or lists some lots while others were awarded."""
+    if kind.value not in ("other", "tender", "termination") or not awarded_in_tables(facts):
+        return kind
+    if kind.value == "termination" and not (facts.empty_failed_tables or any(r.failed for _, r in facts.lots)):
+        return kind
+    if kind.value == "tender" and not priced_winner_pairs(facts):
+        return kind
+    page, found = next(((p, f) for p, f in facts.pairs if f.field == "suppliers"), (None, None))
+    if page is None or found is None:
+        page, row = next((p, r) for p, r in facts.lots if "suppliers" in r.values and not r.failed)
+        found = row.values["suppliers"]
+    reason = {"other": "the tables name a winner",
+              "tender": "a key-value table names a winner and a price; the word that said tender is in the body",
+              "termination": "the failed-lots table is empty or lists only some lots; the tables name a winner"}
+    return found.evidence(page, "award").low(reason[str(kind.value)])
 
 
 def _first_shaped(name: str, *finders: Callable[[], FieldValue | None]) -> FieldValue | None:

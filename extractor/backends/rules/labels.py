@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from extractor.backends.rules.cues import cues, words_re
+from extractor.backends.rules.tables import cut_at_next_label
 from extractor.backends.rules.views import (
     BLOCK_BODY,
     BLOCK_HEADS,
@@ -287,7 +288,7 @@ def name_value(raw: str, v: View, m: re.Match[str]) -> str | None:
 
 def org_value(raw: str, v: View, m: re.Match[str]) -> str | None:
     value = clean_value(cell_value(v, m)[0])
-    value = re.split(r"\s*(?:地址|联系人|联系方式|电话)[:：]", value, maxsplit=1)[0].strip()
+    value = cut_at_next_label(re.split(r"\s*(?:地址|联系人|联系方式|电话)[:：]", value, maxsplit=1)[0].strip())
     if not value or _BAD_VALUE.search(value) or len(value) < 2 or len(value) > 60:
         return None
     return _org_wrapped(v, m, value)

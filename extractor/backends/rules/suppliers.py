@@ -6,6 +6,7 @@ import re
 
 from extractor.backends.rules.kv import kv_org, pairs_for
 from extractor.backends.rules.labels import org_value
+from extractor.backends.rules.tables import consortium_members
 from extractor.backends.rules.views import BLOCKS, COLON, HEADING, ORG_SUFFIX, View, label_words
 from extractor.core.document import FieldValue
 
@@ -55,6 +56,7 @@ def suppliers_field(views: list[View]) -> FieldValue:
                 break
     if not names or first is None:
         return FieldValue([])
+    names = list(dict.fromkeys(m for n in names for m in consortium_members(n)))
     v, s, e = first
     fv = v.fv(names, s, e)
     return fv.low("organisation names read from table cells under a supplier column") if from_table else fv
