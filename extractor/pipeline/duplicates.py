@@ -88,8 +88,9 @@ def link_duplicates(records: list[dict[str, Any]], threshold: float | None = Non
     compared pair by pair. Returns the records (changed in place)."""
     limit = float(settings()["threshold"]) if threshold is None else threshold
     for rec in records:
-        rec.pop("duplicate_of", None)
-        rec.pop("duplicate_similarity", None)
+        if rec.get("content_sketch"):  # without a sketch (published records, older runs) a link is kept
+            rec.pop("duplicate_of", None)
+            rec.pop("duplicate_similarity", None)
     ranked = sorted(enumerate(records), key=lambda ir: (_ocr_pages(ir[1]), ir[0]))
     originals: list[dict[str, Any]] = []
     index: dict[int, list[int]] = {}  # hash → positions in ``originals``
