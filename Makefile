@@ -26,12 +26,15 @@ system-deps-test:
 run: install system-deps
 	$(BIN)/tenderx run samples/ || test $$? -eq 1
 
-# Lint, layering, types, then the whole test suite (real PDFs, real ChromaDB, a real local OpenAI-protocol server).
+# Lint, layering, types, then the whole test suite (real PDFs, real ChromaDB, a real local OpenAI-protocol server,
+# a real browser, real OCR), on every core: pytest-xdist, one worker per core, each test file kept on one worker
+# (module fixtures are built once); the 15 slowest tests are listed at the end.
+PYTEST_WORKERS ?= auto
 test: install system-deps-test
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 lint: install
 	$(BIN)/ruff check .
