@@ -26,17 +26,19 @@ system-deps-test:
 run: install system-deps
 	$(BIN)/tenderx run samples/ || test $$? -eq 1
 
-# Lint, layering, types, then the whole test suite (real PDFs, real ChromaDB, a real local OpenAI-protocol server),
-# then the quality gate: the rules engine on samples/ must keep micro-F1 and verified precision (share of verified
-# values equal to gold) a hair under today's figures (0.992 and 1.000), or `tenderx eval` exits 4.
+# Lint, layering, types, then the whole test suite (real PDFs, real ChromaDB, a real local OpenAI-protocol server,
+# a real browser, real OCR), on every core: pytest-xdist, one worker per core, each test file kept on one worker
+# (module fixtures are built once); the 15 slowest tests are listed at the end. Then the quality gate: the rules
+# engine on samples/ must keep micro-F1 and verified precision (share of verified values equal to gold) a hair
+# under today's figures (0.993 and 1.000), or `tenderx eval` exits 4.
+PYTEST_WORKERS ?= auto
 EVAL_MIN_F1 ?= 0.99
 EVAL_MIN_VERIFIED_PRECISION ?= 0.995
-
 test: install system-deps-test
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 	$(MAKE) eval-gate
 
 eval-gate: install

@@ -21,6 +21,13 @@ def samples_dir() -> Path:
     return SAMPLES
 
 
+@pytest.fixture(scope="session")
+def e5_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One e5 cache (dequantised weights, the int8 graph) for the whole run (per xdist worker): the engines'
+    tests build it once instead of once per module. Tests of the cache itself use their own tmp_path."""
+    return tmp_path_factory.mktemp("e5cache")
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
             timeout: float = 600, input: str | None = None) -> subprocess.CompletedProcess:
     """Run the real `tenderx` CLI in a subprocess (as a user would)."""

@@ -223,3 +223,13 @@ def test_export_rejects_unknown_format(records: Path, tmp_path: Path) -> None:
     assert r.returncode == 2 and "unknown export format" in r.stderr
     r = run_cli("export", str(records), "--format", "ocds", "--cases", "-o", str(tmp_path / "x"))
     assert r.returncode == 2 and "ocds-record" in r.stderr and not (tmp_path / "x").exists()
+
+
+def test_export_to_stdout_with_dash(records: Path, tmp_path: Path) -> None:
+    """`-o -` writes the data to standard output (for pipes), not a file named `-`; the note goes to stderr."""
+    r = run_cli("export", str(records), "--format", "ocds", "-o", "-", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)["releases"]) == len(records.read_text(encoding="utf-8").splitlines())
+    assert "wrote standard output" in r.stderr and not (tmp_path / "-").exists()
+    csv_out = run_cli("export", str(records), "--format", "csv", "-o", "-", cwd=tmp_path)
+    assert csv_out.returncode == 0 and csv_out.stdout.startswith("file,") and not (tmp_path / "-").exists()

@@ -376,3 +376,32 @@ def test_a_scanned_documents_evidence_is_found_in_its_ocr_text(tmp_path: Path) -
     for b in ev["boxes"]:
         region = page.crop((int(b["x0"] * w), int(b["y0"] * h), int(b["x1"] * w) + 1, int(b["y1"] * h) + 1))
         assert region.getextrema()[0] < 100  # dark glyph pixels of the scan under the box
+
+
+def test_review_html_crops_end_between_lines_not_through_them(desk_dir: Path, tmp_path: Path) -> None:
+    """Every crop's first and last pixel rows are blank paper: no text line is cut in half at its edges."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    records = fresh(desk_dir, tmp_path)
+    out = tmp_path / "review.html"
+    r = run_cli("review", str(records), "--html", str(out))
+    assert r.returncode == 0, r.stderr
+    crops = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", out.read_text(encoding="utf-8"))
+    assert len(crops) >= 8
+    cut = []
+    for n, data in enumerate(crops):
+        im = Image.open(io.BytesIO(base64.b64decode(data))).convert("L")
+        w, h = im.size
+        px = im.load()
+        # table borders run through every row of a crop: ink there is a rule, not a cut glyph
+        rows = range(0, h, max(1, h // 24))
+        rules = {x + d for x in range(w) if sum(px[x, y] < 160 for y in rows) > len(rows) // 2 for d in (-2, -1, 0, 1, 2)}
+        for y in (0, h - 1):
+            ink = [x for x in range(w) if px[x, y] < 160 and x not in rules]
+            long_rule = len(ink) > w // 3  # a horizontal table border along the edge is not a cut line
+            if len(ink) > 2 and not long_rule:  # glyph ink on the edge row: a text line cut in half
+                cut.append((n, y, len(ink)))
+    assert not cut, cut

@@ -301,3 +301,56 @@ def test_review_html_opens_offline_with_page_crops(workspace: Path, artifacts: P
     finally:
         page.close()
 
+
+
+@pytest.fixture(scope="module")
+def failed_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A good notice and a broken (truncated) PDF, extracted with the rules engine: one record has errors."""
+    from extractor.pipeline.extract import extract_documents
+    from extractor.pipeline.ingest import ingest
+
+    root = tmp_path_factory.mktemp("desk-failed")
+    docs = root / "docs"
+    docs.mkdir()
+    for name in (AWS, "broken-truncated.pdf"):
+        shutil.copy(SAMPLES / name, docs / name)
+    ingest([docs], store_dir=root / "store")  # the broken file fails here too
+    extract_documents([docs], backend="rules", out=root / "out" / "records.jsonl")
+    return root
+
+
+def test_a_failed_file_reads_clearly_and_offers_nothing_to_review(failed_workspace: Path, artifacts: Path,
+                                                                  browser: object) -> None:
+    server = Server(failed_workspace, free_port()).start()
+    page = browser.new_page(viewport={"width": 1500, "height": 950})  # type: ignore[attr-defined]
+    try:
+        page.goto(server.url + "/")
+        badge = page.locator("#docs .badge.err").first
+        badge.wait_for()
+        colours = badge.evaluate("b => { const s = getComputedStyle(b); return [s.color, s.backgroundColor]; }")
+        assert colours[0] != colours[1] and colours[0] == "rgb(255, 255, 255)", colours  # white on red
+        page.locator("a.doc-link", has_text="broken-truncated.pdf").click()
+        page.locator(".error-box").first.wait_for()
+        page.screenshot(path=str(artifacts / "desk-failed-file.png"), full_page=True)
+        assert page.locator("button.accept, button.correct").count() == 0
+        broken_images = page.evaluate("Array.from(document.images).filter(i => i.offsetParent !== null && "
+                                      "!(i.complete && i.naturalWidth > 0)).length")
+        assert broken_images == 0
+        assert "no page view" in page.locator("#evidence").inner_text()
+        # a readable document still offers review, and its field table's headers do not run together
+        page.goto(server.url + "/")
+        page.locator("a.doc-link", has_text=AWS).click()
+        page.locator("button.accept").first.wait_for()
+        heads = page.evaluate("""Array.from(document.querySelectorAll('.fields-table thead th')).map(th => {
+            const r = document.createRange(); r.selectNodeContents(th); const t = r.getBoundingClientRect();
+            const c = th.getBoundingClientRect(); const s = getComputedStyle(th);
+            return [th.textContent, t.left, t.right, c.left + parseFloat(s.paddingLeft),
+                    c.right - parseFloat(s.paddingRight)]; })""")
+        by_name = {h[0]: h for h in heads}
+        assert by_name["page"][2] <= by_name["page"][4] + 0.5, by_name["page"]  # "page" fits its column
+        assert by_name["page"][2] < by_name["quote"][1], (by_name["page"], by_name["quote"])
+        wait_until(page, "document.getElementById('page-img').complete && "
+                         "document.getElementById('page-img').naturalWidth > 0")
+    finally:
+        page.close()
+        server.stop()

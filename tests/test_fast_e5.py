@@ -45,8 +45,8 @@ EDGE_CASES = [
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("e5cache")
+def cache_dir(e5_cache_dir: Path) -> Path:
+    return e5_cache_dir
 
 
 @pytest.fixture(scope="module")

@@ -29,9 +29,8 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def engines(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("e5cache")
-    return FastE5Embedder(cache_dir=cache), Int8E5Embedder(cache_dir=cache)
+def engines(e5_cache_dir):
+    return FastE5Embedder(cache_dir=e5_cache_dir), Int8E5Embedder(cache_dir=e5_cache_dir)
 
 
 def test_vectors_agree_with_fast_e5(engines):

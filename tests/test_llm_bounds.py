@@ -86,7 +86,7 @@ def test_huge_reply_is_refused_and_the_repair_round_stays_small(pdf: Path, tmp_p
     rec = json.loads((tmp_path / "b.jsonl").read_text(encoding="utf-8"))
     assert "larger than 1,000,000 bytes" in rec["errors"][0]
     assert rec["usage"]["calls"] == 1 and rec["usage"]["failed_calls"] == 1  # the failed call is counted ...
-    assert "1 LLM calls (1 failed" in " ".join(res.stdout.split())  # ... and shows in the summary
+    assert "1 LLM call (1 failed" in " ".join(res.stdout.split())  # ... and shows in the summary
 
 
 def test_long_values_are_cut_and_flagged_unknown_keys_ignored(pdf: Path, tmp_path: Path) -> None:

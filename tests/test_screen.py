@@ -329,7 +329,7 @@ def test_extract_attaches_screening_and_the_summary_shows_listed_parties(tmp_pat
     assert "restricted_us_tech" in ustc["flags"]
     assert {(s["role"], s["list"], s["match"]) for s in ustc["screening"]} >= {("buyer", "entity_list", "subunit")}
     assert [s for s in recs["award-property-management.pdf"]["screening"] if s["match"] != "similar"] == []
-    assert "naming a party on a US list" in r.stdout and "listed-party matches" in r.stdout
+    assert "naming a party on a US list" in r.stdout and "1 party on a US list" in " ".join(r.stdout.split())
 
 
 # --- the layer rule -------------------------------------------------------------------------------------
@@ -341,3 +341,14 @@ def test_screen_package_imports_only_core() -> None:
         mods += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
         ours = [m for m in mods if m.startswith("extractor")]
         assert all(m.startswith(("extractor.core", "extractor.screen")) for m in ours), (py.name, ours)
+
+
+def test_readme_cites_the_same_federal_register_notices_as_list_info() -> None:
+    info = run_cli("screen", "--list-info", "--json")
+    assert info.returncode == 0, info.stderr
+    lists = json.loads(info.stdout)
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    for key in ("entity_list", "unverified", "meu"):
+        citation = lists[key]["newest_citation"]
+        assert citation and citation in readme, (key, citation)
+    assert "90 FR 50857" not in readme  # the old, wrong page number

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -272,3 +273,16 @@ def test_eval_search_reports_per_type_and_guards_a_baseline(store_dir, tmp_path)
     bad.write_text("queries:\n  - {query: x, type: nonsense, relevant: [a]}\n", encoding="utf-8")
     proc = run_cli("eval-search", "--store", str(store_dir), "--queries", str(bad), timeout=300)
     assert proc.returncode == 2 and "unknown type" in proc.stderr
+
+
+def test_interactive_hits_are_numbered_consecutively_when_weaker_ones_are_hidden(store_dir, tmp_path):
+    """Lexical "A100 项目编号" ranks a below-floor hit second: the shown hits are 1, 2 — not 1, 3."""
+    ranked = _hits(_search(store_dir, "A100 项目编号", "--mode", "lexical", "--all", "--json"))
+    good = [h["rank"] for h in ranked if h["good"]]
+    assert len(good) >= 2 and good != list(range(1, len(good) + 1))  # a gap to close
+    proc = run_cli("search", "-i", "--store", str(store_dir), input=":mode lexical\nA100 项目编号\n:q\n",
+                   env={"TENDERX_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "100"}, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    numbers = [int(m.group(1)) for ln in proc.stdout.splitlines()
+               if (m := re.match(r"(?:search>)?\s*(\d+) p\.\d", ln))]
+    assert numbers == list(range(1, len(good) + 1)), proc.stdout

@@ -161,3 +161,21 @@ def test_a_read_only_store_still_searches(embed_env, tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert [Path(h["file"]).name for h in json.loads(res.stdout)][:1] == ["a.pdf"]
     assert not (store / ".open.lock").exists()
+
+
+def test_store_check_on_a_missing_store_says_so_and_creates_nothing(tmp_path):
+    for args in (("store", "check"), ("store", "check", "--repair")):
+        missing = tmp_path / "no-store-here"
+        res = run_cli(*args, "--store", str(missing))
+        assert res.returncode == 2, res.stdout + res.stderr
+        assert "no store at" in res.stderr and "consistent" not in res.stdout
+        assert not missing.exists()
+    empty = tmp_path / "empty-folder"
+    empty.mkdir()
+    res = run_cli("store", "check", "--store", str(empty))
+    assert res.returncode == 2 and "no store at" in res.stderr and list(empty.iterdir()) == []
+
+
+def test_store_check_help_points_at_the_text_it_means():
+    res = run_cli("store", "check", "--help")
+    assert res.returncode == 0 and "see below" not in res.stdout and "described above" in res.stdout

@@ -8,9 +8,11 @@ Errors are mapped to the documented exit codes in one place, ``main``.
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
+import typer.main
 
 import extractor.cli.batch as batch_commands
 import extractor.cli.cases as cases_commands
@@ -23,6 +25,7 @@ import extractor.cli.screen as screen_commands
 import extractor.cli.search as search_commands
 import extractor.cli.store as store_commands
 from extractor import __version__
+from extractor.cli.helptext import use_plain_metavars
 from extractor.cli.terminal import State, enable_debug_logging, err_console, mask_secrets, safe
 from extractor.core.errors import ExitCode, TenderxError, exit_code_for
 
@@ -51,7 +54,7 @@ def _global_options(
     chroma_url: Annotated[str | None, typer.Option(
         "--chroma-url", metavar="URL", show_default=False,
         help="Keep the whole store on this Chroma server (default $TENDERX_CHROMA_URL; token in "
-             "$TENDERX_CHROMA_TOKEN). --store then only holds local caches.")] = None,
+             "$TENDERX_CHROMA_TOKEN). --store then only holds local caches. Before or after the command.")] = None,
 ) -> None:
     """Turn Chinese tender documents into structured, verifiable data — offline by default.
 
@@ -85,13 +88,42 @@ desk_commands.register(app)  # issue 15: `tenderx serve`, `tenderx review`
 findings_commands.register(app)  # issue 25: `tenderx findings`
 
 
+GLOBAL_VALUE_OPTIONS = ("--chroma-url",)  # global options users also type after the command
+GLOBAL_FLAGS = ("--debug",)
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Move global options given after the command (``tenderx ingest X --chroma-url URL``) in front of it,
+    where click looks for them; arguments after ``--`` are left alone."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_VALUE_OPTIONS and "=" not in arg and i + 1 < len(argv):
+            front += argv[i:i + 2]
+            i += 2
+            continue
+        if name in GLOBAL_VALUE_OPTIONS or arg in GLOBAL_FLAGS:
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 def main() -> None:
     """Run the CLI; map every error to the documented exit code (``core.errors.ExitCode``).
 
     A ``TenderxError`` is one line (``error:`` for usage errors, ``fatal:`` otherwise); an
     unexpected error is one line and exit 3, with the traceback only under ``--debug``."""
     try:
-        app()
+        command = use_plain_metavars(typer.main.get_command(app))
+        command(args=hoist_global_options(sys.argv[1:]), prog_name=_prog_name())
     except KeyboardInterrupt:
         err_console.print("[red]interrupted[/]")
         raise SystemExit(ExitCode.INTERRUPTED) from None
@@ -110,9 +142,16 @@ def main() -> None:
         raise SystemExit(ExitCode.FATAL) from None
 
 
+def _prog_name() -> str:
+    """``tenderx``, or ``python -m extractor`` when run that way (as click would say)."""
+    import os
+
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "tenderx"
+    return "python -m extractor" if name == "__main__.py" else name
+
+
 def _print_traceback() -> None:
     if State.debug:
-        import sys
         import traceback
 
         print(mask_secrets(traceback.format_exc()), end="", file=sys.stderr)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from extractor.cli.terminal import console, safe
+from extractor.cli.terminal import console, err_console, safe
 from extractor.core.errors import UsageError
 
 SUMMARY_ROWS = 15
@@ -145,7 +145,7 @@ def cases_command(
 def export_command(
     records: Path = typer.Argument(..., help="records.jsonl written by `tenderx extract` or `tenderx run`."),
     fmt: str = typer.Option("ocds", "--format", "-f", help="ocds | ocds-record | csv | parquet."),
-    out: Path = typer.Option(..., "--out", "-o", help="The file to write."),
+    out: Path = typer.Option(..., "--out", "-o", help="The file to write; - writes to standard output."),
     cases: bool = typer.Option(False, "--cases", help="CSV/Parquet: one row per case instead of per record."),
     excel: bool = typer.Option(False, "--excel", help="CSV: UTF-8 with a BOM so Excel shows Chinese correctly."),
     prefix: str | None = typer.Option(None, "--ocid-prefix",
@@ -163,17 +163,21 @@ def export_command(
 
       tenderx export records.jsonl --format parquet --cases -o cases.parquet
 
+      tenderx export records.jsonl --format csv -o - | head
+
     ocds: a release package, one release per notice, one ocid per case, evidence (page + quote) in
     each release's `evidence`. ocds-record: a record package compiled by ocdskit/ocdsmerge.
     csv: value, page, quote and verified columns per field; cells that a spreadsheet would run
     as a formula are prefixed with '. parquet: typed columns (dates, numbers, lists).
     Exit codes: 0 ok, 2 usage error (no records file, unknown format).
     """
-    from extractor.export.writer import export
+    from extractor.export.writer import STDOUT, export
 
     result = export(_records_or_exit(records), fmt, out, cases=cases, excel=excel, prefix=prefix)
     unit = {"ocds": "releases", "ocds-record": "records"}.get(fmt, "rows")
-    console.print(f"wrote {escape(str(result.path))}: {result.rows} {unit}, {result.cases} cases ({fmt})")
+    where = "standard output" if out == STDOUT else escape(str(result.path))
+    (err_console if out == STDOUT else console).print(  # stdout carries the data itself
+        f"wrote {where}: {result.rows} {unit}, {result.cases} cases ({fmt})")
 
 
 def register(app: typer.Typer) -> None:

@@ -142,18 +142,25 @@ def failures_table(records: list[dict[str, Any]]) -> Table:
     return t
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 failure``, ``2 failures``, ``1 listed party``, ``3 listed parties``."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
 def totals_line(tot: dict[str, Any]) -> str:
     cost = tot.get("cost_usd")
     cost_s = "n/a (model not in price table)" if cost is None else f"${cost:.4f}"
+    listed = tot.get("listed_parties")
     return (
-        f"[bold]{tot['documents']}[/] documents, [red]{tot['failures']}[/] failures, "
-        f"{tot['calls']} LLM calls ({tot.get('failed_calls', 0)} failed, {tot['cached_calls']} cached, "
-        f"{tot['retries']} retries), "
+        f"[bold]{plural(tot['documents'], 'document')}[/], [red]{plural(tot['failures'], 'failure')}[/], "
+        f"{plural(tot['calls'], 'LLM call')} ({tot.get('failed_calls', 0)} failed, {tot['cached_calls']} cached, "
+        f"{plural(tot['retries'], 'retry', 'retries')}), "
         f"{tot['prompt_tokens']:,} prompt + {tot['completion_tokens']:,} completion tokens, "
         f"estimated cost {cost_s}"
         + (f" ([yellow]{tot['unpriced_calls']} timed-out call(s) not in it: usage unknown[/])"
            if tot.get("unpriced_calls") else "")
-        + (f", [magenta]{tot['listed_parties']}[/] listed-party matches" if "listed_parties" in tot else "")
+        + (f", [magenta]{plural(listed, 'party', 'parties')}[/] on a US list" if listed is not None
+           else "")
     )
 
 

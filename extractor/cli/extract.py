@@ -168,7 +168,7 @@ def _submit_batch(paths: list[Path], settings: LLMSettings, schema: str, store: 
 def run(
     paths: PathsArg,
     out_dir: Annotated[Path, typer.Option(
-        "--out-dir", "-o", help="Where records.jsonl and records.csv go.")] = DEFAULT_OUT,
+        "--out-dir", "-o", help="Where records.jsonl, records.csv and cases.jsonl go.")] = DEFAULT_OUT,
     store: StoreOpt = DEFAULT_STORE,
     backend: BackendOpt = "auto",
     jobs: JobsOpt = 4,
@@ -185,9 +185,10 @@ def run(
 
       tenderx run samples/
 
-    Writes OUT_DIR/records.jsonl (one record per document) and OUT_DIR/records.csv (UTF-8 with a BOM
+    Writes OUT_DIR/records.jsonl (one record per document), OUT_DIR/records.csv (UTF-8 with a BOM
     for Excel; each value with its page, quote and verified columns, each party's list status, the
-    intermediaries and duplicates), keeps the
+    intermediaries and duplicates) and OUT_DIR/cases.jsonl (the notices linked into purchases, as
+    `tenderx cases` shows them), keeps the
     searchable store in STORE, and prints the documents flagged restricted_us_tech with a totals line.
     Re-running resumes: unchanged files are neither re-ingested nor re-extracted.
     Exit codes: 0 ok, 1 some files failed (each listed), 2 usage error, 3 fatal.

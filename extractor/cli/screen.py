@@ -20,7 +20,17 @@ def screen(
 ) -> None:
     """Screen names against the US Entity, Unverified, MEU, 1260H, 1286, UFLPA and NS-CMIC lists.
 
+    Examples:
+
+      tenderx screen 中芯国际集成电路制造有限公司
+
+      tenderx screen "Inspur Group" 北京超级计算中心、某某科技有限公司联合体 --json
+
+      tenderx screen --list-info
+
     A match is a lead to verify against the list's own text, not a finding; `similar` is never a match.
+    Records from `tenderx extract`/`run` are screened already (their parties, in each record's
+    `screening`). Exit codes: 0 ok (matches or not), 2 usage error.
     """
     from extractor.screen import load_table, screen_names
 

@@ -136,10 +136,10 @@ def print_result(result: Any, hits: list[Any], out: Console) -> None:
     terms = sorted((t for t in weights if len(t) > 1 and not t.startswith("#")),
                    key=lambda t: (-weights[t], -len(t)))  # the snippet centres on the first that occurs
     width = max(out.width, 40)
-    for h in hits:
+    for number, h in enumerate(hits, 1):  # numbered as shown: hits hidden below the floor leave no gaps
         cos = "—" if h.dense is None else f"{h.dense:.3f}"
         head = Text()
-        head.append(f"{h.rank:>2} ", style="bold")
+        head.append(f"{number:>2} ", style="bold")
         pages = f"p.{h.page}" + (f"-{h.page_end}" if h.page_end and h.page_end != h.page else "")
         head.append(f"{pages:<6}")
         head.append(f" cos {cos} bm25 {h.bm25:<5.1f} fused {h.score:.4f} ", style="dim")

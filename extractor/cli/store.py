@@ -62,7 +62,7 @@ def print_ingest_notes(report: IngestReport, shard: Shard | None = None) -> None
 @store_app.command("check")
 def check(
     store: StoreOpt = DEFAULT_STORE,
-    repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed (see below).")] = False,
+    repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed (as described above).")] = False,
     reingest: Annotated[list[Path] | None, typer.Option(
         "--reingest", show_default=False,
         help="With --repair: then re-ingest these files/folders (the documents dropped for missing chunks).")] = None,
@@ -77,7 +77,8 @@ def check(
 
     --repair moves a corrupt documents.sqlite aside and rebuilds the rows from the chunks, drops the
     rows whose chunks are missing (so the next ingest re-adds them) and deletes chunks that no row
-    owns. Exit codes: 0 consistent (or repaired), 1 problems found (not repaired), 3 store unusable.
+    owns. Exit codes: 0 consistent (or repaired), 1 problems found (not repaired), 2 no store there,
+    3 store unusable.
     """
     from extractor.store.integrity import check_store, repair_store
 

@@ -150,7 +150,10 @@ def document_view(desk: Desk, doc_id: str) -> dict[str, Any]:
                        "verified": fv.get("verified"), "unverified": fv.get("verified") is False and not empty,
                        "empty": empty, "decision": d.to_json() if d else None})
     row = summary_row(doc, len(decisions))
+    # a file that could not be read: its errors, no page view and nothing to accept or correct
+    failed = bool(row["errors"]) and all(f["empty"] for f in fields)
     return {"id": doc.id, "name": doc.name, "title": row["title"], "pages": doc.pages, "is_pdf": doc.is_pdf,
+            "failed": failed,
             "has_record": doc.record is not None, "missing_file": doc.path is None, "needs_ocr": doc.needs_ocr,
             "flags": row["flags"], "restricted": row["restricted"], "errors": row["errors"],
             "unverified": row["unverified"], "backend": rec.get("backend"), "model": rec.get("model"),

@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 from extractor.core.errors import ReadError
 from extractor.desk.app import Desk, DeskConfig, document_view, overview, templates_env
 from extractor.desk.evidence import page_evidence
-from extractor.desk.pages import Box
+from extractor.desk.pages import Box, widen_to_lines
 
 __all__ = ["render_review_html", "write_review_html"]
 
@@ -31,8 +31,8 @@ CONTEXT_CHARS = 60  # page text shown either side of the quote (the crop shows t
 def _crop_png(desk: Desk, path: Path, page: int, boxes: list[Box]) -> str:
     image = desk.images.render_image(path, page, CROP_SCALE).convert("RGB")
     w, h = image.size
-    top = max(0.0, min(b.y0 for b in boxes) - CROP_MARGIN)
-    bottom = min(1.0, max(b.y1 for b in boxes) + CROP_MARGIN)
+    top, bottom = widen_to_lines(min(b.y0 for b in boxes) - CROP_MARGIN, max(b.y1 for b in boxes) + CROP_MARGIN,
+                                 desk.images.line_bands(path, page))  # edges between lines, never through one
     draw = ImageDraw.Draw(image, "RGBA")
     for b in boxes:
         rect = (b.x0 * w - 2, b.y0 * h - 2, b.x1 * w + 2, b.y1 * h + 2)

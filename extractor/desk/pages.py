@@ -19,7 +19,7 @@ from extractor.read.bounded import BoundedCalls
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["Box", "PageImages", "merge_boxes"]
+__all__ = ["Box", "PageImages", "merge_boxes", "widen_to_lines"]
 
 
 
@@ -52,6 +52,20 @@ def merge_boxes(boxes: list[Box]) -> list[Box]:
     return out
 
 
+def widen_to_lines(top: float, bottom: float, bands: list[tuple[float, float]], pad: float = 0.004
+                   ) -> tuple[float, float]:
+    """Move a crop's edges out of any text line they would cut, into the gap beside that line (at most
+    ``pad`` of the page from it, never into the next line)."""
+    for i, (band_top, band_bottom) in enumerate(bands):
+        if band_top < top < band_bottom:
+            above = bands[i - 1][1] if i > 0 else 0.0
+            top = max(band_top - pad, (above + band_top) / 2)
+        if band_top < bottom < band_bottom:
+            below = bands[i + 1][0] if i + 1 < len(bands) else 1.0
+            bottom = min(band_bottom + pad, (band_bottom + below) / 2)
+    return max(0.0, top), min(1.0, bottom)
+
+
 class PageImages:
     """Rendering and quote boxes for the PDFs the desk knows (callers pass only known paths).
 
@@ -80,6 +94,24 @@ class PageImages:
             return []
         found = self.calls.call("quote_boxes", str(path), number, quote)
         return merge_boxes([Box(*b) for b in found])
+
+    def line_bands(self, path: Path, number: int) -> list[tuple[float, float]]:
+        """The vertical extents (top, bottom as page fractions) of the page's text lines, top to bottom: a crop
+        cut between them never halves a line."""
+        with _LOCK:
+            page = self._page(path, number)
+            textpage = page.get_textpage()
+            try:
+                boxes = [b for i in range(textpage.count_chars()) if (b := _char_box(page, textpage, i)) is not None]
+            finally:
+                textpage.close()
+        bands: list[tuple[float, float]] = []
+        for top, bottom in sorted((b.y0, b.y1) for b in boxes):
+            if bands and top < bands[-1][1]:  # overlaps the band above: the same line
+                bands[-1] = (bands[-1][0], max(bands[-1][1], bottom))
+            else:
+                bands.append((top, bottom))
+        return bands
 
     def close(self) -> None:
         self.calls.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from pathlib import Path
 from typing import Any
 
 from extractor.pipeline.records import LIST_JOIN, safe_csv_cell
@@ -170,8 +169,8 @@ def _to_date(v: Any) -> dt.date | None:
         return None
 
 
-def to_parquet(rows: list[dict[str, Any]], path: Path, types: dict[str, str]) -> None:
-    """Write ``rows`` as a Parquet file with typed columns (dates, numbers, lists of strings, booleans)."""
+def to_parquet(rows: list[dict[str, Any]], types: dict[str, str]) -> bytes:
+    """``rows`` as a Parquet file with typed columns (dates, numbers, lists of strings, booleans)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -196,8 +195,7 @@ def to_parquet(rows: list[dict[str, Any]], path: Path, types: dict[str, str]) ->
             vals = [v if isinstance(v, bool) else None for v in vals]
         arrays.append(pa.array(vals, type=t))
         fields.append(pa.field(c, t))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(pa.Table.from_arrays(arrays, schema=pa.schema(fields)), tmp)
-    tmp.replace(path)
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_arrays(arrays, schema=pa.schema(fields)), sink)
+    return bytes(sink.getvalue().to_pybytes())
 

@@ -7,6 +7,7 @@ library user writes ``export(records, "parquet", Path("out.parquet"))``.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from extractor.core.errors import UsageError
 
 FORMATS = ("ocds", "ocds-record", "csv", "parquet")
+STDOUT = Path("-")  # ``-o -``: write to standard output (for pipes), as Unix tools do
 
 
 @dataclass
@@ -25,6 +27,10 @@ class ExportResult:
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
+    if path == STDOUT:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
@@ -66,5 +72,5 @@ def export(records: list[dict[str, Any]], fmt: str, out: Path, *, cases: bool = 
     if fmt == "csv":
         _write_bytes(out, tabular.to_csv(rows, excel=excel))
     else:
-        tabular.to_parquet(rows, out, types)
+        _write_bytes(out, tabular.to_parquet(rows, types))
     return ExportResult(out, fmt, len(rows), len(built))

@@ -85,7 +85,8 @@ class ExtractReport:
             elif cost is not None and c:
                 cost += float(c)
         tot["cost_usd"] = cost
-        tot["listed_parties"] = sum(len(listed_entries(r)) for r in self.records)  # exact/subunit screening hits
+        # parties named on a list (exact/subunit), each counted once per document however many lists name it
+        tot["listed_parties"] = sum(len({e.get("party") for e in listed_entries(r)}) for r in self.records)
         tot["documents"] = len(self.records)
         tot["failures"] = len(self.failures)
         tot["suspicious"] = sum(1 for r in self.records if r.get("suspicious_text"))

@@ -20,8 +20,8 @@ import logging
 import multiprocessing as mp
 import os
 import queue
-import resource
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -38,6 +38,14 @@ from extractor.read.formats import detect_format, read_document
 from extractor.read.ocr import MODEL_LOAD_ALLOWANCE, OcrSettings
 from extractor.read.pdf import OcrProgress, read_pdf
 
+# The memory bound is an address-space limit (``RLIMIT_AS``), which only POSIX systems have. On Windows
+# there is no such limit: a file's worker is still bounded in time, and one that exhausts memory dies
+# with a MemoryError that costs only that file (README: "Supported systems").
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
+
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_MEMORY_MB = 1024
 # OCR of an A4 page at 144 dpi takes a worker's address space ~1,040 MB above its start (onnxruntime
@@ -50,6 +58,9 @@ _ocr_cache: OrderedDict[tuple[str, float], Document] = OrderedDict()
 _ocr_cache_lock = threading.Lock()
 log = logging.getLogger("tenderx.guard")
 _PAGE_FAILED = "text extraction failed"
+# signals a dying worker may report; SIGKILL and SIGBUS do not exist on Windows
+_SIGKILL = getattr(signal, "SIGKILL", None)
+_CRASH_SIGNALS = tuple(getattr(signal, name) for name in ("SIGSEGV", "SIGABRT", "SIGBUS") if hasattr(signal, name))
 
 # forkserver: workers start from a clean, single-threaded process with pypdf already imported
 # (forking the multi-threaded CLI process itself could inherit held locks).
@@ -86,7 +97,7 @@ def _vm_size_bytes() -> int:
 
 
 def _limit_memory(max_memory_mb: int | None) -> None:
-    if not max_memory_mb:
+    if not max_memory_mb or resource is None:
         return
     limit = _vm_size_bytes() + max_memory_mb * 1024 * 1024
     with contextlib.suppress(ValueError, OSError):
@@ -174,7 +185,6 @@ def _without_main_module() -> Iterator[None]:
     user's script without an ``if __name__ == "__main__"`` guard (or code piped on
     stdin) that re-runs the caller or fails. The worker needs only this module.
     """
-    import sys
 
     main = sys.modules.get("__main__")
     saved = {k: getattr(main, k) for k in ("__file__", "__spec__") if main is not None and hasattr(main, k)}
@@ -419,13 +429,13 @@ class GuardedReader:
         if code is not None and code < 0:
             sig = -code
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-            if ocr and self.max_memory_mb and sig in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS):
+            if ocr and self.max_memory_mb and sig in _CRASH_SIGNALS:
                 # onnxruntime does not survive a failed allocation under the address-space limit
                 return PdfError("memory", f"the OCR engine crashed ({name}) on this file: "
                                 f"{self._memory_message(ocr)}")
-            if sig in (signal.SIGKILL, signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT):
-                what = "crashed" if sig != signal.SIGKILL else "was killed (out of memory?)"
-                return PdfError("memory" if sig == signal.SIGKILL else "unreadable",
+            if sig in (_SIGKILL, *_CRASH_SIGNALS):
+                what = "crashed" if sig != _SIGKILL else "was killed (out of memory?)"
+                return PdfError("memory" if sig == _SIGKILL else "unreadable",
                                 f"the PDF reader {what} ({name}) on this file")
             return PdfError("unreadable", f"the PDF reader died ({name}) on this file")
         if code == 0 or code is None:

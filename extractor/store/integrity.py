@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from extractor.core.errors import StoreError
+from extractor.core.errors import StoreError, UsageError
 from extractor.store.docmeta import DOCUMENTS_FILE, StoredDocument
 from extractor.store.store import Store
 
@@ -88,8 +88,20 @@ def _inspect(store: Store) -> tuple[StoreCheck, list[StoredDocument], list[str]]
     return report, broken, orphans
 
 
+def require_store(path: str | Path) -> None:
+    """Raise UsageError if there is no local store at ``path`` (a check must not create one on the way);
+    with a Chroma server configured the folder only holds caches, so the server is checked instead."""
+    from extractor.store.remote import server_from_env
+
+    folder = Path(path)
+    if server_from_env() is None and not ((folder / DOCUMENTS_FILE).is_file() or (folder / "chroma").is_dir()):
+        raise UsageError(f"no store at {folder}: nothing to check (`tenderx ingest` makes one; "
+                         "--store names another)")
+
+
 def check_store(path: str | Path) -> StoreCheck:
     """Check the store at ``path`` (or on the configured server); changes nothing."""
+    require_store(path)
     try:
         store = Store(path)
     except StoreError as exc:
@@ -109,6 +121,7 @@ def _corrupt_table(path: Path, exc: StoreError) -> bool:
 
 def repair_store(path: str | Path) -> StoreCheck:
     """Make the parts agree again; returns what was found and done."""
+    require_store(path)
     folder = Path(path)
     moved = None
     corrupt = None

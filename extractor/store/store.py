@@ -17,8 +17,6 @@ a per-document lease on the server keeps writers on different machines apart.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -39,7 +37,7 @@ from extractor.store.docmeta import (
     StoredDocument,
 )
 from extractor.store.local import ensure_space, persistent_client, read_only_client, writable
-from extractor.store.locks import opening, read_pid
+from extractor.store.locks import opening, read_pid, try_lock, unlock, write_pid
 from extractor.store.remote import ChromaServer, connect, readable, server_from_env
 from extractor.store.stored import StoredChunk, chunk_id, path_key, shared_chunk_id
 
@@ -180,16 +178,15 @@ class Store:
         lock_path = self.path / ".lock"
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                os.close(fd)
-                raise
+            locked = try_lock(fd)
+        except OSError:
+            os.close(fd)
+            raise
+        if not locked:
             pid = read_pid(fd)
             os.close(fd)
-            raise StoreLocked(self.path, pid) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+            raise StoreLocked(self.path, pid)
+        write_pid(fd)
         self._lock_fd = fd
         try:
             yield self
@@ -197,7 +194,8 @@ class Store:
             self._lock_fd = None
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                unlock(fd)
             os.close(fd)
 
     def claim_owner(self, sha256: str) -> str | None:

@@ -68,6 +68,7 @@
   // --- document: evidence panel and review ---
   function documentPage() {
     const body = document.body, docId = body.dataset.doc;
+    if (body.dataset.failed === "1") return;  // unreadable file: its error, no page view, nothing to review
     let pages = parseInt(body.dataset.pages || "0", 10) || 0, current = null, formField = null;
     const img = $("#page-img"), layer = $("#hl-layer"), text = $("#page-text"), note = $("#evidence-note");
 
