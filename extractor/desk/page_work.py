@@ -21,7 +21,7 @@ import pypdfium2.raw as pdfium_c
 from extractor.core.errors import ReadError
 from extractor.core.evidence import squash
 
-__all__ = ["MAX_PAGE_PIXELS", "page_count", "page_text", "quote_boxes", "render_png"]
+__all__ = ["MAX_PAGE_PIXELS", "line_bands", "page_count", "page_text", "quote_boxes", "render_png"]
 
 # A4 at the desk's 2 px/pt is 2.0 MP; a poster page 0.3 m wide at that scale ~12 MP. Past this the
 # page is drawn smaller (its quote boxes are fractions, so they still fit): a 14,400-pt page at 2x
@@ -93,6 +93,24 @@ def quote_boxes(path: str, number: int, quote: str) -> list[tuple[float, float, 
         return [b for i in indices if (b := _char_box(page, textpage, i)) is not None]
     finally:
         textpage.close()
+
+
+def line_bands(path: str, number: int) -> list[tuple[float, float]]:
+    """The vertical extents (top, bottom as page fractions) of the page's text lines, top to bottom: a
+    crop cut between them never halves a line."""
+    page = _page(path, number)
+    textpage = page.get_textpage()
+    try:
+        boxes = [b for i in range(textpage.count_chars()) if (b := _char_box(page, textpage, i)) is not None]
+    finally:
+        textpage.close()
+    bands: list[tuple[float, float]] = []
+    for top, bottom in sorted((b[1], b[3]) for b in boxes):
+        if bands and top < bands[-1][1]:  # overlaps the band above: the same line
+            bands[-1] = (bands[-1][0], max(bands[-1][1], bottom))
+        else:
+            bands.append((top, bottom))
+    return bands
 
 
 def page_text(path: str, number: int) -> str | None:

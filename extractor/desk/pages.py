@@ -96,22 +96,9 @@ class PageImages:
         return merge_boxes([Box(*b) for b in found])
 
     def line_bands(self, path: Path, number: int) -> list[tuple[float, float]]:
-        """The vertical extents (top, bottom as page fractions) of the page's text lines, top to bottom: a crop
-        cut between them never halves a line."""
-        with _LOCK:
-            page = self._page(path, number)
-            textpage = page.get_textpage()
-            try:
-                boxes = [b for i in range(textpage.count_chars()) if (b := _char_box(page, textpage, i)) is not None]
-            finally:
-                textpage.close()
-        bands: list[tuple[float, float]] = []
-        for top, bottom in sorted((b.y0, b.y1) for b in boxes):
-            if bands and top < bands[-1][1]:  # overlaps the band above: the same line
-                bands[-1] = (bands[-1][0], max(bands[-1][1], bottom))
-            else:
-                bands.append((top, bottom))
-        return bands
+        """The vertical extents (top, bottom as page fractions) of the page's text lines, top to bottom:
+        a crop cut between them never halves a line."""
+        return [(float(a), float(b)) for a, b in self.calls.call("line_bands", str(path), number)]
 
     def close(self) -> None:
         self.calls.close()
