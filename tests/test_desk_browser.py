@@ -324,7 +324,7 @@ def test_a_failed_file_reads_clearly_and_offers_nothing_to_review(failed_workspa
     server = Server(failed_workspace, free_port()).start()
     page = browser.new_page(viewport={"width": 1500, "height": 950})  # type: ignore[attr-defined]
     try:
-        page.goto(server.url + "/")
+        page.goto(server.login("/"))
         badge = page.locator("#docs .badge.err").first
         badge.wait_for()
         colours = badge.evaluate("b => { const s = getComputedStyle(b); return [s.color, s.backgroundColor]; }")
@@ -338,7 +338,7 @@ def test_a_failed_file_reads_clearly_and_offers_nothing_to_review(failed_workspa
         assert broken_images == 0
         assert "no page view" in page.locator("#evidence").inner_text()
         # a readable document still offers review, and its field table's headers do not run together
-        page.goto(server.url + "/")
+        page.goto(server.login("/"))
         page.locator("a.doc-link", has_text=AWS).click()
         page.locator("button.accept").first.wait_for()
         heads = page.evaluate("""Array.from(document.querySelectorAll('.fields-table thead th')).map(th => {

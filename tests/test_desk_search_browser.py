@@ -77,7 +77,7 @@ def _groups(page: object) -> list[dict]:
 def test_search_page_shows_document_facts_groups_and_filters(workspace: Path, server: Server, browser: object) -> None:
     records = _records(workspace)
     page = browser.new_page()  # type: ignore[attr-defined]
-    page.goto(server.url + "/search?" + urllib.parse.urlencode({"q": "firewall for a county hospital"}))
+    page.goto(server.login("/search?" + urllib.parse.urlencode({"q": "firewall for a county hospital"})))
     groups = _groups(page)
     names = [g["name"] for g in groups]
     assert names and names[0].startswith("chain-hospital-"), names  # English query, Chinese notice
@@ -101,10 +101,10 @@ def test_search_page_shows_document_facts_groups_and_filters(workspace: Path, se
     flagged = {Path(r["file"]).name for r in records.values()
                if [f for f in r.get("flags") or [] if not f.startswith("unverified:") and f != "needs_ocr"]
                or r["fields"].get("restricted_us_tech", {}).get("value") is True}
-    page.goto(server.url + "/search?" + urllib.parse.urlencode({"q": "采购项目 中标"}))
+    page.goto(server.login("/search?" + urllib.parse.urlencode({"q": "采购项目 中标"})))
     everything = {g["name"] for g in _groups(page)}
     assert everything - flagged  # unflagged documents answer this query ...
-    page.goto(server.url + "/search?" + urllib.parse.urlencode({"q": "采购项目 中标", "flagged": "1"}))
+    page.goto(server.login("/search?" + urllib.parse.urlencode({"q": "采购项目 中标", "flagged": "1"})))
     shown = _groups(page)
     assert shown and {g["name"] for g in shown} <= flagged  # ... and are gone when flagged only
     ustc = next(g for g in shown if g["name"] == "award-ustc-suzhou-a100-rental.pdf")
@@ -114,15 +114,15 @@ def test_search_page_shows_document_facts_groups_and_filters(workspace: Path, se
     # dates: only documents published inside the range
     date = rec["fields"]["publish_date"]["value"]
     assert date
-    page.goto(server.url + "/search?" + urllib.parse.urlencode({"q": "hospital", "from": date, "to": date}))
+    page.goto(server.login("/search?" + urllib.parse.urlencode({"q": "hospital", "from": date, "to": date})))
     dated = _groups(page)
     assert dated and all(records[g["name"]]["fields"]["publish_date"]["value"] == date for g in dated)
     page.close()
 
 
 def test_search_api_returns_the_same_facts(workspace: Path, server: Server) -> None:
-    url = server.url + "/api/search?" + urllib.parse.urlencode({"q": "property management", "k": 5})
-    with urllib.request.urlopen(url, timeout=120) as r:
+    path = "/api/search?" + urllib.parse.urlencode({"q": "property management", "k": 5})
+    with urllib.request.urlopen(server.request(path), timeout=120) as r:
         body = json.loads(r.read())
     first = body["groups"][0]
     assert first["name"] == "award-property-management.pdf"

@@ -119,6 +119,7 @@ class Catalog:
         self._texts: OrderedDict[str, Document] = OrderedDict()
         self._calls = calls  # bounded workers for one-page reads (made on first use when not given)
         self._reader: GuardedReader | None = None  # bounded workers for whole documents, as ingest reads them
+        self._ocr_reader: GuardedReader | None = None  # the same, with OCR, for scans
         self.reload()
 
     # --- loading -------------------------------------------------------------
@@ -202,8 +203,12 @@ class Catalog:
                 continue
         return None
 
-    def _bounded_reader(self) -> GuardedReader:
+    def _bounded_reader(self, ocr: bool = False) -> GuardedReader:
         with self._lock:
+            if ocr:
+                if self._ocr_reader is None:  # OCR as extraction ran it (same settings, same text)
+                    self._ocr_reader = GuardedReader.from_env(workers=1)
+                return self._ocr_reader
             if self._reader is None:
                 self._reader = GuardedReader.from_env(workers=1, ocr=False)
             return self._reader
@@ -211,9 +216,10 @@ class Catalog:
     def close(self) -> None:
         """Stop the worker processes (the page workers too, when this catalogue made them)."""
         with self._lock:
-            reader, self._reader = self._reader, None
-        if reader is not None:
-            reader.close()
+            readers, self._reader, self._ocr_reader = (self._reader, self._ocr_reader), None, None
+        for reader in readers:
+            if reader is not None:
+                reader.close()
         if self._calls is not None:
             self._calls.close()
 
@@ -252,6 +258,8 @@ class Catalog:
         if doc.path is None:
             raise ReadError("missing", f"{doc.name}: file not found (moved since extraction?)")
         read = self._bounded_reader().read(doc.path)
+        if any(p.needs_ocr for p in read.pages):  # a scan: its values' quotes were located in the OCR text
+            read = self._bounded_reader(ocr=True).read(doc.path)
         with self._lock:
             self._texts[doc_id] = read
             while len(self._texts) > _TEXT_CACHE:

@@ -10,7 +10,6 @@ earlier ones stay as the history.
 from __future__ import annotations
 
 import datetime as _dt
-import fcntl
 import json
 import math
 import os
@@ -26,6 +25,7 @@ from extractor.core.normalize import parse_amount, parse_count, parse_date
 from extractor.core.schema import Field, Schema
 from extractor.core.shape import checks_for_schema
 from extractor.pipeline.records import read_records
+from extractor.store.locks import lock
 
 __all__ = ["Decision", "ReviewLog", "ReviewError", "review_path_for", "coerce_value", "quote_states", "ACTIONS",
            "VERIFIED", "STATED"]
@@ -251,7 +251,7 @@ def append_line(path: Path, line: bytes) -> None:
         raise ReviewError(f"cannot write the decision file {path}: {e.strerror or e}"
                           + (" (it is a symbolic link)" if path.is_symlink() else "")) from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        lock(fd)  # flock on POSIX, msvcrt on Windows (store.locks); released when the fd closes
         _drop_torn_tail(fd)  # under the lock, a line without its newline is a crash's, not a writer's
         view = memoryview(line)
         while view:
@@ -266,7 +266,8 @@ def _drop_torn_tail(fd: int) -> None:
     end = size
     while end > 0:
         start = max(0, end - 65536)
-        block = os.pread(fd, end - start, start)
+        os.lseek(fd, start, os.SEEK_SET)  # no os.pread on Windows
+        block = os.read(fd, end - start)
         at = block.rfind(b"\n")
         if at >= 0:
             cut = start + at + 1
