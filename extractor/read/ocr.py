@@ -28,12 +28,13 @@ if TYPE_CHECKING:  # numpy is imported only where OCR runs: the reader's workers
 
 ENGINE = "rapidocr"
 DEFAULT_SCALE = 2.0  # 144 dpi: the smallest that keeps 9-pt CJK text legible to the recogniser
-# Where a page's CPU time went (benchmarks/read/bench_ocr.py --profile, results.md): the detector ran on
-# the whole 144-dpi render (1191×1684) and the recogniser padded every crop in a batch of 6 to the
-# widest one (a table's short cells to 320+ px). The detector now sees the page shrunk to this longest
-# side (boxes are mapped back and the crops are cut from the full render, so the recogniser's input is
-# unchanged), and the recogniser reads one crop at a time (no padding).
-DEFAULT_DET_SIDE = 960
+# Where a page's CPU time went (benchmarks/results.md, issue 28): the detector ran on the whole 144-dpi
+# render (1191×1684) and the recogniser padded every crop in a batch of 6 to the widest one (a table's
+# short cells to 320+ px). The detector now sees the page shrunk to this longest side (boxes are mapped
+# back and the crops are cut from the full render, so the recogniser's input is unchanged; 960 px lost
+# a table's amount on the scanned samples, 1280 px loses nothing), and the recogniser reads one crop at
+# a time (no padding). bench_ocr.py --compare measures both against the old settings.
+DEFAULT_DET_SIDE = 1280
 DEFAULT_REC_BATCH = 1
 DEFAULT_PAGE_TIMEOUT = 120.0  # seconds a worker may spend on one page's OCR before it is killed
 MODEL_LOAD_ALLOWANCE = 60.0  # extra seconds for a worker's first OCR'd page (it loads the models)
