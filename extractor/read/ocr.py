@@ -190,8 +190,9 @@ def _stop_spinning(engine: Any, threads: int) -> None:
     """Reopen the loaded det/rec sessions with onnxruntime's thread spinning off.
 
     rapidocr exposes no session option for it; with it on, a worker's idle threads busy-wait between
-    operators, which on a loaded machine cost 1.7× the CPU of the same OCR (bench_ocr.py --profile).
-    A rapidocr whose internals differ keeps its own sessions (slower, still correct)."""
+    operators, competing for the cores with the threads doing the work: on a loaded 2-core machine the
+    same OCR took 1.6× the wall time (bench_ocr.py --profile, results.md). A rapidocr whose internals
+    differ keeps its own sessions (slower, still correct)."""
     import numpy as np
     import onnxruntime as ort
 
