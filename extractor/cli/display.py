@@ -241,7 +241,9 @@ def print_ingest_summary(report: IngestReport, console: Console) -> None:
     if report.embedder:
         console.print(f"embedder: {safe(report.embedder)}")
     if getattr(report, "ocr_pages", 0):
-        console.print(f"OCR: {report.ocr_pages} page(s) had no usable text layer and were read by OCR")
+        cached = getattr(report, "ocr_cached", 0)
+        console.print(f"OCR: {report.ocr_pages} page(s) had no usable text layer and were read by OCR"
+                      + (f" ({cached} from the OCR cache, not OCR'd again)" if cached else ""))
     for path in report.needs_ocr:
         console.print(f"[yellow]needs OCR[/] {safe(path)}: no usable text layer and OCR is off — not stored",
                       soft_wrap=True)
