@@ -33,6 +33,7 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     """Run the real `tenderx` CLI in a subprocess (as a user would)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TENDERX_"))}
     full_env["COLUMNS"] = "200"
+    full_env["TENDERX_OCR_CACHE"] = "0"  # each test OCRs for itself (and never writes the user's cache)
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "extractor", *args],

@@ -3,39 +3,39 @@
 Each command parses flags, calls one library function and renders the result
 with rich; commands live in their own modules (``cli/ingest.py``,
 ``cli/extract.py``, ``cli/evaluate.py`` …) and register themselves below.
+A run imports only the module of the command it invokes (``COMMAND_MODULES``), so a
+cold ``tenderx search`` does not pay for extraction, screening or batch imports;
+``--help``, no command or an unknown one registers them all, in the same order.
 Errors are mapped to the documented exit codes in one place, ``main``.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Annotated
 
 import typer
 import typer.main
 
-import extractor.cli.batch as batch_commands
-import extractor.cli.cases as cases_commands
-import extractor.cli.desk as desk_commands
-import extractor.cli.evaluate as evaluate_commands
-import extractor.cli.extract as extract_commands
-import extractor.cli.findings as findings_commands
-import extractor.cli.ingest as ingest_commands
-import extractor.cli.screen as screen_commands
-import extractor.cli.search as search_commands
-import extractor.cli.store as store_commands
 from extractor import __version__
 from extractor.cli.helptext import use_plain_metavars
 from extractor.cli.terminal import State, enable_debug_logging, err_console, mask_secrets, safe
 from extractor.core.errors import ExitCode, TenderxError, exit_code_for
 
-app = typer.Typer(
-    name="tenderx",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode="rich",
-    pretty_exceptions_enable=False,
-)
+# command name → the module whose ``register(app)`` adds it; module order is the order in --help
+COMMAND_MODULES: dict[str, str] = {
+    "ingest": "ingest",
+    "extract": "extract", "run": "extract",
+    "eval": "evaluate",
+    "batch": "batch",
+    "screen": "screen",  # issue 12
+    "cases": "cases", "export": "cases",  # issue 13
+    "search": "search", "eval-search": "search",  # `search` (-i for a session) and `eval-search`
+    "store": "store",  # `tenderx store check`; --chroma-url and --shard helpers
+    "serve": "desk", "review": "desk",  # issue 15
+    "findings": "findings",  # issue 25
+}
 
 
 def _version(value: bool) -> None:
@@ -44,7 +44,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def _global_options(
     ctx: typer.Context,
     debug: Annotated[bool, typer.Option(
@@ -73,19 +72,35 @@ def _global_options(
     State.debug = debug
     if debug:
         enable_debug_logging()
-    store_commands.use_server(ctx.invoked_subcommand, chroma_url)
+    from extractor.cli.store import use_server
+
+    use_server(ctx.invoked_subcommand, chroma_url)
 
 
-ingest_commands.register(app)
-extract_commands.register(app)
-evaluate_commands.register(app)
-batch_commands.register(app)
-screen_commands.register(app)  # `tenderx screen` (issue 12)
-cases_commands.register(app)  # issue 13: `tenderx cases`, `tenderx export`
-search_commands.register(app)  # `search` (-i for a session) and `eval-search`
-store_commands.register(app)  # `tenderx store check`; --chroma-url and --shard helpers
-desk_commands.register(app)  # issue 15: `tenderx serve`, `tenderx review`
-findings_commands.register(app)  # issue 25: `tenderx findings`
+def build_app(command: str | None = None) -> typer.Typer:
+    """The ``tenderx`` app with only ``command``'s module registered, or every module when
+    ``command`` is None or unknown (so --help and "No such command" see them all)."""
+    app = typer.Typer(
+        name="tenderx",
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode="rich",
+        pretty_exceptions_enable=False,
+    )
+    app.callback()(_global_options)
+    wanted = COMMAND_MODULES.get(command or "")
+    for module in dict.fromkeys(COMMAND_MODULES.values()):
+        if wanted is None or module == wanted:
+            importlib.import_module(f"extractor.cli.{module}").register(app)
+    return app
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the whole command tree, built on first use (for tools and tests that walk it)."""
+    if name == "app":
+        globals()["app"] = full = build_app()
+        return full
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 GLOBAL_VALUE_OPTIONS = ("--chroma-url",)  # global options users also type after the command
@@ -116,14 +131,31 @@ def hoist_global_options(argv: list[str]) -> list[str]:
     return front + rest
 
 
+def invoked_command(argv: list[str]) -> str | None:
+    """The command word of a hoisted argv (global options come first), or None (--help, --version…)."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in GLOBAL_FLAGS:
+            i += 1
+        elif arg in GLOBAL_VALUE_OPTIONS:
+            i += 2
+        elif arg.split("=", 1)[0] in GLOBAL_VALUE_OPTIONS:
+            i += 1
+        else:
+            return None if arg.startswith("-") else arg
+    return None
+
+
 def main() -> None:
     """Run the CLI; map every error to the documented exit code (``core.errors.ExitCode``).
 
     A ``TenderxError`` is one line (``error:`` for usage errors, ``fatal:`` otherwise); an
     unexpected error is one line and exit 3, with the traceback only under ``--debug``."""
     try:
-        command = use_plain_metavars(typer.main.get_command(app))
-        command(args=hoist_global_options(sys.argv[1:]), prog_name=_prog_name())
+        args = hoist_global_options(sys.argv[1:])
+        command = use_plain_metavars(typer.main.get_command(build_app(invoked_command(args))))
+        command(args=args, prog_name=_prog_name())
     except KeyboardInterrupt:
         err_console.print("[red]interrupted[/]")
         raise SystemExit(ExitCode.INTERRUPTED) from None

@@ -11,29 +11,33 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
 from extractor.cli.terminal import plain, safe
-from extractor.screen.status import match_label
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from extractor.pipeline.ingest import IngestReport
+
+# rich.progress and the screening package are imported where used: `tenderx search` imports this
+# module for ``snippet`` and must not pay for them on a cold start
 
 
 class ExtractBar:
     """`ExtractProgress` rendered as a rich progress bar (files done, ETA)."""
 
     def __init__(self, console: Console, label: str = "extract") -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         self.progress = Progress(
             TextColumn(f"[bold]{label}"),
             BarColumn(),
@@ -85,6 +89,8 @@ def _fmt_amount(x: Any) -> str:
 
 def _listed(r: dict[str, Any]) -> str:
     """The record's parties on a US list (screening exact/subunit), e.g. '四川大学 (buyer): Entity List (exact)'."""
+    from extractor.screen.status import match_label
+
     by_party: dict[tuple[str, str], list[str]] = {}
     for s in r.get("screening") or []:
         if s.get("match") in ("exact", "subunit"):
@@ -235,7 +241,9 @@ def print_ingest_summary(report: IngestReport, console: Console) -> None:
     if report.embedder:
         console.print(f"embedder: {safe(report.embedder)}")
     if getattr(report, "ocr_pages", 0):
-        console.print(f"OCR: {report.ocr_pages} page(s) had no usable text layer and were read by OCR")
+        cached = getattr(report, "ocr_cached", 0)
+        console.print(f"OCR: {report.ocr_pages} page(s) had no usable text layer and were read by OCR"
+                      + (f" ({cached} from the OCR cache, not OCR'd again)" if cached else ""))
     for path in report.needs_ocr:
         console.print(f"[yellow]needs OCR[/] {safe(path)}: no usable text layer and OCR is off — not stored",
                       soft_wrap=True)

@@ -159,7 +159,8 @@ class Watchlist:
 
     @classmethod
     def load(cls, path: str | Path = WATCHLIST_PATH) -> Watchlist:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: a cold search loads this
+        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)
         entries = []
         for d in data["entries"]:
             after = d.get("restricted_after")

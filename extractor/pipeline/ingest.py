@@ -1,4 +1,5 @@
-"""Files → PDF text → chunks → embeddings → store, one file at a time (the next read ahead).
+"""Files → PDF text → chunks → embeddings → store, one file at a time (the next read ahead),
+then the store's search file, so the first search after an ingest is as quick as the others.
 
 A bad file never stops the batch: it lands in ``IngestReport.failed`` with a
 one-line reason. Files whose content (sha256) is unchanged are skipped; a
@@ -76,6 +77,8 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     needs_ocr: list[str] = field(default_factory=list)  # not stored: no usable text and OCR off
     ocr_pages: int = 0  # pages whose text came from OCR
+    ocr_cached: int = 0  # of those, pages whose OCR text came from the on-disk cache (not OCR'd again)
+    indexed: bool = False  # the search file was (re)built at the end of this run
     repaired: list[str] = field(default_factory=list)  # recorded as ingested, but its chunks were missing
     skipped_shard: int = 0  # files that belong to another --shard
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (path, kind, message)
@@ -196,8 +199,24 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
         for path in later:  # another writer had these: by now they are done, or we wait for them
             status, message = _ingest_one(path, store, embedder, progress, report, direct, hashes, wait=None)
             progress.file_finished(path, status, message)
+    _index(store, report)
     report.seconds = time.monotonic() - began
     return report
+
+
+def _index(store: Store, report: IngestReport) -> None:
+    """Step 6: the store's search file, built now rather than on the first search (also for a
+    server store: the file sits in the local store folder of the machine that wrote). A store
+    whose chunks cannot be read back is reported, not fatal: search rebuilds or explains."""
+    from extractor.core.errors import TenderxError
+    from extractor.search.lexical import prepare_index
+
+    if store.read_only:
+        return
+    try:
+        report.indexed = prepare_index(store)
+    except (TenderxError, OSError) as e:
+        report.warnings.append((store.location, f"search file not built: {e}"))
 
 
 def _walk(paths: Iterable[str | Path], shard: Shard | None, report: IngestReport) -> list[Path]:
@@ -377,4 +396,5 @@ def _store(store: Store, doc: Document, chunks: list[Chunk], vectors: np.ndarray
     report.pages += len(doc.pages)
     report.chunks += len(chunks)
     report.ocr_pages += sum(1 for pg in doc.pages if pg.ocr is not None)
+    report.ocr_cached += int(doc.metadata.get("ocr_cached_pages", 0))
     (report.replaced if replaced else report.added).append(name)

@@ -35,7 +35,7 @@ from extractor.core.document import Document
 from extractor.core.errors import ReadError
 from extractor.read.errors import ERROR_KINDS, PdfError
 from extractor.read.formats import detect_format, read_document
-from extractor.read.ocr import MODEL_LOAD_ALLOWANCE, OcrSettings
+from extractor.read.ocr import MODEL_LOAD_ALLOWANCE, OcrSettings, ocr_workers
 from extractor.read.pdf import OcrProgress, read_pdf
 
 # The memory bound is an address-space limit (``RLIMIT_AS``), which only POSIX systems have. On Windows
@@ -54,7 +54,7 @@ DEFAULT_OCR_MAX_MEMORY_MB = 2048
 DEFAULT_MAX_FILE_MB = 1024
 _JOIN_SECONDS = 2.0
 _OCR_CACHE_DOCS = 32  # OCR'd documents kept per process, so `run` (ingest, then extract) OCRs once
-_ocr_cache: OrderedDict[tuple[str, float], Document] = OrderedDict()
+_ocr_cache: OrderedDict[tuple[str, str], Document] = OrderedDict()
 _ocr_cache_lock = threading.Lock()
 log = logging.getLogger("tenderx.guard")
 _PAGE_FAILED = "text extraction failed"
@@ -252,7 +252,7 @@ class GuardedReader:
     def __init__(self, workers: int = 1, timeout: float = DEFAULT_TIMEOUT,
                  max_memory_mb: int | None = DEFAULT_MAX_MEMORY_MB,
                  max_file_mb: float | None = DEFAULT_MAX_FILE_MB, ocr: OcrSettings | None = None) -> None:
-        self.workers = max(1, int(workers))
+        self.workers = ocr_workers(max(1, int(workers))) if ocr is not None and ocr.enabled else max(1, int(workers))
         self.timeout = float(timeout)
         self.max_memory_mb = max_memory_mb
         self.max_file_mb = max_file_mb
@@ -468,14 +468,14 @@ class GuardedReader:
             self.close()
 
 
-def _cache_key(path: Path, ocr: OcrSettings | None) -> tuple[str, float] | None:
-    """(sha256, OCR scale) of a file when OCR is on (the only reads worth remembering)."""
+def _cache_key(path: Path, ocr: OcrSettings | None) -> tuple[str, str] | None:
+    """(sha256, OCR settings) of a file when OCR is on (the only reads worth remembering)."""
     if ocr is None or not ocr.enabled:
         return None
     from extractor.read.pdf import file_sha256
 
     try:
-        return file_sha256(path), ocr.scale
+        return file_sha256(path), ocr.fingerprint()
     except OSError:
         return None
 

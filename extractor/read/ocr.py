@@ -28,12 +28,24 @@ if TYPE_CHECKING:  # numpy is imported only where OCR runs: the reader's workers
 
 ENGINE = "rapidocr"
 DEFAULT_SCALE = 2.0  # 144 dpi: the smallest that keeps 9-pt CJK text legible to the recogniser
+# Where a page's CPU time went (benchmarks/results.md, issue 28): the detector ran on the whole 144-dpi
+# render (1191×1684) and the recogniser padded every crop in a batch of 6 to the widest one (a table's
+# short cells to 320+ px). The detector now sees the page shrunk to this longest side (boxes are mapped
+# back and the crops are cut from the full render, so the recogniser's input is unchanged; 960 px lost
+# a table's amount on the scanned samples, 1280 px loses nothing), and the recogniser reads one crop at
+# a time (no padding). bench_ocr.py --compare measures both against the old settings.
+DEFAULT_DET_SIDE = 1280
+DEFAULT_REC_BATCH = 1
 DEFAULT_PAGE_TIMEOUT = 120.0  # seconds a worker may spend on one page's OCR before it is killed
 MODEL_LOAD_ALLOWANCE = 60.0  # extra seconds for a worker's first OCR'd page (it loads the models)
 DEFAULT_MAX_PAGES = 500  # pages OCR'd per document at most (a warning names the rest)
 CELL_GAP = 1.0  # a horizontal gap wider than this many line heights is a cell break (tab)
 _BLANK_LEVEL = 250
 _PAPER_LEVEL = 170.0  # grey (red channel) at or above this is paper  # a grey render whose darkest pixel is lighter than this is blank
+# Peak RSS of one OCR worker at the default settings (VmHWM, bench_ocr.py --compare, results.md):
+# the reader starts no more OCR workers than fit in OCR_MEMORY_SHARE of the memory available at start.
+WORKER_PEAK_MB = 520
+OCR_MEMORY_SHARE = 0.5
 _MODELS = {"det": "PP-OCRv6_det_small.onnx", "rec": "PP-OCRv6_rec_small.onnx"}
 
 
@@ -50,11 +62,21 @@ class OcrSettings:
     threads: int = 0  # onnxruntime threads per worker; 0 = the machine's cores shared among workers
     page_timeout: float = DEFAULT_PAGE_TIMEOUT
     max_pages: int = DEFAULT_MAX_PAGES
+    det_side: int = DEFAULT_DET_SIDE  # longest side of the detector's input; 0 = the full render
+    rec_batch: int = DEFAULT_REC_BATCH  # crops per recogniser run
+    spin: bool = False  # onnxruntime's idle threads busy-wait (burns CPU a loaded machine needs)
+    cache_dir: str | None = None  # where OCR'd page text is kept on disk (None: not kept)
+
+    def fingerprint(self) -> str:
+        """What changes the text (model, resolution, detector input, batch): part of a cache key."""
+        return f"{model_name()}|scale={self.scale:g}|det={self.det_side}|rec={self.rec_batch}"
 
     @classmethod
     def from_env(cls, enabled: bool | None = None) -> OcrSettings:
         """TENDERX_OCR (0/off disables), TENDERX_OCR_SCALE, TENDERX_OCR_THREADS,
-        TENDERX_OCR_PAGE_TIMEOUT, TENDERX_OCR_MAX_PAGES; ``enabled`` (a flag) wins over the env."""
+        TENDERX_OCR_PAGE_TIMEOUT, TENDERX_OCR_MAX_PAGES, TENDERX_OCR_DET_SIDE (0 = full render),
+        TENDERX_OCR_REC_BATCH; ``enabled`` (a flag) wins over the env. OCR'd pages are cached on
+        disk (``cache_dir_from_env``)."""
         def num(name: str, default: float) -> float:
             try:
                 value = float(os.environ.get(name, "").strip() or default)
@@ -62,12 +84,18 @@ class OcrSettings:
                 return default
             return value if value > 0 else default
 
+        def side() -> int:
+            raw = os.environ.get("TENDERX_OCR_DET_SIDE", "").strip()
+            return int(raw) if raw.isdigit() and (raw == "0" or int(raw) >= 32) else DEFAULT_DET_SIDE
+
         if enabled is None:
             enabled = os.environ.get("TENDERX_OCR", "1").strip().lower() not in ("0", "off", "no", "false")
         return cls(enabled=enabled, scale=num("TENDERX_OCR_SCALE", DEFAULT_SCALE),
                    threads=int(num("TENDERX_OCR_THREADS", 0) if os.environ.get("TENDERX_OCR_THREADS") else 0),
                    page_timeout=num("TENDERX_OCR_PAGE_TIMEOUT", DEFAULT_PAGE_TIMEOUT),
-                   max_pages=int(num("TENDERX_OCR_MAX_PAGES", DEFAULT_MAX_PAGES)))
+                   max_pages=int(num("TENDERX_OCR_MAX_PAGES", DEFAULT_MAX_PAGES)),
+                   det_side=side(), rec_batch=int(num("TENDERX_OCR_REC_BATCH", DEFAULT_REC_BATCH)),
+                   cache_dir=cache_dir_from_env())
 
 
 @dataclass
@@ -79,6 +107,26 @@ class OcrText:
     boxes: int
     # each recognised run: (start, end) in ``text`` and its box as fractions of the image (x0, y0, x1, y1)
     runs: tuple[tuple[int, int, float, float, float, float], ...] = ()
+
+
+def ocr_workers(requested: int) -> int:
+    """Reader workers for a run with OCR on: at most the cores (OCR is CPU-bound, so more workers
+    only multiply memory: 4 workers on 2 cores peaked at 2.6 GB) and at most as many as fit in
+    OCR_MEMORY_SHARE of the available memory at WORKER_PEAK_MB each; at least one."""
+    import psutil
+
+    fit = int(psutil.virtual_memory().available * OCR_MEMORY_SHARE // (WORKER_PEAK_MB * 1024 * 1024))
+    return max(1, min(requested, os.cpu_count() or 1, fit))
+
+
+def cache_dir_from_env() -> str | None:
+    """The OCR page cache's folder (``ocr/`` in TENDERX_CACHE_DIR or ~/.cache/tenderx); None when
+    TENDERX_OCR_CACHE is 0/off."""
+    from extractor.read.ocr_cache import default_dir
+
+    if os.environ.get("TENDERX_OCR_CACHE", "1").strip().lower() in ("0", "off", "no", "false"):
+        return None
+    return str(default_dir())
 
 
 def model_name() -> str:
@@ -97,7 +145,8 @@ class Recogniser:
     """A loaded RapidOCR pipeline (det + rec, no angle classifier: scans are upright or
     tilted a few degrees, which the detector's boxes absorb)."""
 
-    def __init__(self, threads: int = 0) -> None:
+    def __init__(self, threads: int = 0, det_side: int = DEFAULT_DET_SIDE, rec_batch: int = DEFAULT_REC_BATCH,
+                 spin: bool = False) -> None:
         models = _model_dir()
         paths = {k: models / v for k, v in _MODELS.items()}
         missing = [str(p) for p in paths.values() if not p.is_file()]
@@ -111,10 +160,17 @@ class Recogniser:
             "Det.model_path": str(paths["det"]),
             "Rec.model_path": str(paths["rec"]),
         }
+        if det_side > 0:
+            params["Det.limit_type"] = "max"
+            params["Det.limit_side_len"] = det_side
+        if rec_batch > 0:
+            params["Rec.rec_batch_num"] = rec_batch
         if threads > 0:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
             params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
         self._engine = RapidOCR(params=params)
+        if threads > 1 and not spin:
+            _stop_spinning(self._engine, threads)
         self.info = OcrInfo(engine=ENGINE, model=model_name(), confidence=0.0)
 
     def recognise(self, image: np.ndarray) -> OcrText:
@@ -133,14 +189,43 @@ class Recogniser:
         return OcrText(text, float(np.mean(scores)) if scores else 0.0, len(scores), runs)
 
 
-_recognisers: dict[int, Recogniser] = {}
+def _stop_spinning(engine: Any, threads: int) -> None:
+    """Reopen the loaded det/rec sessions with onnxruntime's thread spinning off.
+
+    rapidocr exposes no session option for it; with it on, a worker's idle threads busy-wait between
+    operators, competing for the cores with the threads doing the work: on a loaded 2-core machine the
+    same OCR took 1.6× the wall time (bench_ocr.py --profile, results.md). A rapidocr whose internals
+    differ keeps its own sessions (slower, still correct)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    engine(np.full((64, 64, 3), 255, dtype=np.uint8), use_cls=False)  # rapidocr loads its models lazily
+    for part in (getattr(engine, "text_det", None), getattr(engine, "text_rec", None)):
+        holder: Any = getattr(part, "session", None)
+        old = getattr(holder, "session", None)
+        path = getattr(old, "_model_path", None)
+        if not isinstance(old, ort.InferenceSession) or not path:
+            continue
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 4
+        opts.enable_cpu_mem_arena = False
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        holder.session = ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-def recogniser(threads: int = 0) -> Recogniser:
+_recognisers: dict[tuple[int, int, int, bool], Recogniser] = {}
+
+
+def recogniser(threads: int = 0, det_side: int = DEFAULT_DET_SIDE, rec_batch: int = DEFAULT_REC_BATCH,
+               spin: bool = False) -> Recogniser:
     """The process's recogniser, loaded on first use (workers are reused across files)."""
-    if threads not in _recognisers:
-        _recognisers[threads] = Recogniser(threads)
-    return _recognisers[threads]
+    key = (threads, det_side, rec_batch, spin)
+    if key not in _recognisers:
+        _recognisers[key] = Recogniser(*key)
+    return _recognisers[key]
 
 
 def join_lines(boxes: Sequence[tuple[np.ndarray, str, float]]) -> str:
@@ -272,13 +357,14 @@ def drop_red(image: np.ndarray) -> np.ndarray:
 
 def ocr_page(page: Any, settings: OcrSettings) -> tuple[OcrText, OcrInfo]:
     """OCR one pdfium page at ``settings.scale``; the text and its provenance."""
-    engine = recogniser(settings.threads)
+    engine = recogniser(settings.threads, settings.det_side, settings.rec_batch, settings.spin)
     image = render(page, settings.scale)
     result = engine.recognise(drop_red(image))
     return result, OcrInfo(engine=ENGINE, model=model_name(), confidence=round(result.confidence, 4),
                            runs=result.runs)
 
 
-__all__ = ["CELL_GAP", "DEFAULT_SCALE", "ENGINE", "OcrSettings", "OcrText", "OcrUnavailable", "PageDrawing",
-           "Recogniser", "is_blank", "join_lines", "join_lines_with_runs", "model_name", "ocr_page", "open_pdfium",
-           "page_drawing", "recogniser", "render"]
+__all__ = ["CELL_GAP", "DEFAULT_DET_SIDE", "DEFAULT_REC_BATCH", "DEFAULT_SCALE", "ENGINE", "OcrSettings", "OcrText",
+           "OcrUnavailable", "PageDrawing", "Recogniser", "cache_dir_from_env", "is_blank", "join_lines",
+           "join_lines_with_runs", "model_name", "ocr_page", "ocr_workers", "open_pdfium", "page_drawing",
+           "recogniser", "render"]

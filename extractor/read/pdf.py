@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, PyPdfError
 
-from extractor.core.document import Document, Page
+from extractor.core.document import Document, OcrInfo, Page
 from extractor.read.caps import TextBudget
 from extractor.read.cleaning import clean_page, strip_repeated_lines
 from extractor.read.errors import PdfError
@@ -26,6 +26,7 @@ from extractor.read.quality import measure
 
 if TYPE_CHECKING:
     from extractor.read.ocr import OcrSettings
+    from extractor.read.ocr_cache import PageCache
 
 # on_ocr(done, total): called before the first OCR'd page (done=0) and after each one
 OcrProgress = Callable[[int, int], None]
@@ -184,8 +185,9 @@ def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgre
 
     ocr_info: dict[int, Any] = {}
     needs: set[int] = set()
+    cached: list[int] = []  # pages whose OCR text came from the on-disk cache
     if unusable:
-        needs, ocr_info = _pages_without_text(p, unusable, texts, ocr, on_ocr, warnings)
+        needs, ocr_info = _pages_without_text(p, unusable, texts, ocr, on_ocr, warnings, cached)
         if not any(t.strip() for t in texts) and not needs:
             blank_glyphs = [w for w in warnings if "draws blank" in w]
             if blank_glyphs:
@@ -208,13 +210,18 @@ def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgre
     ocr_pages = [pg.number for pg in pages if pg.needs_ocr]
     if ocr_pages and len(ocr_pages) < len(pages):
         warnings.append(f"{len(ocr_pages)} page(s) look scanned (no text layer): {_page_list(ocr_pages)}")
-    return Document(path=str(path), sha256=file_sha256(p), pages=pages, title=find_title(pages), warnings=warnings)
+    doc = Document(path=str(path), sha256=file_sha256(p), pages=pages, title=find_title(pages), warnings=warnings)
+    if cached:
+        doc.metadata["ocr_cached_pages"] = len(cached)
+    return doc
 
 
 def _pages_without_text(path: Path, unusable: list[int], texts: list[str], ocr: OcrSettings | None,
-                        on_ocr: OcrProgress | None, warnings: list[str]) -> tuple[set[int], dict[int, Any]]:
+                        on_ocr: OcrProgress | None, warnings: list[str],
+                        cached: list[int]) -> tuple[set[int], dict[int, Any]]:
     """Look at the textless pages with pdfium: blank ones stay empty, the others are OCR'd (their
-    text goes into ``texts``) or, without OCR, returned as needing it. Returns (needs_ocr, ocr info)."""
+    text goes into ``texts``; pages found in the OCR cache are appended to ``cached``) or, without
+    OCR, returned as needing it. Returns (needs_ocr, ocr info)."""
     from extractor.read import ocr as ocr_mod
 
     try:
@@ -244,9 +251,22 @@ def _pages_without_text(path: Path, unusable: list[int], texts: list[str], ocr: 
             warnings.append(f"OCR limited to {len(todo)} pages (TENDERX_OCR_MAX_PAGES); not read: "
                             f"{_page_list([i + 1 for i in visible[len(todo):]])}")
         info: dict[int, Any] = {}
-        if on_ocr is not None:
-            on_ocr(0, len(todo))
-        for n, i in enumerate(todo, 1):
+        cache = _page_cache(path, ocr)  # type: ignore[arg-type]
+        if cache is not None:
+            for i in list(todo):
+                hit = cache.get(i + 1)
+                if hit is not None:
+                    texts[i] = hit.text
+                    info[i] = OcrInfo(engine=ocr_mod.ENGINE, model=ocr_mod.model_name(), confidence=hit.confidence)
+                    if not hit.text.strip():
+                        warnings.append(f"page {i + 1}: OCR found no text on the page's image")
+            todo_now = [i for i in todo if i not in info]
+            cached.extend(i + 1 for i in todo if i in info)
+        else:
+            todo_now = todo
+        if on_ocr is not None and todo_now:
+            on_ocr(0, len(todo_now))
+        for n, i in enumerate(todo_now, 1):
             try:
                 result, page_info = ocr_mod.ocr_page(pdf[i], ocr)  # type: ignore[arg-type]
             except (PdfError, MemoryError):
@@ -261,13 +281,27 @@ def _pages_without_text(path: Path, unusable: list[int], texts: list[str], ocr: 
                                f"{_one_line(e)}") from e
             texts[i] = result.text
             info[i] = page_info
+            if cache is not None:
+                cache.put(i + 1, result.text, page_info.confidence)
             if not result.text.strip():
                 warnings.append(f"page {i + 1}: OCR found no text on the page's image")
             if on_ocr is not None:
-                on_ocr(n, len(todo))
+                on_ocr(n, len(todo_now))
         return set(visible[len(todo):]), info
     finally:
         pdf.close()
+
+
+def _page_cache(path: Path, ocr: OcrSettings) -> PageCache | None:
+    """The file's OCR page cache under these settings (None when caching is off)."""
+    if not ocr.cache_dir:
+        return None
+    from extractor.read.ocr_cache import PageCache
+
+    try:
+        return PageCache(ocr.cache_dir, file_sha256(path), ocr.fingerprint())
+    except OSError:
+        return None
 
 
 def _blank_glyphs_warning(i: int, n_text: int) -> str:

@@ -33,7 +33,7 @@ import numpy as np
 from extractor.search.terms import latin_terms, query_tokens, tokenize
 
 __all__ = ["BM25Index", "LexicalHit", "held_index", "index_for_store", "latin_terms", "matches_where",
-           "tokenize"]
+           "prepare_index", "tokenize"]
 
 K1 = 1.5
 B = 0.75
@@ -409,6 +409,22 @@ def index_for_store(store: Any, with_vectors: bool = True) -> BM25Index:
             index.save(path)
     store._bm25_index = index
     return index
+
+
+def prepare_index(store: Any) -> bool:
+    """Make the store's search file current now (the end of an ingest), so the first search
+    after it costs what the others cost. Reads only the file's manifest when it is current
+    already; returns True when it had to be (re)built."""
+    path = Path(store.path) / INDEX_FILE
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            manifest = _json_value(npz["manifest"])
+        if isinstance(manifest, dict) and manifest.get("format") == _FORMAT and manifest.get("version") == store.version:
+            return False
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, UnicodeDecodeError):
+        pass
+    index_for_store(store)
+    return True
 
 
 def _expected_chunks(store: Any) -> int:
