@@ -31,6 +31,8 @@ class CachedPage:
 
     text: str
     confidence: float
+    # the recognised runs (start, end, box as page fractions): a cached page keeps its boxes (tables, desk)
+    runs: tuple[tuple[int, int, float, float, float, float], ...] = ()
 
 
 class PageCache:
@@ -52,16 +54,21 @@ class PageCache:
             data = json.loads(self._path(page).read_text(encoding="utf-8"))
             if data.get("sha256") != self.sha or data.get("settings") != self.fingerprint:
                 return None
-            found = CachedPage(str(data["text"]), float(data["confidence"]))
+            # an entry written before runs were kept is a miss: re-read, the page gets its boxes back
+            runs = tuple((int(r[0]), int(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5]))
+                         for r in data["runs"])
+            found = CachedPage(str(data["text"]), float(data["confidence"]), runs)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
         self.hits += 1
         return found
 
-    def put(self, page: int, text: str, confidence: float) -> None:
+    def put(self, page: int, text: str, confidence: float,
+            runs: tuple[tuple[int, int, float, float, float, float], ...] = ()) -> None:
         """Store the page's result atomically; a folder that cannot be written is skipped."""
         body = json.dumps({"sha256": self.sha, "settings": self.fingerprint, "page": page,
-                           "text": text, "confidence": confidence}, ensure_ascii=False)
+                           "text": text, "confidence": confidence, "runs": [list(r) for r in runs]},
+                          ensure_ascii=False)
         tmp = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

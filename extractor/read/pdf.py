@@ -201,6 +201,8 @@ def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgre
     from extractor.read.pdf_tables import read_tables
 
     found = read_tables(p, [t if i not in ocr_info else "" for i, t in enumerate(texts)]) if tables else {}
+    if tables:
+        found.update(_ocr_tables(reader, texts, ocr_info))
     pages: list[Page] = []
     for i, text in enumerate(texts):
         clean, clean_map = clean_page(text)
@@ -214,6 +216,25 @@ def read_pdf(path: str | Path, ocr: OcrSettings | None = None, on_ocr: OcrProgre
     if cached:
         doc.metadata["ocr_cached_pages"] = len(cached)
     return doc
+
+
+def _ocr_tables(reader: Any, texts: list[str], ocr_info: dict[int, Any]) -> dict[int, list[Any]]:
+    """0-based page -> the grids rebuilt from its OCR boxes (``ocr_tables``), boxes in page points."""
+    from extractor.read.ocr_tables import read_ocr_tables
+
+    out: dict[int, list[Any]] = {}
+    for i, info in ocr_info.items():
+        try:
+            page = reader.pages[i]
+            width, height = float(page.mediabox.width), float(page.mediabox.height)
+            if (page.get("/Rotate") or 0) % 180:  # the OCR'd image is the page as shown: turned
+                width, height = height, width
+        except Exception:  # noqa: BLE001 — a page without a readable size keeps its text, no tables
+            continue
+        found = read_ocr_tables(texts[i], info.runs, i + 1, (width, height))
+        if found:
+            out[i] = found
+    return out
 
 
 def _pages_without_text(path: Path, unusable: list[int], texts: list[str], ocr: OcrSettings | None,
@@ -257,7 +278,8 @@ def _pages_without_text(path: Path, unusable: list[int], texts: list[str], ocr: 
                 hit = cache.get(i + 1)
                 if hit is not None:
                     texts[i] = hit.text
-                    info[i] = OcrInfo(engine=ocr_mod.ENGINE, model=ocr_mod.model_name(), confidence=hit.confidence)
+                    info[i] = OcrInfo(engine=ocr_mod.ENGINE, model=ocr_mod.model_name(), confidence=hit.confidence,
+                                      runs=hit.runs)
                     if not hit.text.strip():
                         warnings.append(f"page {i + 1}: OCR found no text on the page's image")
             todo_now = [i for i in todo if i not in info]
@@ -282,7 +304,7 @@ def _pages_without_text(path: Path, unusable: list[int], texts: list[str], ocr: 
             texts[i] = result.text
             info[i] = page_info
             if cache is not None:
-                cache.put(i + 1, result.text, page_info.confidence)
+                cache.put(i + 1, result.text, page_info.confidence, page_info.runs)
             if not result.text.strip():
                 warnings.append(f"page {i + 1}: OCR found no text on the page's image")
             if on_ocr is not None:
