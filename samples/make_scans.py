@@ -6,7 +6,7 @@ copy of its hand-written gold) with no text layer: tenderx can only read it by O
 benchmarks/read/bench_ocr.py compares what OCR reads with the original's text.
 
 Usage:
-    python samples/make_scans.py              # the four scans below, into samples/
+    python samples/make_scans.py              # the scans below, into samples/
     python samples/make_scans.py --out DIR    # somewhere else
 
 Deterministic: fixed seeds, reportlab ``invariant=1``. Needs a CJK system font (fonts-wqy-zenhei,
@@ -36,6 +36,8 @@ SCANS = [
     ("award-hygon-dcu-servers", -1.6, (0.58, 0.22)),  # STSong-Light (not embedded), 2 pages
     ("intention-univ-h20-compute", 2.0, (0.60, 0.35)),  # STSong-Light, 1 page
     ("intention-office-equipment", -1.0, (0.55, 0.28)),  # embedded font, 1 page
+    ("award-multi-lot-campus-network", 1.4, (0.70, 0.18)),  # a lot table read through OCR (issue 22)
+    ("award-kv-grid-construction", -1.2, (0.66, 0.20)),  # a key–value grid read through OCR (issue 22)
 ]
 SEAL_TEXT = "采购专用章"
 

@@ -87,7 +87,7 @@ def extract_rules_with_lots(doc: Document, schema: Any = None) -> tuple[dict[str
     out["agency"] = _first_shaped("agency", lambda: first("agency"), lambda: block_field(views, "agency"),
                                   lambda: labelled_field(views, "agency", org_value),
                                   lambda: kv_field(views, "agency", kv_org)) or FieldValue(None)
-    out["publish_date"] = publish_date_field(views)
+    out["publish_date"] = _or_table(publish_date_field(views), last("publish_date"))
     out["budget_cny"] = first("budget_cny") or _or_table(budget_field(views), last("budget_cny"))
     out["award_amount_cny"] = ((first("award_amount_cny") or _or_table(award_field(views), last("award_amount_cny")))
                                if notice in ("award", "contract") else FieldValue(None))

@@ -20,6 +20,7 @@ from extractor.backends.rules.tables import (
     suppliers_of,
 )
 from extractor.core.document import FieldValue, Lot
+from extractor.core.normalize import iter_dates
 
 _NAMED = ("award", "contract", "single_source")
 
@@ -79,6 +80,12 @@ def _first_pair(facts: TableFacts, name: str, clean: object) -> FieldValue | Non
     return None
 
 
+def _date_text(text: str) -> str | None:
+    """The first date a cell states (``公示日期 | 2025年5月12日``), ISO."""
+    hits = iter_dates(text)
+    return hits[0].iso if hits else None
+
+
 def _text_of(fn: object) -> object:
     return lambda f: fn(f.text) if callable(fn) else None
 
@@ -93,7 +100,7 @@ def table_fields(facts: TableFacts, lots: list[Lot], notice: str | None
     for name, clean in (("buyer", _text_of(org_text)), ("agency", _text_of(org_text)),
                         ("project_code", _text_of(code_text)), ("project_name", _text_of(name_text)),
                         ("suppliers", suppliers_of), ("award_amount_cny", amount_of),
-                        ("budget_cny", amount_of)):
+                        ("budget_cny", amount_of), ("publish_date", _text_of(_date_text))):
         fv = _first_pair(facts, name, clean)
         if fv is not None:
             out[name] = fv

@@ -68,6 +68,26 @@ def _clause_before(text: str, pos: int) -> str:
     return before[cut:].replace("\n", "")
 
 
+# ``包1280万元，包2140万元``: OCR read ``包1 280万元`` with the lot number run into the figure
+_FUSED_LOT = re.compile(r"(?:包|标段|包件)(\d+(?:\.\d+)?)(万元|元)")
+
+
+def _fused_lot_amounts(window: str) -> tuple[float, int] | None:
+    """(sum, end) of lot amounts whose lot numbers (1, 2, 3 … in order) run into the figures, as a
+    recogniser joins ``包1 280万元``; None unless every amount of two or more starts with its lot's
+    number and has digits left after it."""
+    found = list(_FUSED_LOT.finditer(window))
+    if len(found) < 2:
+        return None
+    total = 0.0
+    for k, m in enumerate(found, 1):
+        digits, lot = m.group(1), str(k)
+        if not digits.startswith(lot) or len(digits) <= len(lot) or digits[len(lot)] in ".0":
+            return None
+        total += float(digits[len(lot):]) * (10000 if m.group(2) == "万元" else 1)
+    return total, found[-1].end()
+
+
 def labelled_amount(views: list[View], label: re.Pattern[str], primary: Iterable[str] = ()) -> FieldValue | None:
     """The amount after a money label. Several labelled amounts that belong to lots are summed;
     a primary label (预算金额) wins over a secondary one (最高限价)."""
@@ -100,6 +120,10 @@ def labelled_amount(views: list[View], label: re.Pattern[str], primary: Iterable
             rank = 0 if (not primary or m.group().replace("\n", "") in primary) else 1
             arabic = [a for a in amounts if not a.capital] or amounts
             lots_inside = [a for a in arabic if a.explicit_unit]
+            fused = _fused_lot_amounts(window)
+            if fused is not None:
+                hits.append((rank, fused[0], v, m.start(), m.end() + fused[1], False))
+                continue
             if len(lots_inside) >= 2 and _LOT.search(window):
                 total = sum(a.value for a in lots_inside)
                 hits.append((rank, total, v, m.start(), m.end() + lots_inside[-1].end, False))
