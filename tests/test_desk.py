@@ -405,3 +405,27 @@ def test_review_html_crops_end_between_lines_not_through_them(desk_dir: Path, tm
             if len(ink) > 2 and not long_rule:  # glyph ink on the edge row: a text line cut in half
                 cut.append((n, y, len(ink)))
     assert not cut, cut
+
+
+@pytest.mark.parametrize("name", ["award-kv-grid-construction.pdf", "scanned-award-kv-grid-construction.pdf"])
+def test_a_table_values_cell_is_boxed_on_the_page(tmp_path: Path, name: str) -> None:
+    """Issue 22: a value read from a table cell (a PDF's ruled cell, a scan's OCR grid) comes with the
+    cell's box as fractions of the page image, around the quote's own boxes."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(SAMPLES / name, docs / name)
+    records = tmp_path / "out" / "records.jsonl"
+    extract_documents([docs], backend="rules", out=records)
+    rec = json.loads(records.read_text(encoding="utf-8").splitlines()[0])
+    buyer = rec["fields"]["buyer"]
+    assert buyer["value"] == "宜陵市水务投资有限公司" and buyer["cell"]["bbox"]
+    ev = client(records).get(f"/api/documents/{rec['sha256']}/evidence/buyer").json()
+    cell = ev["cell_box"]
+    assert cell is not None and 0 <= cell["x0"] < cell["x1"] <= 1 and 0 <= cell["y0"] < cell["y1"] <= 1
+    assert ev["boxes"]
+    for b in ev["boxes"]:  # the quote sits inside its cell (a scan's tilt moves the OCR box a little)
+        cx, cy = (b["x0"] + b["x1"]) / 2, (b["y0"] + b["y1"]) / 2
+        assert cell["x0"] - 0.01 <= cx <= cell["x1"] + 0.01 and cell["y0"] - 0.01 <= cy <= cell["y1"] + 0.01
+    # a value not read from a table has no cell box
+    code = client(records).get(f"/api/documents/{rec['sha256']}/evidence/notice_type").json()
+    assert code["cell_box"] is None

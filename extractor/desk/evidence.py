@@ -168,4 +168,26 @@ def field_evidence(catalog: Catalog, images: PageImages, doc_id: str, field: str
     if not fv.get("quote"):
         out["note"] = "this value has no quote" if fv.get("value") not in (None, [], "") else "not extracted"
     out.update(field=field, value=fv.get("value"), quote=fv.get("quote"), verified=fv.get("verified"))
+    out["cell_box"] = cell_box(catalog, images, doc_id, fv, out["page"])
     return out
+
+
+def cell_box(catalog: Catalog, images: PageImages, doc_id: str, fv: dict[str, Any], shown: int
+             ) -> dict[str, float] | None:
+    """The box of the table cell a value was read from (its ``cell.bbox``, PDF points from the page's
+    top-left, a PDF's ruled cell or a scan's OCR cell) as fractions of the page image, when the page
+    shown is the value's page; None otherwise (no cell, no box, not a PDF, an unreadable page)."""
+    cell = fv.get("cell")
+    bbox = cell.get("bbox") if isinstance(cell, dict) else None
+    desk_doc = catalog.get(doc_id)
+    if not desk_doc.is_pdf or fv.get("page") != shown or not isinstance(bbox, list) or len(bbox) != 4:
+        return None
+    try:
+        width, height = images.page_size(desk_doc.path, shown)  # type: ignore[arg-type]
+        x0, top, x1, bottom = (float(v) for v in bbox)
+    except (ReadError, TypeError, ValueError):
+        return None
+    if width <= 0 or height <= 0:
+        return None
+    fit = [min(1.0, max(0.0, v)) for v in (x0 / width, top / height, x1 / width, bottom / height)]
+    return Box(*fit).to_json() if fit[0] < fit[2] and fit[1] < fit[3] else None

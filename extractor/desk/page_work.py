@@ -21,7 +21,7 @@ import pypdfium2.raw as pdfium_c
 from extractor.core.errors import ReadError
 from extractor.core.evidence import squash
 
-__all__ = ["MAX_PAGE_PIXELS", "line_bands", "page_count", "page_text", "quote_boxes", "render_png"]
+__all__ = ["MAX_PAGE_PIXELS", "line_bands", "page_count", "page_size", "page_text", "quote_boxes", "render_png"]
 
 # A4 at the desk's 2 px/pt is 2.0 MP; a poster page 0.3 m wide at that scale ~12 MP. Past this the
 # page is drawn smaller (its quote boxes are fractions, so they still fit): a 14,400-pt page at 2x
@@ -59,6 +59,13 @@ def _page(path: str, number: int) -> pdfium.PdfPage:
 
 def page_count(path: str) -> int:
     return len(_doc(path))
+
+
+def page_size(path: str, number: int) -> tuple[float, float]:
+    """The page's (width, height) in points as drawn (rotation applied): a cell's box in points
+    becomes fractions of the page image with it."""
+    width, height = _page(path, number).get_size()
+    return float(width), float(height)
 
 
 def capped_scale(width_pt: float, height_pt: float, scale: float) -> float:

@@ -95,6 +95,11 @@ class PageImages:
         found = self.calls.call("quote_boxes", str(path), number, quote)
         return merge_boxes([Box(*b) for b in found])
 
+    def page_size(self, path: Path, number: int) -> tuple[float, float]:
+        """Page ``number``'s (width, height) in points as drawn."""
+        width, height = self.calls.call("page_size", str(path), number)
+        return float(width), float(height)
+
     def line_bands(self, path: Path, number: int) -> list[tuple[float, float]]:
         """The vertical extents (top, bottom as page fractions) of the page's text lines, top to bottom:
         a crop cut between them never halves a line."""

@@ -72,11 +72,12 @@
     let pages = parseInt(body.dataset.pages || "0", 10) || 0, current = null, formField = null;
     const img = $("#page-img"), layer = $("#hl-layer"), text = $("#page-text"), note = $("#evidence-note");
 
-    function drawBoxes(boxes) {
+    function drawBoxes(boxes, cellBox) {
       layer.replaceChildren();
-      for (const b of boxes) {
+      // the table cell a value was read from is outlined apart from the quote's boxes
+      for (const b of cellBox ? boxes.concat([Object.assign({ cell: true }, cellBox)]) : boxes) {
         const d = document.createElement("div");
-        d.className = "hl";
+        d.className = b.cell ? "hl cell" : "hl";
         d.style.left = (b.x0 * 100) + "%"; d.style.top = (b.y0 * 100) + "%";
         d.style.width = ((b.x1 - b.x0) * 100) + "%"; d.style.height = ((b.y1 - b.y0) * 100) + "%";
         layer.appendChild(d);
@@ -104,7 +105,7 @@
         img.onload = () => {
           wrap.classList.remove("loading");
           if (note.textContent.startsWith("loading")) note.textContent = "";
-          drawBoxes(boxes);
+          drawBoxes(boxes, ev.cell_box);
           const first = $(".hl", layer), panel = $("#evidence");
           if (first) panel.scrollTop = Math.max(0, wrap.offsetTop + first.offsetTop - panel.clientHeight / 3);
         };
