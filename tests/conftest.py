@@ -28,13 +28,39 @@ def e5_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("e5cache")
 
 
+# One cache folder (OCR'd pages, the e5 files, the lexicon) for the CLI runs of the whole session,
+# shared by the xdist workers: a scanned sample is OCR'd once per session, not once per test, and
+# the user's own cache is never read or written. The session fixture below names it in the
+# environment (this module is also imported as ``tests.conftest``, so a module global would not do).
+_SESSION_CACHE_ENV = "PYTEST_TENDERX_CACHE_DIR"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``tenderx-cache`` beside the xdist workers' folders (their common parent), else in this run's
+    own temporary folder: a fresh cache each run either way."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "tenderx-cache"
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ[_SESSION_CACHE_ENV] = str(folder)
+    return folder
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
             timeout: float = 600, input: str | None = None) -> subprocess.CompletedProcess:
-    """Run the real `tenderx` CLI in a subprocess (as a user would)."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TENDERX_"))}
+    """Run the real `tenderx` CLI in a subprocess (as a user would). It caches in the session's
+    cache folder; a test that passes its own TENDERX_CACHE_DIR or HOME OCRs for itself unless it also
+    sets TENDERX_OCR_CACHE, and a test that must OCR passes TENDERX_OCR_CACHE=0."""
+    full_env = {k: v for k, v in os.environ.items()
+                if not k.startswith(("OPENAI_", "TENDERX_")) and k != _SESSION_CACHE_ENV}
     full_env["COLUMNS"] = "200"
-    full_env["TENDERX_OCR_CACHE"] = "0"  # each test OCRs for itself (and never writes the user's cache)
-    full_env.update(env or {})
+    env = env or {}
+    session_cache = os.environ.get(_SESSION_CACHE_ENV)
+    if "TENDERX_CACHE_DIR" in env or "HOME" in env or not session_cache:  # the test chose where caches go
+        full_env["TENDERX_OCR_CACHE"] = "0"
+    else:
+        full_env["TENDERX_CACHE_DIR"] = session_cache
+    full_env.update(env)
     return subprocess.run(
         [sys.executable, "-m", "extractor", *args],
         cwd=cwd or ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, input=input,

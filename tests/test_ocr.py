@@ -223,7 +223,8 @@ def test_run_ocrs_a_scan_once_and_records_say_so(tmp_path: Path) -> None:
     folder.mkdir()
     shutil.copy(SAMPLES / "scanned-notice-image-only.pdf", folder / "scan.pdf")
     store, out_dir = tmp_path / "store", tmp_path / "out"
-    res = run_cli("run", str(folder), "--store", str(store), "--out-dir", str(out_dir), "--backend", "rules")
+    res = run_cli("run", str(folder), "--store", str(store), "--out-dir", str(out_dir), "--backend", "rules",
+                  env={"TENDERX_OCR_CACHE": "0"})  # OCR for real, not from the session's cache
     assert res.returncode == 0, res.stdout + res.stderr
     assert "OCR: 1 page(s)" in res.stdout
     rec = json.loads((out_dir / "records.jsonl").read_text(encoding="utf-8").splitlines()[0])
