@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from extractor.core.errors import TenderxError
+from extractor.search.terms import longest_runs
 
 log = logging.getLogger(__name__)
 
@@ -91,19 +92,13 @@ class Lexicon:
         ``held``, a phrase of several words counts only when the store holds one of its
         translations (else its words are looked up one by one: student dormitories -> 学生 宿舍,
         not 学舍)."""
-        out, i = [], 0
-        while i < len(words):
-            for size in range(min(MAX_KEY_WORDS, len(words) - i), 0, -1):
-                found = self.lookup(words[i : i + size])
-                if found and size > 1 and held is not None and not any(held(zh) for zh in found):
-                    continue
-                if found:
-                    out.append((i, i + size, found))
-                    i += size
-                    break
-            else:
-                i += 1
-        return out
+        def find(i: int, size: int) -> tuple[str, ...] | None:
+            found = self.lookup(words[i : i + size])
+            if found and size > 1 and held is not None and not any(held(zh) for zh in found):
+                return None  # its words are looked up one by one instead
+            return found or None
+
+        return longest_runs(len(words), MAX_KEY_WORDS, find)
 
 
 def lemma(word: str) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from extractor.search.floor import query_language
-from extractor.search.terms import is_code, is_model_number, normalize, query_tokens
+from extractor.search.terms import is_code, is_model_number, longest_runs, normalize, query_tokens
 
 GLOSSARY_PATH = Path(__file__).resolve().parent.parent / "data" / "glossary.yaml"
 ALIAS_WEIGHT = 0.5  # a watchlist alias never outweighs what the user typed
@@ -111,18 +111,8 @@ class Glossary:
 
     def english_phrases(self, words: list[str]) -> list[tuple[int, int, list[int]]]:
         """Longest glossary phrases in a run of lower-case English words: (start, end, entries)."""
-        out, i = [], 0
         keys = [_singular(w) for w in words]
-        while i < len(words):
-            for size in range(min(MAX_PHRASE, len(words) - i), 0, -1):
-                found = self.by_phrase.get(tuple(keys[i : i + size]))
-                if found:
-                    out.append((i, i + size, found))
-                    i += size
-                    break
-            else:
-                i += 1
-        return out
+        return longest_runs(len(words), MAX_PHRASE, lambda i, size: self.by_phrase.get(tuple(keys[i : i + size])))
 
     def chinese_terms(self, text: str) -> list[int]:
         """Entries whose Chinese spelling occurs in ``text`` (longest first, no overlaps)."""

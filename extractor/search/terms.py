@@ -23,8 +23,10 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Container
-from typing import Any
+from collections.abc import Callable, Container
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 PART = "#"  # prefix of a number that is part of a longer word
 PART_WEIGHT = 0.3  # weight of part terms for a bare-number query
@@ -165,3 +167,20 @@ def query_tokens(text: str, vocabulary: Container[str] | None = None) -> dict[st
             out.setdefault(PART + term, PART_WEIGHT)
     return out
 
+
+def longest_runs(n: int, longest: int, find: Callable[[int, int], T | None]) -> list[tuple[int, int, T]]:
+    """Greedy longest match over ``n`` words: at each position the longest span (at most ``longest``
+    words) that ``find(start, size)`` accepts, then on after it; (start, end, found) per span. The
+    glossary and the dictionary phrase look-ups both walk a query this way."""
+    out: list[tuple[int, int, T]] = []
+    i = 0
+    while i < n:
+        for size in range(min(longest, n - i), 0, -1):
+            found = find(i, size)
+            if found:
+                out.append((i, i + size, found))
+                i += size
+                break
+        else:
+            i += 1
+    return out
