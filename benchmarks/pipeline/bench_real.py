@@ -1,7 +1,7 @@
 """Extraction quality on real documents with hand-written gold labels (``evals/real``).
 
 Each ``evals/real/gold/NAME.gold.json`` names its document in ``source`` (a path inside the
-shared corpus, which is not part of the repo) and its ``split`` (``dev`` or ``heldout``). For a
+shared corpus, which is not part of the repo) and its ``split`` (``dev``, ``heldout`` or ``fresh``). For a
 split this builds a temporary gold folder (``NAME.<ext>`` symlinked to the corpus file, plus a copy
 of the gold file), extracts with the project's pipeline, scores with the project's own scorer
 (`extractor.evaluate.score`, the contract's rules) and adds two figures the scorer does not report:
@@ -10,9 +10,10 @@ of the gold file), extracts with the project's pipeline, scores with the project
   the share equal to gold under the contract (a list counts as one value, equal as a set);
 - high-confidence accuracy: the same share among values the engine marks ``confidence: high``.
 
-Heldout labels are for scoring only: whoever tunes the rules reads ``dev`` labels, never ``heldout``.
+Heldout and fresh labels are for scoring only: whoever tunes the rules reads ``dev`` labels, never ``heldout``
+or ``fresh`` (24 Yichang notices labelled on 2026-12-07, after heldout had been scored).
 
-    python -m benchmarks.pipeline.bench_real [--split dev|heldout|all] [--backend rules] [--json OUT]
+    python -m benchmarks.pipeline.bench_real [--split dev|heldout|fresh|all] [--backend rules] [--json OUT]
 
 The corpus is found via ``TENDERX_CORPUS_DIR`` or ``../shared/corpus`` beside the repo.
 """
@@ -30,7 +31,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLD_DIR = ROOT / "evals" / "real" / "gold"
-SPLITS = ("dev", "heldout")
+SPLITS = ("dev", "heldout", "fresh")
 
 
 def find_corpus() -> Path:
@@ -48,7 +49,7 @@ def find_corpus() -> Path:
 
 
 def gold_files(split: str) -> list[tuple[Path, dict[str, Any]]]:
-    """(path, parsed JSON) of every gold file in ``split`` (``all``: both)."""
+    """(path, parsed JSON) of every gold file in ``split`` (``all``: every split)."""
     out = []
     for p in sorted(GOLD_DIR.glob("*.gold.json")):
         data = json.loads(p.read_text(encoding="utf-8"))
@@ -150,7 +151,8 @@ def print_result(r: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.pipeline.bench_real", description=__doc__.splitlines()[0])
     ap.add_argument("--split", choices=(*SPLITS, "all"), default="dev",
-                    help="dev (default), heldout (score only, never tune on it), or all (both, reported per split)")
+                    help="dev (default), heldout or fresh (score only, never tune on them), "
+                         "or all (every split, reported per split)")
     ap.add_argument("--backend", default="rules", help="extraction backend (default rules)")
     ap.add_argument("--json", type=Path, default=None, help="write the figures to this JSON file")
     args = ap.parse_args(argv)
