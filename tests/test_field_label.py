@@ -109,3 +109,13 @@ def test_a_neutral_label_under_the_fields_block_still_verifies() -> None:
     contact = _verify(Page(1, "采购人：城南区教育局\n联系人：城南区教育局办公室\n"), "buyer", "城南区教育局办公室",
                       "联系人：城南区教育局办公室")
     assert contact.verified is False and "联系人" in (contact.reason or "")
+
+
+def test_the_agency_under_its_own_label_is_not_the_buyer() -> None:
+    """In-process, with no second engine to dispute it (the CLI run above also has the rules engine's
+    reading, which disagrees): the buyer's label 40 characters back does not make the agency the buyer."""
+    page = Page(1, f"项目名称：城南区第二中学教学楼改造工程\n{LINE}\n")
+    wrong = _verify(page, "buyer", "江西城信咨询有限公司", LINE)
+    assert wrong.located is True and wrong.verified is False and "招标代理机构" in (wrong.reason or ""), wrong.reason
+    assert _verify(page, "buyer", "城南区教育局", LINE).verified is True
+    assert _verify(page, "agency", "江西城信咨询有限公司", LINE).verified is True

@@ -51,10 +51,10 @@ def label_problem(field: str, before: str, words: LabelWords, window: int,
     its comparison form count). ``cell``: for a value in a table cell, whether the cell is a header
     and the texts of its label cells (``cell_labels``)."""
     if cell is not None:
-        is_header, labels = cell
+        is_header, cell_texts = cell
         if is_header:
             return "label: the value is a table header cell"
-        owners = [words.owners(squash(t)) for t in labels]
+        owners = [words.owners(squash(t)) for t in cell_texts]
         if any(field in o for o in owners):
             return None
         named = sorted({f for o in owners for f in o})
@@ -62,29 +62,28 @@ def label_problem(field: str, before: str, words: LabelWords, window: int,
             return f"label: the value's cell sits under the {'/'.join(named)} label, not {field}'s"
         # a cell with no labelled header: the label may still stand in the text before it
     text = squash(before)[-window:]
-    best_end, best = -1, set()  # the nearest label's end, and the fields it names
-    for f, labels in words.by_field.items():
-        for w in labels:
+    best_end, best, word = -1, set[str](), ""  # the nearest label's end, the fields it names, its words
+    for f, field_words in words.by_field.items():
+        for w in field_words:
             i = text.rfind(w) if w else -1
             if i >= 0:
                 end = i + len(w)
                 if end > best_end:
-                    best_end, best = end, {f}
-                elif end == best_end:
+                    best_end, best, word = end, {f}, w
+                elif end == best_end:  # labels ending together (供应商名称 in 中标供应商名称): all count
                     best.add(f)
-    other = ""
+                    word = max(word, w, key=len)
     for m in _COLON_LABEL.finditer(text):
         label = m.group(1)
         if m.end() <= best_end or label.endswith(words.neutral):
             continue
-        named = words.owners(label)
-        best_end, best, other = m.end(), named, "" if named else label
+        best_end, best, word = m.end(), words.owners(label), label
     if best_end < 0:
         return f"label: no {field} label in or before the quote"
     if field in best:
         return None
-    what = other or "/".join(sorted(best))
-    return f"label: the nearest label before the value is {what!r}, not a {field} label"
+    owner = f" (the {'/'.join(sorted(best))} label)" if best else ""
+    return f"label: the value stands under {word!r}{owner}, not a {field} label"
 
 
 def cell_labels(page: Page, offset: int) -> tuple[bool, list[str]] | None:

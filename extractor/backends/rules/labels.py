@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from extractor.backends.rules.cues import cues, words_re
+from extractor.backends.rules.cues import words_re
 from extractor.backends.rules.tables import cut_at_next_label
 from extractor.backends.rules.views import (
     BLOCK_BODY,
@@ -22,10 +22,10 @@ from extractor.backends.rules.views import (
     label_words,
 )
 from extractor.core.document import Document, FieldValue
-from extractor.core.shape import body_kinds, checks_for_schema
 from extractor.core.normalize import (
     iter_dates,
 )
+from extractor.core.shape import body_kinds, checks_for_schema
 
 # "一、项目编号" alone on a heading line with the value on the next line.
 _COLON_OR_HEADING_NL = r"(?:\s*[:：]\s*|(?<=[号称码])(?:(?<=^[一二三四五六七八九十]、....)|(?<=^[一二三四五六七八九十]、......))[ \t]*\n\s*)"
