@@ -119,3 +119,11 @@ def test_the_agency_under_its_own_label_is_not_the_buyer() -> None:
     assert wrong.located is True and wrong.verified is False and "招标代理机构" in (wrong.reason or ""), wrong.reason
     assert _verify(page, "buyer", "城南区教育局", LINE).verified is True
     assert _verify(page, "agency", "江西城信咨询有限公司", LINE).verified is True
+
+
+def test_a_name_holding_another_label_ran_into_it() -> None:
+    """A label the checks file does not list (监理单位：) glued onto the buyer: a name never holds `词：`."""
+    line = "招标人：城北区水务局 监理单位：城北建设监理有限公司"
+    fv = _verify(Page(1, line + "\n"), "buyer", "城北区水务局 监理单位：城北建设监理有限公司", line)
+    assert fv.located is True and fv.verified is False and "监理单位" in (fv.reason or ""), fv.reason
+    assert _verify(Page(1, line + "\n"), "buyer", "城北区水务局", line).verified is True

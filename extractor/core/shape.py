@@ -23,6 +23,7 @@ from extractor.core.errors import SchemaError
 __all__ = ["FieldChecks", "Checks", "load_checks", "checks_for_schema", "NO_CHECKS", "body_kinds"]
 
 _SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+_INNER_LABEL = re.compile(r"[\u4e00-\u9fff]{2,10}\s*[:：]")
 _TRAILING_REMARK = re.compile(r"[（(][^（()）]{0,12}[)）]\s*$")
 
 
@@ -119,6 +120,9 @@ def _whole(c: Checks, value: Any, *_: str) -> str | None:
     glued = next((w for w in c.words("whole", "glued_words") if w in name), None)
     if glued:
         return f"{name!r} runs into the next label ({glued!r})"
+    label = _INNER_LABEL.search(name)
+    if label:  # a name never holds a `词：` label: the next label of the page ran into it
+        return f"{name!r} runs into the next label ({label.group(0)!r})"
     if name.endswith(c.words("whole", "dangling_ends")):
         return f"{name!r} is cut short (ends in {name[-1]!r})"
     if name.count("（") + name.count("(") > name.count("）") + name.count(")"):
