@@ -35,6 +35,13 @@ KINDS = [
     ("tender-duration-as-count", "server_count"),  # 6个月 as 6 servers
     ("award-contacts-as-parties", "buyer"),  # a contact person under the label 招标人
     ("award-contacts-as-parties", "agency"),
+    # seen on real saved notices after the first round: a site's template title over a body of the other kind,
+    # a price per set as the award, a budget grouped by four digits cut at its comma, a code with 号 glued on
+    ("award-title-tender-body", "notice_type"),  # 采购成交公告 over a call for bids
+    ("tender-title-award-body", "notice_type"),  # …采购公告 over 成交供应商名称/成交金额
+    ("award-unit-price", "award_amount_cny"),  # 单价每套（￥385） as the award
+    ("tender-budget-grouping-code-counter", "budget_cny"),  # 人民币180,0000.00元 read as 180,000
+    ("tender-budget-grouping-code-counter", "project_code"),  # NHZ2016023号
 ]
 
 

@@ -10,44 +10,19 @@ where a value is judged verified — the quote is on its page *and* states the v
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 from extractor.core.document import Document, FieldValue
+from extractor.core.field_label import LabelWords, cell_labels, label_problem
 from extractor.core.injection import SuspiciousSpan, overlaps
 from extractor.core.schema import Schema
 from extractor.core.shape import NO_CHECKS, Checks, checks_for_schema
+from extractor.core.textform import squash, squash_with_map
 
 __all__ = ["squash", "squash_with_map", "verify_quote", "find_page", "locate", "verify", "value_grounded",
            "verify_fields", "value_problem", "quote_supports", "meaningful_quote"]
-
-
-def _squash_char(ch: str) -> str:
-    return "" if ch.isspace() else unicodedata.normalize("NFKC", ch)
-
-
-@lru_cache(maxsize=512)
-def squash_with_map(text: str) -> tuple[str, tuple[int, ...]]:
-    """``text`` NFKC-normalised without whitespace, and for each output char its input offset."""
-    out: list[str] = []
-    offsets: list[int] = []
-    for i, ch in enumerate(text):
-        if ch.isascii() and not ch.isspace():
-            out.append(ch)
-            offsets.append(i)
-            continue
-        for c in _squash_char(ch):
-            if not c.isspace():
-                out.append(c)
-                offsets.append(i)
-    return "".join(out), tuple(offsets)
-
-
-def squash(text: str) -> str:
-    """The comparison form of a text: NFKC, no whitespace."""
-    return squash_with_map(text)[0]
 
 
 def verify_quote(page_text: str | None, quote: str | None) -> bool:
@@ -307,6 +282,8 @@ def verify_fields(doc: Document, fields: dict[str, FieldValue], types: dict[str,
     neither."""
     checks = checks_for_schema(schema.name) if schema is not None else NO_CHECKS
     labels = {f.name: f.labels for f in schema.fields} if schema is not None else {}
+    words = LabelWords.build({f.name: (*f.labels, *checks.of(f.name).extra_labels) for f in schema.fields},
+                             checks.words("labels", "neutral")) if schema is not None else None
     for name, fv in fields.items():
         kind = types.get(name, "")
         if fv.value in (None, [], "") or (kind == "boolean" and fv.value is False):
@@ -314,7 +291,7 @@ def verify_fields(doc: Document, fields: dict[str, FieldValue], types: dict[str,
             continue
         at = _locate_on_page(doc, fv) if fv.quote and fv.page is not None else None
         fv.located = at is not None
-        why = value_problem(doc, fv, name, at, checks, labels.get(name, ()))
+        why = value_problem(doc, fv, name, at, checks, labels.get(name, ()), words)
         ok = fv.located and why is None and quote_supports(fv, kind, name)
         if ok and suspicious and at is not None:
             ok = not overlaps(list(suspicious), *at)
@@ -327,26 +304,54 @@ def verify_fields(doc: Document, fields: dict[str, FieldValue], types: dict[str,
 
 
 def value_problem(doc: Document, fv: FieldValue, name: str, at: tuple[int, int, int] | None,
-                  checks: Checks, labels: Sequence[str]) -> str | None:
+                  checks: Checks, labels: Sequence[str], words: LabelWords | None = None) -> str | None:
     """Why the quote does not state this value *for this field*, or None: the field's label is
-    missing from the quote and the text just before it, or a shape check fails. The one place a
-    value's quote is judged against its field (engines and rules plug their checks in here)."""
+    missing from the quote and the text just before it, the label the value stands under is
+    another's (``core.field_label``, for fields marked ``nearest_label``; ``words`` holds every
+    field's labels), or a shape check fails. The one place a value's quote is judged against its
+    field (engines and rules plug their checks in here)."""
     before = after = ""
     wanted = checks.of(name)
     spots = _occurrences(doc, at[0], fv.quote or "") if at is not None else []
     need_label = wanted.label and bool(labels) and bool(spots)
     window = wanted.window or checks.label_window
+    why: str | None = None
     for text, start, end in spots:  # the quote may occur more than once: the labelled occurrence counts
         before, after = text[max(0, start - 4 * window):start], text[end:end + 80]
         if len(before) < 4 * window:  # a label at the foot of the previous page
             before = _previous_page_tail(doc, at[0] if at else 0, 4 * window - len(before)) + before
         near = squash(before)[-window:] + squash(fv.quote or "")
-        if not need_label or any(squash(label) in near for label in (*labels, *wanted.extra_labels)):
+        if need_label and not any(squash(label) in near for label in (*labels, *wanted.extra_labels)):
+            continue
+        why = _nearest_label_problem(doc, fv, name, at[0] if at else 0, (text, start, end), before, checks, words) \
+            if wanted.nearest and words is not None else None
+        if why is None:
             need_label = False
             break
+    if why is not None:
+        return why
     if need_label:
         return f"label: no {name} label ({'/'.join(labels[:3])} ...) in or before the quote"
     return checks.problem(name, fv.value, fv.quote or "", before, after, doc.text)
+
+
+def _nearest_label_problem(doc: Document, fv: FieldValue, name: str, page_no: int, spot: tuple[str, int, int],
+                           before: str, checks: Checks, words: LabelWords) -> str | None:
+    """Each item of the value, found in this occurrence of its quote, stands under ``name``'s label."""
+    text, start, end = spot
+    page = next((p for p in doc.pages if p.number == page_no), None)
+    quote_sq, offsets = squash_with_map(text[start:end])
+    items = fv.value if isinstance(fv.value, list) else [fv.value]
+    for item in items:
+        i = quote_sq.find(squash(str(item))) if str(item).strip() else -1
+        if i < 0:
+            continue  # the value is not written out in the quote (normalised): the other checks judge it
+        at = start + offsets[i]
+        cell = cell_labels(page, at) if page is not None else None
+        why = label_problem(name, before + text[start:at], words, checks.label_window, cell)
+        if why:
+            return why
+    return None
 
 
 def _text_outside(doc: Document, suspicious: Sequence[SuspiciousSpan]) -> str:

@@ -20,9 +20,10 @@ import yaml
 
 from extractor.core.errors import SchemaError
 
-__all__ = ["FieldChecks", "Checks", "load_checks", "checks_for_schema", "NO_CHECKS"]
+__all__ = ["FieldChecks", "Checks", "load_checks", "checks_for_schema", "NO_CHECKS", "body_kinds"]
 
 _SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+_INNER_LABEL = re.compile(r"[\u4e00-\u9fff]{2,10}\s*[:：]")
 _TRAILING_REMARK = re.compile(r"[（(][^（()）]{0,12}[)）]\s*$")
 
 
@@ -34,6 +35,7 @@ class FieldChecks:
     shapes: tuple[str, ...] = ()
     extra_labels: tuple[str, ...] = ()  # header words that also label the field (标段(包)名称)
     window: int = 0  # this field's label window, when wider than the default (a table's total row)
+    nearest: bool = False  # the label the value stands under must be this field's (core.field_label)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,9 @@ def _whole(c: Checks, value: Any, *_: str) -> str | None:
     glued = next((w for w in c.words("whole", "glued_words") if w in name), None)
     if glued:
         return f"{name!r} runs into the next label ({glued!r})"
+    label = _INNER_LABEL.search(name)
+    if label:  # a name never holds a `词：` label: the next label of the page ran into it
+        return f"{name!r} runs into the next label ({label.group(0)!r})"
     if name.endswith(c.words("whole", "dangling_ends")):
         return f"{name!r} is cut short (ends in {name[-1]!r})"
     if name.count("（") + name.count("(") > name.count("）") + name.count(")"):
@@ -192,11 +197,40 @@ def _total(c: Checks, value: Any, quote: str, before: str, after: str, doc_text:
     return f"the amount is stated for {lot}, one of {len(lots)} lots, not as the total" if lot else None
 
 
-_IN_CONTEXT = frozenset({"code", "count", "bought_not_alternative", "total_of_lots"})  # judged on the page
+def _unit_price(c: Checks, value: Any, quote: str, before: str, after: str, doc_text: str) -> str | None:
+    """The amount is stated per unit in its clause (单价每套￥460), with no total word beside it."""
+    clause = _CLAUSE_END.split(before)[-1][-30:] + quote
+    word = next((w for w in c.words("unit_price", "words") if w in clause), None)
+    if word is None or any(w in clause for w in c.words("total_of_lots", "total_words")):
+        return None
+    return f"{value} is a unit price ({word!r}), not the contract's amount"
+
+
+def body_kinds(c: Checks, doc_text: str) -> dict[str, int]:
+    """How many distinct standard phrases of each notice kind the document's text holds."""
+    section = c.data.get("notice_type") or {}
+    text = doc_text[:int(section.get("body_chars") or len(doc_text))]
+    return {str(kind): sum(1 for w in words if str(w) in text) for kind, words in (section.get("body_cues") or {}).items()}
+
+
+def _body_agrees(c: Checks, value: Any, quote: str, before: str, after: str, doc_text: str) -> str | None:
+    """A judged kind whose body has none of its phrases but another judged kind's (title and body disagree)."""
+    judged = c.words("notice_type", "judged")
+    if str(value) not in judged:
+        return None
+    found = body_kinds(c, doc_text)
+    other = next((k for k in judged if k != value and found.get(k)), None)
+    if found.get(str(value)) or other is None:
+        return None
+    return f"the body has {other} phrases and none of a {value} notice: title and body disagree"
+
+
+_IN_CONTEXT = frozenset({"body_agrees", "not_unit_price", "code", "count", "bought_not_alternative", "total_of_lots"})  # judged on the page
 
 _CHECKS: dict[str, Callable[..., str | None]] = {"no_placeholder": _placeholder, "organisation": _organisation, "project_name": _project_name,
            "code": _code, "whole": _whole, "count": _count, "bought_not_alternative": _bought,
-           "total_of_lots": _total}
+           "total_of_lots": _total, "body_agrees": _body_agrees,
+           "not_unit_price": _unit_price}
 
 
 def load_checks(path: Path) -> Checks:
@@ -214,7 +248,8 @@ def load_checks(path: Path) -> Checks:
         spec = spec or {}
         fields[str(name)] = FieldChecks(label=bool(spec.get("label")), shapes=shapes,
                                         extra_labels=tuple(str(w) for w in spec.get("extra_labels") or ()),
-                                        window=int(spec.get("window") or 0))
+                                        window=int(spec.get("window") or 0),
+                                        nearest=bool(spec.get("nearest_label")))
     for section, key in (("organisation", "name_patterns"), ("project_name", "notice_patterns")):
         try:
             _compile(tuple(str(p) for p in (data.get(section) or {}).get(key) or ()))

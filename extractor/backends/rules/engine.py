@@ -88,8 +88,10 @@ def extract_rules_with_lots(doc: Document, schema: Any = None) -> tuple[dict[str
                                   lambda: labelled_field(views, "agency", org_value),
                                   lambda: kv_field(views, "agency", kv_org)) or FieldValue(None)
     out["publish_date"] = _or_table(publish_date_field(views), last("publish_date"))
-    out["budget_cny"] = first("budget_cny") or _or_table(budget_field(views), last("budget_cny"))
-    out["award_amount_cny"] = ((first("award_amount_cny") or _or_table(award_field(views), last("award_amount_cny")))
+    out["budget_cny"] = _not_unit_price("budget_cny", first("budget_cny")
+                                        or _or_table(budget_field(views), last("budget_cny")))
+    out["award_amount_cny"] = (_not_unit_price("award_amount_cny", first("award_amount_cny")
+                                               or _or_table(award_field(views), last("award_amount_cny")))
                                if notice in ("award", "contract") else FieldValue(None))
     # a single-source notice or package names the proposed supplier (拟定供应商)
     named = notice in ("award", "contract", "single_source") or out["procurement_method"].value == "single_source"
@@ -172,6 +174,15 @@ def _first_shaped(name: str, *finders: Callable[[], FieldValue | None]) -> Field
             return fv  # never verified
         first = first or fv
     return first
+
+
+def _not_unit_price(name: str, fv: FieldValue) -> FieldValue:
+    """No amount where the only one stated is a price per unit (成交价：单价每套￥460): the contract's
+    amount is then not in the notice, and a unit price in its place would be wrong."""
+    why = checks_for_schema("tender").problem(name, fv.value, fv.quote or "") if fv.value is not None else None
+    if why and why.startswith("not_unit_price:"):
+        return FieldValue(None).low(why.split(": ", 1)[1])
+    return fv
 
 
 def _settled_empty(out: dict[str, FieldValue], notice: str, ai: bool) -> set[str]:

@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from extractor.backends.rules.cues import cues, words_re
+from extractor.backends.rules.cues import words_re
 from extractor.backends.rules.tables import cut_at_next_label
 from extractor.backends.rules.views import (
     BLOCK_BODY,
@@ -25,6 +25,7 @@ from extractor.core.document import Document, FieldValue
 from extractor.core.normalize import (
     iter_dates,
 )
+from extractor.core.shape import body_kinds, checks_for_schema
 
 # "一、项目编号" alone on a heading line with the value on the next line.
 _COLON_OR_HEADING_NL = r"(?:\s*[:：]\s*|(?<=[号称码])(?:(?<=^[一二三四五六七八九十]、....)|(?<=^[一二三四五六七八九十]、......))[ \t]*\n\s*)"
@@ -147,21 +148,43 @@ def notice_type_field(doc: Document, views: list[View]) -> FieldValue:
     for text, view, s, e in sources:
         for kind, pattern in _NOTICE_TYPES:
             if pattern.search(text):
+                body = _body_disagrees(doc, views, kind)
+                if body is not None:
+                    return body
                 if view is not None:
                     return view.fv(kind, s, e)
                 return _fv_for_text(views, pattern) or FieldValue(kind)
     return _kind_from_body(views) or FieldValue("other").low("no notice kind in the title or the body")
 
 
+def _body_disagrees(doc: Document, views: list[View], kind: str) -> FieldValue | None:
+    """The body's kind when the title's is one the checks judge, the body has none of its phrases
+    and at least two of another judged kind's (a 成交公告 title over a call for bids): sites reuse
+    a template's title; the body says what the notice does."""
+    checks = checks_for_schema("tender")
+    judged = checks.words("notice_type", "judged")
+    if kind not in judged:
+        return None
+    found = body_kinds(checks, "".join(v.flat for v in views))
+    other = next((k for k in judged if k != kind and found.get(k, 0) >= 2), None)
+    if found.get(kind) or other is None:
+        return None
+    fv = _kind_from_body(views, only=other)
+    return fv.low(f"the title says {kind}, the body's phrases say {other}") if fv is not None else None
+
+
 @lru_cache(maxsize=1)
 def _body_cues() -> list[tuple[str, re.Pattern[str]]]:
-    return [(kind, re.compile(words_re(words))) for kind, words in cues()["notice_body_cues"].items()]
+    body = (checks_for_schema("tender").data.get("notice_type") or {}).get("body_cues") or {}
+    return [(kind, re.compile(words_re(words))) for kind, words in body.items()]
 
 
-def _kind_from_body(views: list[View]) -> FieldValue | None:
+def _kind_from_body(views: list[View], only: str | None = None) -> FieldValue | None:
     """The kind from the body's standard phrases (``更正事项``, ``欢迎合格的供应商前来投标``) when the
     title names none (web notices saved without their title)."""
     for kind, pattern in _body_cues():
+        if only is not None and kind != only:
+            continue
         for v in views[:2]:
             m = pattern.search(v.flat)
             if m:
@@ -252,7 +275,12 @@ def code_value(raw: str, v: View, m: re.Match[str]) -> str | None:
     value = re.split(r"[（；;，,。\s]|\((?=[\u4e00-\u9fff])", raw.strip(), maxsplit=1)[0].strip(" ：:")
     if not value or _BAD_VALUE.search(value) or not re.search(r"[A-Za-z0-9]", value):
         return None
-    return value
+    return value[:-1] if _COUNTER_SUFFIX.match(value) else value
+
+
+# ``MJZ2016017号``: the counter word after a plain ASCII code is not part of it (``第30号`` and
+# ``[2019]12号`` keep theirs: there 号 belongs to the document number)
+_COUNTER_SUFFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-_/.]{3,}号$")
 
 
 
