@@ -94,6 +94,23 @@ def test_ccgp_page_drops_site_chrome_and_keeps_rows() -> None:
     assert doc.metadata["published_text"] == "2024年08月19日 17:42"
 
 
+def test_a_content_panels_caption_is_chrome_not_the_titles_first_words(tmp_path: Path) -> None:
+    """University sites caption the notice panel 详细信息 on its own line above the title; read as text
+    it became the title's first words, and the buyer read off the title came out 详细信息辽宁…学院."""
+    page = ("<html><head><meta charset='utf-8'><title>通知公告</title></head><body>"
+            "<div class='panel'><div class='caption'>详细信息</div>"
+            "<h3>江北职业技术学院实训室空调采购项目采购公告</h3>"
+            "<p>1. 项目名称：实训室空调采购项目</p><p>2. 采购方式：竞争性磋商</p></div></body></html>")
+    path = tmp_path / "notice.html"
+    path.write_text(page, encoding="utf-8")
+    doc = read_document(path)
+    assert doc.pages[0].text.split("\n")[0] == "江北职业技术学院实训室空调采购项目采购公告"
+    assert "详细信息" not in doc.pages[0].text
+    from extractor.backends.rules import extract_rules
+
+    assert extract_rules(doc)["buyer"].value == "江北职业技术学院"
+
+
 def test_ggzy_info_time_and_word_pasted_table() -> None:
     doc = read_document(WEB / "ggzy-award-road-reconstruction.html")
     assert doc.metadata["published"] == "2021-05-17"

@@ -44,7 +44,9 @@ _CHROME = re.compile(r"nav|menu|(?:^|[\s_-])(?:breadcrumbs?|crumbs?|location|pos
 _CHROME_MAX_SHARE = 0.3  # a "chrome" element holding more of the page than this is the page
 _CHROME_LINE = re.compile(r"^(?:(?:当前位置|您的位置|您现在的位置|所在位置)\s*[:：].*|今天是\s*[:：]?.{0,40}|"
                           r".{0,40}(?:设为首页|加入收藏).{0,40}|\S{0,4}首页(?:\s*[|>»/]+\s*[^|>»/\s]{1,10}){2,}|"
-                          r"(?:[【\[]?\s*(?:打印|关闭|打印本页|关闭窗口|返回顶部|返回|收藏|分享|网站纠错|我要纠错)\s*[】\]]?\s*)+)$")
+                          r"(?:[【\[]?\s*(?:打印|关闭|打印本页|关闭窗口|返回顶部|返回|收藏|分享|网站纠错|我要纠错)\s*[】\]]?\s*)+|"
+                          # the caption of the page's content panel, alone on its line (it glued onto the title)
+                          r"(?:详细信息|信息详情|公告详情|文章详情|内容详情|详情|正文|信息正文|公告正文))$")
 # print/close buttons and empty counters inside a line (``来源：本网 【打印】``, ``【阅读次数：】``)
 _CHROME_TOKEN = re.compile(r"\s*[【\[]\s*(?:我要打印|打印本页|打印|关闭窗口|关闭|收藏|分享|[^】\]:：]{1,8}[:：]\s*)\s*[】\]]")
 _DATA_CELL_MAX = 500  # a table with a longer cell is page layout, not data
