@@ -13,9 +13,10 @@ from tests.conftest import run_cli
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 # hand-labelled samples whose gold has ``lots`` (a PDF tender, a PDF award with a failed lot, an HTML award
-# with rowspans, a DOCX award with merged cells): 3 + 2 + 2 + 2 lots
+# with rowspans, a DOCX award with merged cells, a key-value page reporting one lot of two): 3 + 2 + 2 + 2 + 1
 LOT_SAMPLES = ("tender-multi-lot-lab-furniture.pdf", "award-one-failed-lot.pdf",
-               "web/ccgp-award-lots-rowspan.html", "word/award-lots-merged-cells.docx")
+               "web/ccgp-award-lots-rowspan.html", "word/award-lots-merged-cells.docx",
+               "web/zbgs-award-kv-grid-second-lot.html")
 
 
 def _copy_samples(dest: Path) -> Path:
@@ -32,10 +33,10 @@ def test_eval_cli_reports_lots_in_terminal_json_and_html(tmp_path: Path) -> None
     res = run_cli("eval", str(gold), "--backend", "rules", "--json", str(tmp_path / "s.json"),
                   "--html", str(tmp_path / "s.html"), "--markdown", str(tmp_path / "s.md"))
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "lots (scored apart from v1, 4 labelled documents): found 9/9 gold lots" in res.stdout
+    assert "lots (scored apart from v1, 5 labelled documents): found 10/10 gold lots" in res.stdout
     scores = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
     lots = scores["lots"]
-    assert (lots["documents"], lots["gold_lots"], lots["predicted_lots"], lots["found"]) == (4, 9, 9, 9)
+    assert (lots["documents"], lots["gold_lots"], lots["predicted_lots"], lots["found"]) == (5, 10, 10, 10)
     assert set(lots["fields"]) == {"budget_cny", "award_amount_cny", "suppliers", "status"}
     assert lots["fields"]["status"]["accuracy"] == 1.0 and lots["wrong_documents"] == []
     assert "lots" not in scores["fields"]  # the contract's per-field table is unchanged

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from extractor.backends.rules.engine import extract_rules
+from extractor.backends.rules.engine import extract_rules, extract_rules_with_lots
 from extractor.core.document import FieldValue
 from extractor.pipeline.extract import extract_documents
 from extractor.read.formats import read_document
@@ -94,3 +94,21 @@ def test_a_timestamp_inside_the_body_is_not_the_publication_date(tmp_path: Path)
 def test_page_chrome_above_the_title_is_not_part_of_it() -> None:
     buyer = _fields(CHROME)["buyer"]
     assert buyer.value == _gold(CHROME)["buyer"] == "江畔师范学院"  # not 详细信息江畔师范学院
+
+
+def test_a_key_value_page_reporting_one_numbered_lot_gives_that_lot() -> None:
+    """标段(包)名称 …第2标段: the page reports lot 2 of a split purchase, with its winner and price."""
+    page = WEB / "zbgs-award-kv-grid-second-lot.html"
+    gold = json.loads(page.with_name(page.stem + ".gold.json").read_text(encoding="utf-8"))["lots"]
+    fields, lots = extract_rules_with_lots(read_document(page))
+    [lot] = lots
+    assert lot.id is not None and lot.id.value == gold[0]["id"] == "第2标段"
+    assert lot.award_amount_cny is not None and lot.award_amount_cny.value == gold[0]["award_amount_cny"]
+    assert lot.suppliers is not None and lot.suppliers.value == gold[0]["suppliers"]
+    assert lot.status == "awarded" and lot.award_amount_cny.cell is not None  # read from the price cell
+    assert fields["award_amount_cny"].value == 6718400  # the top-level award is the lot's
+
+
+def test_a_key_value_page_without_a_lot_number_has_no_lots() -> None:
+    _, lots = extract_rules_with_lots(read_document(WEB / "zbgs-award-kv-grid-winner.html"))
+    assert lots == []
