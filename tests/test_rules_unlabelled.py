@@ -112,3 +112,18 @@ def test_a_key_value_page_reporting_one_numbered_lot_gives_that_lot() -> None:
 def test_a_key_value_page_without_a_lot_number_has_no_lots() -> None:
     _, lots = extract_rules_with_lots(read_document(WEB / "zbgs-award-kv-grid-winner.html"))
     assert lots == []
+
+
+def test_a_body_inviting_bids_outranks_a_copied_award_heading() -> None:
+    page = WEB / "univ-tender-copied-award-heading.html"
+    kind = _fields(page)["notice_type"]
+    assert kind.value == _gold(page)["notice_type"] == "tender"
+    assert kind.confidence == "low" and "欢迎合格的供应商" in (kind.quote or "")
+
+
+def test_an_award_body_that_also_invites_stays_an_award(tmp_path: Path) -> None:
+    """The invitation alone does not overrule the heading when the body states a result (成交供应商名称)."""
+    page = tmp_path / "notice.html"
+    page.write_text(CHROME.read_text(encoding="utf-8").replace(
+        "现将结果公告如下：", "现将结果公告如下（此前已欢迎合格的供应商参加）："), encoding="utf-8")
+    assert _fields(page)["notice_type"].value == "award"

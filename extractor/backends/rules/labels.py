@@ -156,7 +156,7 @@ def notice_type_field(doc: Document, views: list[View]) -> FieldValue:
         for kind, pattern in _NOTICE_TYPES:
             if pattern.search(text):
                 if view is not None:
-                    return view.fv(kind, s, e)
+                    return (_invitation_under_award(views) if kind == "award" else None) or view.fv(kind, s, e)
                 return _fv_for_text(views, pattern) or FieldValue(kind)
     return _kind_from_body(views) or FieldValue("other").low("no notice kind in the title or the body")
 
@@ -176,6 +176,23 @@ def _kind_from_body(views: list[View]) -> FieldValue | None:
                 return v.fv(kind, m.start(), m.end(), flat=True).low(f"kind read from the phrase {m.group()!r}, not a title")
     return None
 
+
+
+def _invitation_under_award(views: list[View]) -> FieldValue | None:
+    """A heading that says award over a body inviting bids (``现欢迎合格的供应商参加本次采购活动``) and
+    using none of a result's words: a procurement notice under a heading copied from another notice.
+    The body is the notice (a tender), low confidence."""
+    body = "".join(v.flat for v in views[:2])
+    invite = re.search(words_re(cues()["invitation_cues"]), body)
+    award = next(p for k, p in _body_cues() if k == "award")
+    if invite is None or award.search(body):
+        return None
+    for v in views[:2]:
+        m = re.search(re.escape(invite.group()), v.flat)
+        if m:
+            return v.fv("tender", m.start(), m.end(), flat=True).low(
+                "the heading says award, the body invites bids and names no result")
+    return None
 
 
 def _fv_for_text(views: list[View], pattern: re.Pattern[str]) -> FieldValue | None:
