@@ -128,7 +128,7 @@ def run_split(split: str, corpus: Path, backend: str) -> dict[str, Any]:
             "flag_precision": scores.flag_precision, "flag_recall": scores.flag_recall,
             **value_checks(gold, report.records, spec),
             "failed": list(scores.failed_predictions), "missing": list(scores.missing_predictions),
-            "fields": per_field}
+            "fields": per_field, "lots": scores.lots}
 
 
 def _fmt(v: float | None) -> str:
@@ -146,6 +146,13 @@ def print_result(r: dict[str, Any]) -> None:
     print(f"{'field':<22}{'F1':>7}{'acc':>7}{'P':>7}{'R':>7}")
     for name, f in r["fields"].items():
         print(f"{name:<22}{_fmt(f['f1']):>7}{_fmt(f['accuracy']):>7}{_fmt(f['precision']):>7}{_fmt(f['recall']):>7}")
+    if r.get("lots"):
+        from extractor.evaluate.lots_report import lots_headline
+
+        print(lots_headline(r["lots"]))
+        for name, f in r["lots"]["fields"].items():
+            print(f"lot {name:<18}{_fmt(f['f1']):>7}{_fmt(f['accuracy']):>7}{_fmt(f['precision']):>7}"
+                  f"{_fmt(f['recall']):>7}")
 
 
 def main(argv: list[str] | None = None) -> int:

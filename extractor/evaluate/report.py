@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from extractor.evaluate.calibration import Bucket
+from extractor.evaluate.lots_report import lots_html, lots_markdown, lots_terminal
 from extractor.evaluate.results import NULL_LABEL, DocResult, FieldError, Scores
 
 WORST_DOCUMENTS = 10
@@ -80,6 +81,8 @@ def terminal_report(scores: Scores, worst: int = WORST_DOCUMENTS) -> Group:
     parts: list[Any] = [head, fields]
     if scores.calibration.rated:
         parts.append(calibration_table(scores))
+    if scores.lots is not None:
+        parts.append(lots_terminal(scores.lots))
     docs = scores.worst_documents(worst)
     if docs:
         t = Table(title=f"Worst documents (top {len(docs)})")
@@ -152,6 +155,8 @@ def render_markdown(scores: Scores, worst: int = WORST_DOCUMENTS) -> str:
         for name, b, v in trust_rows(scores):
             out.append(f"| {name} | {fmt(v.accuracy)} | {v.values} | {fmt(b['high'].accuracy)} | {b['high'].values} | "
                        f"{fmt(b['low'].accuracy)} | {b['low'].values} | {b['unrated'].values} |")
+    if scores.lots is not None:
+        out += lots_markdown(scores.lots)
     docs = scores.worst_documents(worst)
     if docs:
         out += ["", "## Worst documents", "", "| file | wrong | field | gold | predicted |", "|---|---:|---|---|---|"]
@@ -304,6 +309,7 @@ def render_html(scores: Scores) -> str:
 <table><tr><th>field</th><th>precision</th><th>recall</th><th>F1</th><th>accuracy</th><th>support</th>
 <th>TP</th><th>FP</th><th>FN</th><th>TN</th></tr>{"".join(field_rows)}</table>
 {trust}
+{lots_html(scores.lots) if scores.lots is not None else ""}
 {confusion}
 <h2>Errors ({sum(len(d.errors) for d in wrong)} in {len(wrong)} documents)</h2>
 {errors}

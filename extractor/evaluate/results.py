@@ -124,6 +124,7 @@ class Scores:
     model: str | None = None
     calibration: Calibration = field(default_factory=Calibration)
     intermediaries: dict[str, Any] | None = None  # issue 25: scored apart, never part of the v1 figures
+    lots: dict[str, Any] | None = None  # issue 22: `evaluate.lots`, scored apart from the v1 figures
 
     @property
     def documents(self) -> int:
@@ -202,5 +203,6 @@ class Scores:
             "documents_detail": [d.to_json() for d in self.docs],
             "confidence_calibration": self.calibration.to_json(),
             **({"intermediaries": self.intermediaries} if self.intermediaries is not None else {}),
+            **({"lots": self.lots} if self.lots is not None else {}),
         }
 

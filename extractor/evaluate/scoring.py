@@ -9,6 +9,7 @@ from typing import Any
 from extractor.evaluate.gold import FieldSpec, GoldDoc, load_gold, load_predictions, norm, schema_spec
 from extractor.evaluate.grounding import DocumentText, read_page_texts
 from extractor.evaluate.intermediaries import score_intermediaries
+from extractor.evaluate.lots import score_lots
 from extractor.evaluate.matching import compare_value, is_null
 from extractor.evaluate.results import FLAG_FIELD, NULL_LABEL, DocResult, FieldError, FieldScore, Scores
 
@@ -126,6 +127,8 @@ def score(gold_docs: Sequence[GoldDoc], records: Iterable[dict[str, Any]], schem
             scores.flag_fn += int(gold_pos and not pred_pos)
         scores.docs.append(result)
     scores.intermediaries = score_intermediaries(gold_docs, matched)
+    lots = score_lots(gold_docs, matched)
+    scores.lots = lots.to_json() if lots is not None else None
     used = list(matched.values())
     scores.backend = _summary(r.get("backend") for r in used)
     scores.model = _summary(r.get("model") for r in used)

@@ -34,6 +34,7 @@ from extractor.backends.rules.labels import (
 )
 from extractor.backends.rules.lots import awarded_in_tables, lots_of, priced_winner_pairs, table_fields
 from extractor.backends.rules.money import award_field, budget_field
+from extractor.backends.rules.sentences import project_from_sentence
 from extractor.backends.rules.suppliers import suppliers_field
 from extractor.backends.rules.tables import TableFacts, read_facts
 from extractor.backends.rules.views import View
@@ -73,6 +74,9 @@ def extract_rules_with_lots(doc: Document, schema: Any = None) -> tuple[dict[str
     def last(name: str) -> FieldValue | None:
         return tables.get(name)
 
+    def shaped(name: str) -> Callable[[FieldValue], bool]:
+        return lambda fv: _has_shape(name, fv)
+
     out["procurement_method"] = method_field(views, notice)
     out["project_code"] = _first_shaped("project_code", lambda: first("project_code"),
                                         lambda: labelled_field(views, "project_code", code_value),
@@ -80,12 +84,13 @@ def extract_rules_with_lots(doc: Document, schema: Any = None) -> tuple[dict[str
     out["project_name"] = _first_shaped(
         "project_name", lambda: first("project_name"), lambda: labelled_field(views, "project_name", name_value),
         lambda: kv_field(views, "project_name", kv_text),
-        lambda: intention_row_name(views) if notice == "intention" else None) or title_field(doc, views)
-    out["buyer"] = _first_shaped("buyer", lambda: first("buyer"), lambda: labelled_field(views, "buyer", org_value),
+        lambda: intention_row_name(views) if notice == "intention" else None) or _found(
+        title_field(doc, views)) or project_from_sentence(views) or FieldValue(None)
+    out["buyer"] = _first_shaped("buyer", lambda: first("buyer"), lambda: labelled_field(views, "buyer", org_value, shaped("buyer")),
                                  lambda: block_field(views, "buyer"), lambda: kv_field(views, "buyer", kv_org),
                                  lambda: buyer_from_sentence(views), lambda: buyer_from_title(views)) or FieldValue(None)
     out["agency"] = _first_shaped("agency", lambda: first("agency"), lambda: block_field(views, "agency"),
-                                  lambda: labelled_field(views, "agency", org_value),
+                                  lambda: labelled_field(views, "agency", org_value, shaped("agency")),
                                   lambda: kv_field(views, "agency", kv_org)) or FieldValue(None)
     out["publish_date"] = _or_table(publish_date_field(views), last("publish_date"))
     out["budget_cny"] = _not_unit_price("budget_cny", first("budget_cny")
@@ -130,6 +135,11 @@ def extract_rules_with_lots(doc: Document, schema: Any = None) -> tuple[dict[str
     return out, lots
 
 
+def _found(fv: FieldValue) -> FieldValue | None:
+    """The value when one was found, else None (so the next way of reading the field is tried)."""
+    return fv if fv.value not in (None, "", []) else None
+
+
 def _or_table(text: FieldValue, table: FieldValue | None) -> FieldValue:
     """The text's value, else the table's."""
     if table is not None and (text.value is None or text.value == []):
@@ -163,15 +173,13 @@ def _first_shaped(name: str, *finders: Callable[[], FieldValue | None]) -> Field
     organisation's name, a whole code, a project name without the notice's words); when none has,
     the first value found (it will not verify). A contact person under 招标人： or a column header
     under 中标人 then gives way to the next way of reading the field instead of hiding it."""
-    checks = checks_for_schema("tender")
     first: FieldValue | None = None
     for find in finders:
         fv = find()
         if fv is None or fv.value in (None, ""):
             continue
-        why = checks.problem(name, fv.value, fv.quote or "")
-        if why is None or why.startswith("no_placeholder:"):  # a placeholder is what the page says: kept,
-            return fv  # never verified
+        if _has_shape(name, fv):
+            return fv
         first = first or fv
     return first
 
@@ -183,6 +191,13 @@ def _not_unit_price(name: str, fv: FieldValue) -> FieldValue:
     if why and why.startswith("not_unit_price:"):
         return FieldValue(None).low(why.split(": ", 1)[1])
     return fv
+
+
+def _has_shape(name: str, fv: FieldValue) -> bool:
+    """Whether the value passes the field's shape checks; a placeholder is what the page says: kept
+    (it is never verified)."""
+    why = checks_for_schema("tender").problem(name, fv.value, fv.quote or "")
+    return why is None or why.startswith("no_placeholder:")
 
 
 def _settled_empty(out: dict[str, FieldValue], notice: str, ai: bool) -> set[str]:

@@ -4,10 +4,12 @@ buyer, agency and publication date (labels, blocks, the title)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from extractor.backends.rules.cues import words_re
+from extractor.backends.rules.cues import cues, words_re
+from extractor.backends.rules.dates import page_timestamp, publicity_start
 from extractor.backends.rules.tables import cut_at_next_label
 from extractor.backends.rules.views import (
     BLOCK_BODY,
@@ -89,7 +91,7 @@ def _title_span(views: list[View]) -> tuple[View, int, int] | None:
     skip_banner = _is_banner(lines)
     for line in lines:
         s = line.strip()
-        if skip_banner and s:
+        if (skip_banner and s) or (start is None and s in _chrome_lines()):  # above the title
             skip_banner = False
             pos += len(line) + 1
             continue
@@ -107,6 +109,12 @@ def _title_span(views: list[View]) -> tuple[View, int, int] | None:
         return None
     return v, start, end
 
+
+
+@lru_cache(maxsize=1)
+def _chrome_lines() -> frozenset[str]:
+    """Lines a site prints above a notice (``详细信息``, ``打印本页``): never part of its title."""
+    return frozenset(cues()["page_chrome_lines"])
 
 
 _BANNER_END = re.compile(r"(?:网|系统|平台|中心|办公室|管理处|交易所)$")
@@ -159,14 +167,15 @@ def notice_type_field(doc: Document, views: list[View]) -> FieldValue:
 
 def _body_disagrees(doc: Document, views: list[View], kind: str) -> FieldValue | None:
     """The body's kind when the title's is one the checks judge, the body has none of its phrases
-    and at least two of another judged kind's (a 成交公告 title over a call for bids): sites reuse
-    a template's title; the body says what the notice does."""
+    and enough of another judged kind's (``overrule_with``: a 成交公告 title over a call for bids):
+    sites reuse a template's title; the body says what the notice does."""
     checks = checks_for_schema("tender")
     judged = checks.words("notice_type", "judged")
     if kind not in judged:
         return None
     found = body_kinds(checks, "".join(v.flat for v in views))
-    other = next((k for k in judged if k != kind and found.get(k, 0) >= 2), None)
+    needed = (checks.data.get("notice_type") or {}).get("overrule_with") or {}
+    other = next((k for k in judged if k != kind and found.get(k, 0) >= int(needed.get(k, 2))), None)
     if found.get(kind) or other is None:
         return None
     fv = _kind_from_body(views, only=other)
@@ -225,8 +234,12 @@ def method_field(views: list[View], notice: str) -> FieldValue:
 
 
 
-def labelled_field(views: list[View], field: str, clean: Any) -> FieldValue | None:
+def labelled_field(views: list[View], field: str, clean: Any,
+                   shaped: Callable[[FieldValue], bool] | None = None) -> FieldValue | None:
+    """The first labelled value; with ``shaped``, the first that has the field's shape, else the first
+    found (a person signing under 招标人： gives way to the 招标人 of the contact block further down)."""
     pattern = _LABELS[field]
+    first: FieldValue | None = None
     for v in views:
         for m in pattern.finditer(v.clean):
             value = clean(m.group(1), v, m)
@@ -235,8 +248,11 @@ def labelled_field(views: list[View], field: str, clean: Any) -> FieldValue | No
                 if value not in v.clean[m.start(1):end]:  # wrapped onto the next line: quote both lines
                     nl = v.clean.find("\n", end + 1)
                     end = nl if nl >= 0 else len(v.clean)
-                return v.fv(value, m.start(), end)
-    return None
+                fv = v.fv(value, m.start(), end)
+                if shaped is None or shaped(fv):
+                    return fv
+                first = first or fv
+    return first
 
 
 
@@ -460,5 +476,5 @@ def publish_date_field(views: list[View]) -> FieldValue:
                 fv = v.fv(hits[0].iso, m.start(1), m.end(1))
                 # a package's cover or last-page date: usually its issue date, but not labelled as such
                 return fv.low("an unlabelled date line in a multi-page document") if len(views) > 3 else fv
-    return FieldValue(None)
+    return page_timestamp(views) or publicity_start(views) or FieldValue(None)
 

@@ -9,6 +9,10 @@ A failed lot (废标/流标) gives no winner and no amount; a failed-lots table 
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
+from extractor.backends.rules.cues import cues, words_re
 from extractor.backends.rules.tables import (
     Found,
     TableFacts,
@@ -27,8 +31,12 @@ _NAMED = ("award", "contract", "single_source")
 
 def lots_of(facts: TableFacts, notice: str | None) -> list[Lot]:
     """The lots of a lot table: rows with a lot id or a lot name (a table of past contracts or of
-    candidates has neither, and is not a list of this notice's lots)."""
+    candidates has neither, and is not a list of this notice's lots). Without a lot table, the one
+    lot a key–value page reports (``one_lot_of_several``)."""
     rows = [(p, r) for p, r in facts.lots if {"lot_name", "lot_id"} & r.values.keys()]
+    if not rows:
+        lot = one_lot_of_several(facts, notice)
+        return [lot] if lot is not None else []
     out: list[Lot] = []
     for page, row in rows:
         v = row.values
@@ -47,6 +55,34 @@ def lots_of(facts: TableFacts, notice: str | None) -> list[Lot]:
                 lot.award_amount_cny = v["award_amount_cny"].evidence(page, amount)
         out.append(lot)
     return out
+
+
+@lru_cache(maxsize=1)
+def _numbered_lot() -> re.Pattern[str]:
+    """A name ending in a lot's number: ``…装卸工艺设备第1标段``, ``…采购第二包``."""
+    words = words_re(cues()["lot_columns"]["lot_id"])
+    return re.compile(rf"第\s*(?:\d+|[一二三四五六七八九十]+)\s*(?:{words})\s*$")
+
+
+def one_lot_of_several(facts: TableFacts, notice: str | None) -> Lot | None:
+    """A key–value page reporting one lot of a purchase split into several: its 标段(包)名称 ends in the
+    lot's number (``…第1标段``). The lot carries the page's winner and amount (an award)."""
+    for page, found in facts.pairs:
+        m = _numbered_lot().search(found.text.strip()) if found.field == "project_name" else None
+        if m is None:
+            continue
+        lot = Lot(id=found.evidence(page, re.sub(r"\s+", "", m.group())), name=found.evidence(page, found.text.strip()))
+        if notice in _NAMED:
+            winner = next(((p, f) for p, f in facts.pairs if f.field == "suppliers" and suppliers_of(f)), None)
+            price = next(((p, f) for p, f in facts.pairs
+                          if f.field == "award_amount_cny" and amount_of(f) is not None), None)
+            if winner is not None:
+                lot.suppliers = winner[1].evidence(winner[0], suppliers_of(winner[1]))
+                lot.status = "awarded"
+            if price is not None:
+                lot.award_amount_cny = price[1].evidence(price[0], amount_of(price[1]))
+        return lot
+    return None
 
 
 def _sum(lots: list[Lot], key: str, unit_field: str) -> FieldValue | None:
