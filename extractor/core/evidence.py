@@ -282,8 +282,7 @@ def verify_fields(doc: Document, fields: dict[str, FieldValue], types: dict[str,
     neither."""
     checks = checks_for_schema(schema.name) if schema is not None else NO_CHECKS
     labels = {f.name: f.labels for f in schema.fields} if schema is not None else {}
-    words = LabelWords.build({f.name: (*f.labels, *checks.of(f.name).extra_labels) for f in schema.fields},
-                             checks.words("labels", "neutral")) if schema is not None else None
+    words = _label_words(schema, checks) if schema is not None else None
     for name, fv in fields.items():
         kind = types.get(name, "")
         if fv.value in (None, [], "") or (kind == "boolean" and fv.value is False):
@@ -301,6 +300,17 @@ def verify_fields(doc: Document, fields: dict[str, FieldValue], types: dict[str,
         if not fv.verified and fv.confidence == "high":
             fv.low(why or ("the quote is not on the page it names" if not fv.located
                            else "the quote does not state this value"))
+
+
+def _label_words(schema: Schema, checks: Checks) -> LabelWords:
+    """Every field's label words for the label check (built once for the same words)."""
+    by_field = tuple((f.name, (*f.labels, *checks.of(f.name).extra_labels)) for f in schema.fields)
+    return _build_label_words(by_field, checks.words("labels", "neutral"))
+
+
+@lru_cache(maxsize=16)
+def _build_label_words(by_field: tuple[tuple[str, tuple[str, ...]], ...], neutral: tuple[str, ...]) -> LabelWords:
+    return LabelWords.build(dict(by_field), neutral)
 
 
 def value_problem(doc: Document, fv: FieldValue, name: str, at: tuple[int, int, int] | None,

@@ -18,9 +18,7 @@ def _squash_char(ch: str) -> str:
     return "" if ch.isspace() else unicodedata.normalize("NFKC", ch)
 
 
-@lru_cache(maxsize=512)
-def squash_with_map(text: str) -> tuple[str, tuple[int, ...]]:
-    """``text`` NFKC-normalised without whitespace, and for each output char its input offset."""
+def _squash_map(text: str) -> tuple[str, tuple[int, ...]]:
     out: list[str] = []
     offsets: list[int] = []
     for i, ch in enumerate(text):
@@ -35,6 +33,16 @@ def squash_with_map(text: str) -> tuple[str, tuple[int, ...]]:
     return "".join(out), tuple(offsets)
 
 
+@lru_cache(maxsize=512)
+def squash_with_map(text: str) -> tuple[str, tuple[int, ...]]:
+    """``text`` NFKC-normalised without whitespace, and for each output char its input offset.
+    Cached: a page's text is squashed once for all the quotes looked up on it."""
+    return _squash_map(text)
+
+
+@lru_cache(maxsize=8192)
 def squash(text: str) -> str:
-    """The comparison form of a text: NFKC, no whitespace."""
-    return squash_with_map(text)[0]
+    """The comparison form of a text: NFKC, no whitespace. Its own cache, so the many short texts
+    compared (quotes, labels, the text before a value) do not push the pages out of
+    ``squash_with_map``'s."""
+    return _squash_map(text)[0]
