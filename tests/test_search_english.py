@@ -214,3 +214,24 @@ def test_the_floor_fit_never_answers_a_no_answer_query_for_recall():
     hopeless = [*seen, Seen(LabelledQuery("nothing", "no_answer", [], [], "samples"),
                             [(1.0, 0.99, None, 0.5, False, False)], [-1], 0.0)]
     assert fit(hopeless, 3)[0] is not None  # no floor keeps it empty: the objective decides
+
+
+def test_the_cached_lexicon_is_looked_up_in_place(tmp_path):
+    """The cache file is sorted lines found by binary search (a cold search reads a few dozen of
+    ~89,000 keys, not all of them); every key reads back, absent ones are absent, and a cut-off
+    or foreign file is rebuilt rather than read."""
+    from extractor.search import lexicon_file
+
+    entries = Lexicon.from_built(build(CEDICT_LINES)).entries | {"a": "一", "zz top": "乙\x1f丙", "ab c": "丁"}
+    path = tmp_path / "lex.txt"
+    lexicon_file.write(path, "tenderx test v1", entries)
+    loaded = lexicon_file.read(path, "tenderx test v1")
+    assert loaded is not None and not isinstance(loaded, dict)
+    assert len(loaded) == len(entries) and all(loaded[k] == v for k, v in entries.items())
+    assert dict(loaded) == entries  # iteration too
+    for absent in ("", "0", "ab", "abc", "pape", "paper shredders", "zzz"):
+        assert absent not in loaded
+    assert Lexicon(loaded).lookup(["shredders"]) == ("碎纸机",)
+    assert lexicon_file.read(path, "tenderx test v2") is None  # another format: rebuilt
+    path.write_bytes(path.read_bytes()[:-5])
+    assert lexicon_file.read(path, "tenderx test v1") is None  # truncated: rebuilt
