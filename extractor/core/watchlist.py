@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from extractor.core.datafile import load_yaml
 
 WATCHLIST_PATH = Path(__file__).resolve().parent.parent / "data" / "watchlist.yaml"
 KINDS = ("chip", "cloud", "model")
@@ -164,8 +164,7 @@ class Watchlist:
 
     @classmethod
     def load(cls, path: str | Path = WATCHLIST_PATH) -> Watchlist:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: a cold search loads this
-        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)
+        data = load_yaml(path)  # a cold search loads this: through its JSON copy (core/datafile.py)
         entries = []
         for d in data["entries"]:
             after = d.get("restricted_after")

@@ -142,10 +142,9 @@ def _en_key(phrase: str) -> tuple[str, ...]:
 
 
 def _yaml_load(path: Path) -> Any:
-    import yaml
+    from extractor.core.datafile import load_yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster to start
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    return load_yaml(path)  # through its JSON copy: no PyYAML on a cold search
 
 
 @lru_cache(maxsize=1)
