@@ -128,6 +128,19 @@ def test_search_answers_without_chroma_from_a_current_search_file(store_dir):
     assert json.loads(proc.stdout)[0]["dense"] is not None
 
 
+def test_a_cold_search_imports_no_yaml_once_the_data_files_are_copied(store_dir, tmp_path):
+    """The watchlist, glossary and floor are YAML; the first search writes their JSON copies into the
+    cache folder and every later cold search reads those (PyYAML's import and parsing were ~25 ms)."""
+    probe = ("import sys; sys.argv=['tenderx','search','英伟达 A100 云服务器','--store',sys.argv[1],'--json'];"
+             "from extractor.cli import main\ntry: main()\nexcept SystemExit: pass\n"
+             "print('YAML' if 'yaml' in sys.modules else 'NO-YAML', file=sys.stderr)")
+    env = {**os.environ, "TENDERX_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", probe, str(store_dir)], capture_output=True, text=True,
+                           cwd=ROOT, env=env, timeout=300) for _ in range(2)]
+    assert "YAML" in runs[0].stderr.split() and "NO-YAML" in runs[1].stderr, runs[1].stderr
+    assert runs[0].stdout == runs[1].stdout and json.loads(runs[1].stdout)
+
+
 def _read_only_run(store_dir: Path, *args: str) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "extractor", "search", *args, "--store", str(store_dir)]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TENDERX_"))}

@@ -12,10 +12,12 @@ import pytest
 from extractor.core.document import Chunk, Document, Page
 from extractor.evaluate.search_eval import QueryOutcome, SearchEval, check_baseline, query_language
 from extractor.search import lexicon as lexicon_module
+from extractor.search.coverage import Judge
 from extractor.search.floor import Floor, is_good, load_floors
 from extractor.search.hybrid import _dense_lead, search
+from extractor.search.lexical import BM25Index
 from extractor.search.lexicon import Lexicon, build, default_lexicon
-from extractor.search.query import analyse
+from extractor.search.query import Concept, Query, analyse
 from extractor.store.store import Store, StoredChunk
 
 # Six entries in CC-CEDICT's own line format (copied from the published dictionary's layout).
@@ -160,3 +162,76 @@ def test_the_floor_fit_shows_the_answer_and_hides_the_no_answer():
     _, metrics, traps_ok = score(seen, floor, 3)
     assert metrics == {"recall": 1.0, "mrr": 1.0, "no_answer": 1.0} and traps_ok
     assert floor.partial_coverage > 0.2 and floor.partial_dense <= 0.86
+
+
+def _index(texts: list[str]) -> tuple[BM25Index, list[StoredChunk]]:
+    chunks = [StoredChunk(f"c{i}", t, {"doc_sha256": f"d{i}", "file": f"d{i}.pdf", "page_start": 1})
+              for i, t in enumerate(texts)]
+    return BM25Index.build(chunks), chunks
+
+
+def test_a_concept_matched_by_a_common_spelling_earns_that_spellings_weight():
+    """'satellite launch services' was answered: the chunk said only 服务 (on every page), but the
+    concept weighed as its rarest spelling, the English word SERVICES of one AWS page."""
+    index, chunks = _index(["采购 服务"] * 8 + ["Amazon Web Services 服务", "卫星 服务"])
+    q = Query("satellite services", "english", [
+        Concept("satellite", [{"SATELLITE": 1.0}, {"卫星": 1.0}], translated=True, chinese=["卫星"]),
+        Concept("services", [{"SERVICES": 1.0}, {"服务": 1.0}], translated=True, chinese=["服务"]),
+    ], {}, "satellite services")
+    judge = Judge(index, q)
+    common, _ = judge.coverage(judge.terms_in(chunks[0]), False)
+    whole, _ = judge.coverage(judge.terms_in(chunks[9]), False)
+    assert common < 0.1  # was 0.39: SERVICES' weight credited for 服务
+    assert whole == pytest.approx(1.0)
+
+
+def test_an_english_rendering_stands_for_its_own_part_of_a_chinese_query():
+    """直升机租赁服务 was fully covered by a page saying "lease": the glossary's English for 租赁
+    stood for the whole run."""
+    pages = ["GPU cloud server lease 服务 采购", "直升机租赁服务项目", "办公 服务"]
+    index, chunks = _index(pages)
+    q = analyse("直升机租赁服务", index.postings)
+    assert all("直升" in alt for c in q.concepts for alt in c.alternatives[1:] if "LEASE" in alt)
+    judge = Judge(index, q)
+    lease, _ = judge.coverage(judge.terms_in(chunks[0]), False)
+    said, _ = judge.coverage(judge.terms_in(chunks[1]), False)
+    assert lease < 0.5 and said == pytest.approx(1.0)
+
+
+def test_the_floor_fit_never_answers_a_no_answer_query_for_recall():
+    """Two answers and a no-answer query whose stray hit looks exactly like them: the old objective
+    (recall + MRR + 2 x no-answer) showed all three; a no-answer query answered is now ruled out."""
+    from benchmarks.search.fit_search_floor import Seen, fit, score
+    from extractor.evaluate.search_eval import Group, LabelledQuery
+
+    row = (0.4, 0.86, None, None, True, False)
+    seen = [Seen(LabelledQuery(f"answer {n}", "en", [Group("a")], [], "samples"), [row], [0], 0.0)
+            for n in range(2)]
+    seen.append(Seen(LabelledQuery("ambulance purchase", "no_answer", [], [], "samples"),
+                     [(0.4, 0.86, None, None, False, False)], [-1], 0.0))
+    floor, _ = fit(seen, 3)
+    assert score(seen, floor, 3)[1]["no_answer"] == 1.0
+    hopeless = [*seen, Seen(LabelledQuery("nothing", "no_answer", [], [], "samples"),
+                            [(1.0, 0.99, None, 0.5, False, False)], [-1], 0.0)]
+    assert fit(hopeless, 3)[0] is not None  # no floor keeps it empty: the objective decides
+
+
+def test_the_cached_lexicon_is_looked_up_in_place(tmp_path):
+    """The cache file is sorted lines found by binary search (a cold search reads a few dozen of
+    ~89,000 keys, not all of them); every key reads back, absent ones are absent, and a cut-off
+    or foreign file is rebuilt rather than read."""
+    from extractor.search import lexicon_file
+
+    entries = Lexicon.from_built(build(CEDICT_LINES)).entries | {"a": "一", "zz top": "乙\x1f丙", "ab c": "丁"}
+    path = tmp_path / "lex.txt"
+    lexicon_file.write(path, "tenderx test v1", entries)
+    loaded = lexicon_file.read(path, "tenderx test v1")
+    assert loaded is not None and not isinstance(loaded, dict)
+    assert len(loaded) == len(entries) and all(loaded[k] == v for k, v in entries.items())
+    assert dict(loaded) == entries  # iteration too
+    for absent in ("", "0", "ab", "abc", "pape", "paper shredders", "zzz"):
+        assert absent not in loaded
+    assert Lexicon(loaded).lookup(["shredders"]) == ("碎纸机",)
+    assert lexicon_file.read(path, "tenderx test v2") is None  # another format: rebuilt
+    path.write_bytes(path.read_bytes()[:-5])
+    assert lexicon_file.read(path, "tenderx test v1") is None  # truncated: rebuilt

@@ -51,30 +51,43 @@ class Judge:
         anti = loose & self.q.anti_sense
         return bool(anti) and anti <= strict
 
-    def coverage(self, present: set[str], wrong: bool) -> tuple[float, bool]:
-        """(idf-weighted share of concepts matched, every identifier concept matched)."""
+    def coverage(self, present: set[str], wrong: bool, by_spelling: bool = True) -> tuple[float, bool]:
+        """(idf-weighted share of concepts matched, every identifier concept matched).
+
+        ``by_spelling`` (the relevance floor): a concept weighs what its main spelling weighs (as
+        typed; for a translated word its first Chinese: services -> 服务, not the rare English word
+        SERVICES of one AWS page), and a chunk earns the weight of the spelling it holds, so a page
+        that only says the everyday 开展 and 服务 does not cover "satellite launch services".
+        Without it (ranking), a concept weighs as its rarest spelling and any spelling earns it all:
+        an English word reaches Chinese text through several translations, and which one a right
+        page uses says little about the page."""
         total = got = 0.0
         identifiers_ok = True
         for c in self.q.concepts:
             best = 0.0
-            weight = 0.0
+            credit = 0.0  # the best (share of a spelling the chunk holds) x (that spelling's weight)
+            weights: list[float] = []
             for alt in c.alternatives:
                 typed = {t: w for t, w in alt.items() if w >= 1.0} or alt
                 idfs = {t: self.idf(t) for t in typed}
+                known = [v for t, v in idfs.items() if t in self.index.postings]
+                weights.append(max(known) if known else 0.0)
                 if not idfs:
                     continue
-                known = [v for t, v in idfs.items() if t in self.index.postings]
-                weight = max(weight, max(known) if known else 0.0)
                 share = sum(v for t, v in idfs.items() if t in present) / max(sum(idfs.values()), 1e-9)
                 best = max(best, share)
+                credit = max(credit, weights[-1] * share)
+            main = weights[1 if c.translated and len(weights) > 1 else 0] if weights else 0.0
+            weight = (main if by_spelling else 0.0) or max(weights, default=0.0)
+            if not weight and c.alternatives:  # no spelling of it is in the index: it weighs as a rare term
+                weight = max((self.idf(t) for t in c.alternatives[0]), default=0.0)
+            credit = min(credit, weight) if by_spelling else weight * best
             if c.identifier:
                 matched = best >= 0.999 and not wrong
                 identifiers_ok = identifiers_ok and matched
-                best = best if matched else 0.0
-            if not weight and c.alternatives:  # no spelling of it is in the index: it weighs as a rare term
-                weight = max((self.idf(t) for t in c.alternatives[0]), default=0.0)
+                credit = weight * best if matched else 0.0
             total += weight
-            got += weight * best
+            got += credit
         return (got / total if total else 0.0), identifiers_ok
 
 

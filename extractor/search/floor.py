@@ -71,9 +71,9 @@ def is_good(floor: Floor, coverage: float, cosine: float | None, identifiers: bo
 
 def load_floors(path: str | Path = FLOOR_PATH) -> dict[str, Floor]:
     """Per-language floors from the data file; defaults for a language it lacks."""
-    import yaml
+    from extractor.core.datafile import load_yaml
 
-    data: Any = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    data: Any = load_yaml(path) or {}
     fields = set(Floor.__dataclass_fields__)
     out = {}
     for lang in LANGUAGES:

