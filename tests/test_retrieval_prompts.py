@@ -104,3 +104,14 @@ def test_labelled_lines_find_label_value_lines_dates_and_named_items(tmp_path, s
     chips = labelled_lines(doc, schema.field("chips"))
     assert len(chips) == 1 and "H800" in chips[0].text
     assert labelled_lines(doc, schema.field("token_count")) == []
+
+
+def test_a_publication_stamp_line_is_a_date_line(tmp_path, schema):
+    """A saved web notice opens with its publication stamp (``2016-02-29 16:45:31``) and prints no
+    other date: the hybrid's publish_date question must be shown that line (the perfect-reader
+    benchmark lost it on a real notice), but never a code or a phone number that looks like one."""
+    pages = [["2016-02-29 16:45:31", "某代理公司受某医院委托，对医疗设备采购项目进行公开招标。",
+              "项目编号：JLXD-2016-ZC-011", "联系电话：0579-86622307"]]
+    doc: Document = read_pdf(make_pdf(tmp_path / "stamp.pdf", pages))
+    date = labelled_lines(doc, schema.field("publish_date"))
+    assert len(date) == 1 and date[0].text.startswith("2016-02-29 16:45:31")

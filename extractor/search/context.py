@@ -123,8 +123,11 @@ def _introduces(line: str, labels: Sequence[str]) -> bool:
     return any(line == lab or f"{lab}：" in line or f"{lab}:" in line for lab in labels)
 
 
-_DATE_LINE = re.compile(r"^(?:\d{4}|[〇○零一二三四五六七八九]{4})年[\d〇○零一二三四五六七八九十]{1,2}月"
-                        r"[\d〇○零一二三四五六七八九十]{1,3}日$")
+# a line that is only a date: under a signature (2024年3月18日), or a web page's publication stamp
+# at its head (2016-02-29 16:45:31, squashed to 2016-02-2916:45:31)
+_DATE_LINE = re.compile(r"^(?:(?:\d{4}|[〇○零一二三四五六七八九]{4})年[\d〇○零一二三四五六七八九十]{1,2}月"
+                        r"[\d〇○零一二三四五六七八九十]{1,3}日"
+                        r"|\d{4}([-/.])\d{1,2}\1\d{1,2}(?:\d{1,2}:\d{2}(?::\d{2})?)?)$")
 
 
 def _is_date_line(line: str) -> bool:
