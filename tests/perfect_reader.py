@@ -55,13 +55,15 @@ _LONG_LINE = 120  # a longer line (a paragraph of cleaned chunk text) is quoted 
 
 @dataclass(frozen=True)
 class Spot:
-    """A place of the shown text that may state a value: a text line, or one table cell."""
+    """A place of the shown text that may state a value: a text line, two lines (a name wrapped
+    at the line's end), or one table cell."""
 
     page: int
     text: str
     before: str  # the two lines above a text line; a cell's column header and row label
     cell: str | None = None  # the cell id, for a table cell
     unit: str = "元"  # a cell's amount unit, from its column header (万元)
+    wrapped: bool = False  # two lines: quoted only when no single line states the value
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ def spots(block: str, doc: Document | None = None) -> list[Spot]:
     first = last = 1
     headers: dict[tuple[str, str], str] = {}  # (table id, column) → header text
     previous: list[str] = []
+    previous_page = 0
     for raw in block.splitlines():
         line = raw.strip()
         m = _MARKER.match(line)
@@ -120,7 +123,10 @@ def spots(block: str, doc: Document | None = None) -> list[Spot]:
         clauses = [c for c in _CLAUSE.split(line) if c.strip()] if len(line) > _LONG_LINE else [line]
         for k, clause in enumerate(clauses):
             out.append(Spot(page, clause.strip(), "\n".join([*previous[-2:], *clauses[:k]])))
+        if previous and previous_page == page:
+            out.append(Spot(page, f"{previous[-1]}\n{line}", "\n".join(previous[-3:-1]), wrapped=True))
         previous.append(line)
+        previous_page = page
     return out
 
 
@@ -176,19 +182,20 @@ def _canonical_named(item: str, text: str) -> bool:
 
 def best_spot(field: Field, value: Any, shown: Sequence[Spot], labels: Sequence[str]) -> Spot | None:
     """The spot a careful reader quotes: one stating the value, a labelled text line first, then a
-    cell under a labelled header, a line below a label, any cell, any line; printed before derived."""
+    cell under a labelled header, a line below a label, any cell, any line; printed before derived,
+    one line before two."""
     labels_sq = [squash(lab) for lab in labels if squash(lab)]
 
     def labelled(text: str) -> bool:
         sq = squash(text)
         return any(lab in sq for lab in labels_sq)
 
-    def rank(spot: Spot) -> tuple[int, int]:
+    def rank(spot: Spot) -> tuple[int, bool, int]:
         if spot.cell is None:
             place = 0 if labelled(spot.text) else 2 if labelled(spot.before) else 4
         else:
             place = 1 if labelled(spot.before) else 3
-        return (-strength(field, value, spot), place)
+        return (-strength(field, value, spot), spot.wrapped, place)
 
     stating = [s for s in shown if strength(field, value, s)]
     return min(stating, key=rank) if stating else None
