@@ -51,7 +51,7 @@ class Run:
         out = []
         for (doc, name), answer in self.answers.items():
             fv = self.records[doc][name]
-            if answer.quote and fv.get("engine", "llm") == "llm" and fv.get("value") == answer.value:
+            if answer.quote and fv.get("engine") in (None, "llm") and fv.get("value") == answer.value:
                 out.append((doc, name, fv))
         return out
 
