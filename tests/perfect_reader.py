@@ -6,12 +6,13 @@ Run the LLM or hybrid backend against it and anything short of the gold is the p
 model's. The reader sees only what the prompt shows:
 
 - the document is recognised by the lines of the prompt's ``<document>`` block that occur in one
-  gold document only (chunks of a long package included);
+  gold document only (chunks of a long package included; between a scan and its original, the one
+  more of whose own lines the block shows as lines);
 - each requested field gets the gold value, with as its quote the line of the shown text that
   states it (a string by its text, an amount or date by its parsed printed forms —
-  ``core.normalize.iter_amounts`` / ``iter_dates`` —, a count by its figure), a line carrying the
-  field's label first, else a table cell under a labelled header (cited by its cell id), and the
-  page from the page marker above it;
+  ``core.normalize.iter_amounts`` / ``iter_dates`` —, a count by a figure with a counting unit), a
+  line carrying the field's label first, else a table cell under a labelled header (cited by its
+  cell id), two lines where a name wraps, and the page from the page marker above it;
 - a value the document states nowhere (a sum of lots, an enum only implied) is answered with no
   quote; a value the document states but the prompt does not show is answered as not found
   (``context-cut``): a reader cannot give what it was not shown.
