@@ -106,6 +106,17 @@ def test_labelled_lines_find_label_value_lines_dates_and_named_items(tmp_path, s
     assert labelled_lines(doc, schema.field("token_count")) == []
 
 
+def test_a_fields_labelled_line_is_not_crowded_out_by_another_fields_chunk():
+    """Hybrid asks two fields with a 480-token budget: the first field's best is a long retrieved
+    chunk, the second's a labelled line. Both are shown (the perfect-reader benchmark lost a real
+    notice's publish_date this way); a second-round chunk past the budget still is not."""
+    method = _chunk("m", "招标公告 公开招标 " * 38, 1, 400, 0)  # ~460 tokens
+    stamp = _chunk("line", "2016-02-29 16:45:31\n某代理公司受某医院委托", 1, 0, -1)
+    later = _chunk("later", "采购方式 " * 60, 2, 0, 3)
+    chosen = select_chunks([[method, later], [stamp]], budget=480)
+    assert {c.id for c in chosen} == {"line", "m"}
+
+
 def test_a_publication_stamp_line_is_a_date_line(tmp_path, schema):
     """A saved web notice opens with its publication stamp (``2016-02-29 16:45:31``) and prints no
     other date: the hybrid's publish_date question must be shown that line (the perfect-reader

@@ -137,7 +137,9 @@ def _is_date_line(line: str) -> bool:
 def select_chunks(rankings: Sequence[Sequence[Chunk]], budget: int) -> list[Chunk]:
     """Chunks for one call: the fields' rankings taken in turns (every field's best chunk
     before any field's second), duplicates and chunks already covered by a chosen one skipped,
-    within ``budget`` tokens; overlapping neighbours merged and the result in page order."""
+    within ``budget`` tokens; overlapping neighbours merged and the result in page order. A field
+    whose best candidate is a labelled line (``labelled_lines``: a few lines) gets it even past the
+    budget: another field's first chunk must not leave it asked with nothing that states it."""
     chosen: list[Chunk] = []
     seen: set[str] = set()
     used = 0
@@ -153,7 +155,7 @@ def select_chunks(rankings: Sequence[Sequence[Chunk]], budget: int) -> list[Chun
                 continue
             covered = [o for o in chosen if squash(o.text) in text]  # a line excerpt inside c
             cost = _tokens(c) - sum(_tokens(o) for o in covered)
-            if chosen and used + cost > budget:
+            if chosen and used + cost > budget and not (rank == 0 and c.index == -1):
                 continue
             chosen = [o for o in chosen if o not in covered] + [c]
             seen.add(c.id)
