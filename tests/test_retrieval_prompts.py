@@ -104,3 +104,25 @@ def test_labelled_lines_find_label_value_lines_dates_and_named_items(tmp_path, s
     chips = labelled_lines(doc, schema.field("chips"))
     assert len(chips) == 1 and "H800" in chips[0].text
     assert labelled_lines(doc, schema.field("token_count")) == []
+
+
+def test_a_fields_labelled_line_is_not_crowded_out_by_another_fields_chunk():
+    """Hybrid asks two fields with a 480-token budget: the first field's best is a long retrieved
+    chunk, the second's a labelled line. Both are shown (the perfect-reader benchmark lost a real
+    notice's publish_date this way); a second-round chunk past the budget still is not."""
+    method = _chunk("m", "招标公告 公开招标 " * 38, 1, 400, 0)  # ~460 tokens
+    stamp = _chunk("line", "2016-02-29 16:45:31\n某代理公司受某医院委托", 1, 0, -1)
+    later = _chunk("later", "采购方式 " * 60, 2, 0, 3)
+    chosen = select_chunks([[method, later], [stamp]], budget=480)
+    assert {c.id for c in chosen} == {"line", "m"}
+
+
+def test_a_publication_stamp_line_is_a_date_line(tmp_path, schema):
+    """A saved web notice opens with its publication stamp (``2016-02-29 16:45:31``) and prints no
+    other date: the hybrid's publish_date question must be shown that line (the perfect-reader
+    benchmark lost it on a real notice), but never a code or a phone number that looks like one."""
+    pages = [["2016-02-29 16:45:31", "某代理公司受某医院委托，对医疗设备采购项目进行公开招标。",
+              "项目编号：JLXD-2016-ZC-011", "联系电话：0579-86622307"]]
+    doc: Document = read_pdf(make_pdf(tmp_path / "stamp.pdf", pages))
+    date = labelled_lines(doc, schema.field("publish_date"))
+    assert len(date) == 1 and date[0].text.startswith("2016-02-29 16:45:31")

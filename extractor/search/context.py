@@ -123,8 +123,11 @@ def _introduces(line: str, labels: Sequence[str]) -> bool:
     return any(line == lab or f"{lab}：" in line or f"{lab}:" in line for lab in labels)
 
 
-_DATE_LINE = re.compile(r"^(?:\d{4}|[〇○零一二三四五六七八九]{4})年[\d〇○零一二三四五六七八九十]{1,2}月"
-                        r"[\d〇○零一二三四五六七八九十]{1,3}日$")
+# a line that is only a date: under a signature (2024年3月18日), or a web page's publication stamp
+# at its head (2016-02-29 16:45:31, squashed to 2016-02-2916:45:31)
+_DATE_LINE = re.compile(r"^(?:(?:\d{4}|[〇○零一二三四五六七八九]{4})年[\d〇○零一二三四五六七八九十]{1,2}月"
+                        r"[\d〇○零一二三四五六七八九十]{1,3}日"
+                        r"|\d{4}([-/.])\d{1,2}\1\d{1,2}(?:\d{1,2}:\d{2}(?::\d{2})?)?)$")
 
 
 def _is_date_line(line: str) -> bool:
@@ -134,7 +137,9 @@ def _is_date_line(line: str) -> bool:
 def select_chunks(rankings: Sequence[Sequence[Chunk]], budget: int) -> list[Chunk]:
     """Chunks for one call: the fields' rankings taken in turns (every field's best chunk
     before any field's second), duplicates and chunks already covered by a chosen one skipped,
-    within ``budget`` tokens; overlapping neighbours merged and the result in page order."""
+    within ``budget`` tokens; overlapping neighbours merged and the result in page order. A field
+    whose best candidate is a labelled line (``labelled_lines``: a few lines) gets it even past the
+    budget: another field's first chunk must not leave it asked with nothing that states it."""
     chosen: list[Chunk] = []
     seen: set[str] = set()
     used = 0
@@ -150,7 +155,7 @@ def select_chunks(rankings: Sequence[Sequence[Chunk]], budget: int) -> list[Chun
                 continue
             covered = [o for o in chosen if squash(o.text) in text]  # a line excerpt inside c
             cost = _tokens(c) - sum(_tokens(o) for o in covered)
-            if chosen and used + cost > budget:
+            if chosen and used + cost > budget and not (rank == 0 and c.index == -1):
                 continue
             chosen = [o for o in chosen if o not in covered] + [c]
             seen.add(c.id)
