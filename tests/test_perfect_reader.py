@@ -30,9 +30,7 @@ DEFECTS = ["web/ccgp-local-tender-hospital-servers.html", "award-one-failed-lot.
            "award-kv-grid-construction.pdf"]
 # (document, field) right but not verified for a reason outside the LLM path: the xfails below
 KNOWN_UNVERIFIED = {("ccgp-local-tender-hospital-servers.html", "server_count"),
-                    ("award-one-failed-lot.pdf", "award_amount_cny"),
-                    ("award-kv-grid-construction.pdf", "buyer"),
-                    ("award-kv-grid-construction.pdf", "award_amount_cny")}
+                    ("award-one-failed-lot.pdf", "award_amount_cny")}
 
 
 @dataclass
@@ -129,8 +127,6 @@ def test_a_count_cited_from_a_quantity_cell_verifies(runs: dict[str, Any]) -> No
     assert fv["verified"] is True
 
 
-@pytest.mark.xfail(strict=True, reason="the rules engine rates its empty server_count `high` (sure it is "
-                   "empty) when the count sits only in a table cell, so hybrid never asks the LLM for it")
 def test_hybrid_asks_for_a_count_the_rules_missed(runs: dict[str, Any]) -> None:
     assert runs["hybrid"].records["ccgp-local-tender-hospital-servers.html"]["server_count"]["value"] == 12
 
@@ -143,17 +139,12 @@ def test_the_only_awarded_lot_amount_verifies_as_the_total(runs: dict[str, Any])
     assert fv["verified"] is True
 
 
-@pytest.mark.xfail(strict=True, reason="建设单位 (the owner row of a construction notice's key-value grid) "
-                   "is not among the buyer's labels, so the buyer cited from that grid never verifies")
 def test_a_buyer_from_a_construction_grid_verifies(runs: dict[str, Any]) -> None:
     fv = runs["llm"].records["award-kv-grid-construction.pdf"]["buyer"]
     assert fv["value"] == "宜陵市水务投资有限公司"
     assert fv["verified"] is True
 
 
-@pytest.mark.xfail(strict=True, reason="core.normalize.iter_amounts takes a figure whose next line starts with "
-                   "项 (the grid's next label 项目经理) for a count of 项, across the line break, so 1,862.35 "
-                   "under 中标价（万元） is no amount of the document text and the right award amount fails grounding")
 def test_an_amount_from_a_construction_grid_verifies(runs: dict[str, Any]) -> None:
     fv = runs["llm"].records["award-kv-grid-construction.pdf"]["award_amount_cny"]
     assert (fv["value"], fv["quote"]) == (18623500, "1,862.35")

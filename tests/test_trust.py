@@ -183,3 +183,20 @@ def test_hybrid_asks_the_llm_about_a_rules_value_of_the_wrong_shape() -> None:
     values["buyer"] = FieldValue("城北区水务局", page=1, quote="招标人：城北区水务局", confidence="high")
     asked = {f.name for f in fields_to_ask(values, schema)}
     assert "suppliers" in asked and "buyer" not in asked
+
+
+def test_a_bracketed_year_in_a_code_is_no_placeholder() -> None:
+    """DJZB[2015]-043K and 鄂宜招字【2019】12号 are codes as printed; [合同中心-供应商名称] is a placeholder."""
+    checks = checks_for_schema("tender")
+    assert checks.problem("project_code", "DJZB[2015]-043K") is None
+    assert checks.problem("project_code", "鄂宜招字【2019】12号") is None
+    assert (checks.problem("suppliers", ["[合同中心-供应商名称]"]) or "").startswith("no_placeholder")
+    assert (checks.problem("suppliers", ["【供应商名称】"]) or "").startswith("no_placeholder")
+
+
+def test_a_fee_per_year_is_the_award_a_price_per_set_is_not() -> None:
+    checks = checks_for_schema("tender")
+    yearly = "中标金额：年服务费人民币壹佰贰拾陆万捌仟元整（¥1,268,000.00元/年）"
+    assert checks.problem("award_amount_cny", 1268000, yearly) is None
+    per_set = checks.problem("award_amount_cny", 385, "成交价（人民币元）：单价每套（￥385")
+    assert per_set is not None and per_set.startswith("not_unit_price")

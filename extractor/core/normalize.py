@@ -83,7 +83,8 @@ _CAPITAL_AMOUNT = re.compile(
     r"|([零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟〇一二三四五六七八九十百千两]+[万萬亿億]+)\s*(?=[元圆整]|$)"
 )
 _PAREN_UNIT = re.compile(r"[（(]\s*(?:单位\s*[:：]?\s*)?(亿元|万元|元)\s*[)）]|单位\s*[:：]\s*(亿元|万元|元)")
-_NOT_MONEY_AFTER = re.compile(r"\s*(?:%|％|个|章|条|款|项|包|年|月|日|天|台|套|件|人|次|号|页|GB|G|T|TB|卡|块|核)")
+# a unit on the same line (the next line's first word, 项目经理, is no unit of this figure)
+_NOT_MONEY_AFTER = re.compile(r"[ \t\u3000]*(?:%|％|个|章|条|款|项|包|年|月|日|天|台|套|件|人|次|号|页|GB|G|T|TB|卡|块|核)")
 
 
 @dataclass(frozen=True)

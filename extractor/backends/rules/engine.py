@@ -121,7 +121,8 @@ def extract_rules_with_lots(doc: Document, schema: Any = None) -> tuple[dict[str
     if watchlist_flag != out["restricted_us_tech"].value:
         out["restricted_us_tech"].low("the watchlist alone says " + str(watchlist_flag).lower()
                                       + ": a restricted name occurs only out of scope")
-    settled = _settled_empty(out, notice, ai) | _absent(views)
+    absent = _absent(views)
+    settled = _settled_empty(out, notice, ai, absent) | absent
     for name, fv in out.items():
         if fv.value is None or (isinstance(fv.value, list) and not fv.value):
             fv.page, fv.quote = None, None
@@ -200,17 +201,18 @@ def _has_shape(name: str, fv: FieldValue) -> bool:
     return why is None or why.startswith("no_placeholder:")
 
 
-def _settled_empty(out: dict[str, FieldValue], notice: str, ai: bool) -> set[str]:
+def _settled_empty(out: dict[str, FieldValue], notice: str, ai: bool, absent: set[str]) -> set[str]:
     """Fields whose emptiness the engine is sure of: no award on a notice that awards nothing, no
-    supplier where none is named, no compute counts or watchlist names in a notice without AI words,
+    supplier where none is named, no compute counts (servers: none named) or watchlist names in a notice
+    without AI words,
     no method in an intention. The hybrid backend asks the LLM only about the other empty fields."""
     settled: set[str] = set()
     if notice not in ("award", "contract"):
         settled.add("award_amount_cny")
     if notice not in ("award", "contract", "single_source") and out["procurement_method"].value != "single_source":
         settled.add("suppliers")
-    if not ai:
-        settled |= {"gpu_count", "server_count", "token_count", "chips", "cloud_providers", "ai_models"}
+    if not ai:  # servers are bought without AI words too (a hospital's 12): settled only when none is named
+        settled |= {"gpu_count", "token_count", "chips", "cloud_providers", "ai_models"} | ({"server_count"} & absent)
     if notice == "intention":
         settled |= {"procurement_method", "project_code", "agency"}
     return settled
