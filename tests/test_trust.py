@@ -42,6 +42,8 @@ KINDS = [
     ("award-unit-price", "award_amount_cny"),  # 单价每套（￥385） as the award
     ("tender-budget-grouping-code-counter", "budget_cny"),  # 人民币180,0000.00元 read as 180,000
     ("tender-budget-grouping-code-counter", "project_code"),  # NHZ2016023号
+    ("candidates-person-ending-in-form", "buyer"),  # 张建军 under 招标人：, a given name ending in 军 (an org form)
+    ("candidates-person-ending-in-form", "agency"),  # 李国庭 under 代理机构：
 ]
 
 

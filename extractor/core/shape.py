@@ -23,6 +23,7 @@ from extractor.core.errors import SchemaError
 __all__ = ["FieldChecks", "Checks", "load_checks", "checks_for_schema", "NO_CHECKS", "body_kinds"]
 
 _SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+_CJK_ONLY = re.compile(r"[\u4e00-\u9fff]+")
 _INNER_LABEL = re.compile(r"[\u4e00-\u9fff]{2,10}\s*[:：]")
 _TRAILING_REMARK = re.compile(r"[（(][^（()）]{0,12}[)）]\s*$")
 
@@ -94,6 +95,9 @@ def _organisation(c: Checks, value: Any, *_: str) -> str | None:
     if bad:
         return f"{name!r} holds the label or header word {bad!r}"
     core = _TRAILING_REMARK.sub("", name).strip()
+    shortest = int((c.data.get("organisation") or {}).get("min_chars") or 0)
+    if _CJK_ONLY.fullmatch(core) and len(core) < shortest:
+        return f"{name!r} is too short for an organisation's full name (a person's name?)"
     if core.endswith(c.words("organisation", "forms")):
         return None
     if any(p.search(core) for p in c.patterns("organisation", "name_patterns")):
