@@ -102,7 +102,7 @@ def test_a_bit_flipped_search_file_is_rebuilt(store_dir):
     with zipfile.ZipFile(path) as zf:  # one flipped bit in the middle of each member's data
         infos = {i.filename: i for i in zf.infolist()}
     offsets = []
-    for name in ("chunks.npy", "docs.npy", "vectors.npy", "manifest.npy"):
+    for name in ("texts_data.npy", "metas_data.npy", "docs.npy", "vectors.npy", "manifest.npy"):
         info = infos[name]
         name_len, extra_len = int.from_bytes(good[info.header_offset + 26:info.header_offset + 28], "little"), \
             int.from_bytes(good[info.header_offset + 28:info.header_offset + 30], "little")
