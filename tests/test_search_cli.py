@@ -117,6 +117,31 @@ def test_a_bit_flipped_search_file_is_rebuilt(store_dir):
         assert BM25Index.load(path) is not None, offset  # repaired, not broken for good
 
 
+def test_store_check_finds_search_file_damage_a_search_does_not_look_for(store_dir):
+    _hits(_search(store_dir, "预算金额", "--mode", "lexical", "--json"))  # writes the search file
+    assert run_cli("store", "check", "--store", str(store_dir)).returncode == 0
+    path = store_dir / INDEX_FILE
+    st = path.stat()
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("docs.npy")
+    good = path.read_bytes()
+    name_len, extra_len = (int.from_bytes(good[info.header_offset + i:info.header_offset + i + 2], "little")
+                           for i in (26, 28))
+    offset = info.header_offset + 30 + name_len + extra_len + info.compress_size * 3 // 4
+    with path.open("r+b") as fh:  # bit rot: size, inode and modification time unchanged
+        fh.seek(offset)
+        fh.write(bytes([good[offset] ^ 0x01]))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    checked = run_cli("store", "check", "--store", str(store_dir))
+    assert checked.returncode == 1 and "search file" in checked.stdout and "docs" in checked.stdout, checked.stdout
+    repaired = run_cli("store", "check", "--repair", "--store", str(store_dir))
+    assert repaired.returncode == 0 and not path.exists(), repaired.stdout
+    hits = _hits(_search(store_dir, "预算金额", "--mode", "lexical", "--json"))
+    assert Path(hits[0]["file"]).name == "lighting.pdf" and BM25Index.load(path, full=True) is not None
+
+
 def test_search_answers_without_chroma_from_a_current_search_file(store_dir):
     _hits(_search(store_dir, "A100", "--json"))  # first search writes the file (with the vectors)
     probe = ("import sys, json; sys.argv=['tenderx','search','英伟达 A100','--store',sys.argv[1],'--json'];"

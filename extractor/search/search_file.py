@@ -176,10 +176,10 @@ def _write_stamp(path: Path, manifest: np.ndarray, identity: tuple[int, int, int
         raise
 
 
-def remove_stamp(path: Path) -> None:
-    """Forget that the file was checked (it is being replaced or removed)."""
-    with contextlib.suppress(OSError):
-        _stamp_path(path).unlink()
+def remove(path: Path) -> None:
+    """Delete a damaged search file and its stamp (the next ingest or search rebuilds it)."""
+    for target in (path, _stamp_path(path)):
+        target.unlink(missing_ok=True)
 
 
 def _members(buffer: Any) -> dict[str, np.ndarray]:
