@@ -290,3 +290,20 @@ def test_ocr_is_bounded_in_time_and_memory(tmp_path: Path) -> None:
         with pytest.raises(PdfError) as info:
             reader.read(pdf)
         assert info.value.kind == "memory" and "OCR needs more memory" in info.value.message, info.value.message
+
+
+def test_a_two_thread_recogniser_runs_both_models_without_spinning() -> None:
+    """Both sessions are reopened with spinning off, the recogniser too (rapidocr loads it only once
+    a page has text, so a blank warm-up left it spinning), and the reopened pair still reads a scan."""
+    from extractor.read.ocr import DEFAULT_SCALE, Recogniser, open_pdfium, render
+
+    recogniser = Recogniser(threads=2)
+    engine = recogniser._engine
+    for part in (engine.text_det, engine.text_rec):
+        assert part is not None, "a model was left to load later with rapidocr's own session options"
+        options = part.session.session.get_session_options()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+        assert options.intra_op_num_threads == 2
+    page = open_pdfium(SAMPLES / "scanned-notice-image-only.pdf")[0]
+    read = recogniser.recognise(render(page, DEFAULT_SCALE))
+    assert read.boxes > 5 and read.confidence > 0.8 and "采购" in read.text

@@ -195,12 +195,16 @@ def _stop_spinning(engine: Any, threads: int) -> None:
     rapidocr exposes no session option for it; with it on, a worker's idle threads busy-wait between
     operators, competing for the cores with the threads doing the work: on a loaded 2-core machine the
     same OCR took 1.6× the wall time (bench_ocr.py --profile, results.md). A rapidocr whose internals
-    differ keeps its own sessions (slower, still correct)."""
-    import numpy as np
+    differ keeps its own sessions (slower, still correct).
+
+    rapidocr loads each model on first use, the recogniser only once a page has text: both are loaded
+    here first (a blank warm-up page left the recogniser spinning: 3.0 CPU-s a page instead of 2.0 with
+    2 threads, bench_ocr.py --compare, results.md)."""
     import onnxruntime as ort
 
-    engine(np.full((64, 64, 3), 255, dtype=np.uint8), use_cls=False)  # rapidocr loads its models lazily
-    for part in (getattr(engine, "text_det", None), getattr(engine, "text_rec", None)):
+    parts = [load() for load in (getattr(engine, "_load_det_model", None), getattr(engine, "_load_rec_model", None))
+             if callable(load)]
+    for part in parts:
         holder: Any = getattr(part, "session", None)
         old = getattr(holder, "session", None)
         path = getattr(old, "_model_path", None)
