@@ -102,7 +102,7 @@ def test_a_bit_flipped_search_file_is_rebuilt(store_dir):
     with zipfile.ZipFile(path) as zf:  # one flipped bit in the middle of each member's data
         infos = {i.filename: i for i in zf.infolist()}
     offsets = []
-    for name in ("chunks.npy", "docs.npy", "vectors.npy", "manifest.npy"):
+    for name in ("texts_data.npy", "metas_data.npy", "docs.npy", "vectors.npy", "manifest.npy"):
         info = infos[name]
         name_len, extra_len = int.from_bytes(good[info.header_offset + 26:info.header_offset + 28], "little"), \
             int.from_bytes(good[info.header_offset + 28:info.header_offset + 30], "little")
@@ -115,6 +115,31 @@ def test_a_bit_flipped_search_file_is_rebuilt(store_dir):
         hits = _hits(_search(store_dir, "预算金额", "--mode", "lexical", "--json"))
         assert Path(hits[0]["file"]).name == "lighting.pdf", offset
         assert BM25Index.load(path) is not None, offset  # repaired, not broken for good
+
+
+def test_store_check_finds_search_file_damage_a_search_does_not_look_for(store_dir):
+    _hits(_search(store_dir, "预算金额", "--mode", "lexical", "--json"))  # writes the search file
+    assert run_cli("store", "check", "--store", str(store_dir)).returncode == 0
+    path = store_dir / INDEX_FILE
+    st = path.stat()
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("docs.npy")
+    good = path.read_bytes()
+    name_len, extra_len = (int.from_bytes(good[info.header_offset + i:info.header_offset + i + 2], "little")
+                           for i in (26, 28))
+    offset = info.header_offset + 30 + name_len + extra_len + info.compress_size * 3 // 4
+    with path.open("r+b") as fh:  # bit rot: size, inode and modification time unchanged
+        fh.seek(offset)
+        fh.write(bytes([good[offset] ^ 0x01]))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    checked = run_cli("store", "check", "--store", str(store_dir))
+    assert checked.returncode == 1 and "search file" in checked.stdout and "docs" in checked.stdout, checked.stdout
+    repaired = run_cli("store", "check", "--repair", "--store", str(store_dir))
+    assert repaired.returncode == 0 and not path.exists(), repaired.stdout
+    hits = _hits(_search(store_dir, "预算金额", "--mode", "lexical", "--json"))
+    assert Path(hits[0]["file"]).name == "lighting.pdf" and BM25Index.load(path, full=True) is not None
 
 
 def test_search_answers_without_chroma_from_a_current_search_file(store_dir):

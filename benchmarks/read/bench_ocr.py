@@ -6,6 +6,7 @@ extraction score of the scans against the originals' (samples/scanned-*.pdf, sam
     python -m benchmarks.read.bench_ocr --compare       # the old settings vs the defaults, alternately
     python -m benchmarks.read.bench_ocr --profile       # CPU seconds in detector / recogniser per setting
     python -m benchmarks.read.bench_ocr --memory        # peak RSS of all OCR workers at -j 4, old vs new
+    python -m benchmarks.read.bench_ocr --stage-memory  # a worker's peak RSS after each stage, per detector size
 
 --compare runs the old settings (the detector on the whole render, recogniser batches of 6,
 onnxruntime threads spinning) and today's defaults one after the other, ``--rounds`` times, in one
@@ -257,6 +258,46 @@ def memory(requested: int = 4) -> dict[str, Any]:
     return out
 
 
+STAGE_PROBE = """
+import sys
+import numpy as np
+from extractor.read import ocr
+def peak():
+    with open("/proc/self/status", encoding="ascii") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) / 1024
+side, path = int(sys.argv[1]), sys.argv[2]
+out = {"python + imports": peak()}
+engine = ocr.Recogniser(threads=1, det_side=side)._engine
+detector, recogniser = engine._load_det_model(), engine._load_rec_model()
+out["models loaded"] = peak()
+image = ocr.drop_red(ocr.render(ocr.open_pdfium(path)[0], ocr.DEFAULT_SCALE))
+image = np.stack([image] * 3, axis=-1) if image.ndim == 2 else image
+out["page rendered"] = peak()
+detector(image)
+out["detector run"] = peak()
+engine(image, use_cls=False)
+out["recogniser run (whole page)"] = peak()
+print(out)
+"""
+
+
+def stage_memory(sides: tuple[int, ...] = (0, 1280, 960, 640)) -> dict[str, Any]:
+    """Peak RSS (VmHWM, MB) of a fresh process after each OCR stage on one dense scanned page, per
+    detector input size (0 = the full render): which stage sets a worker's peak."""
+    import ast
+    import subprocess
+    import sys
+
+    page = str(SAMPLES / "scanned-award-hygon-dcu-servers.pdf")
+    out: dict[str, Any] = {}
+    for side in sides:
+        res = subprocess.run([sys.executable, "-c", STAGE_PROBE, str(side), page], cwd=ROOT, capture_output=True,
+                             text=True, timeout=600, check=True)
+        out[f"det {side or 'full'}"] = ast.literal_eval(res.stdout.strip().splitlines()[-1])
+        print(side, out[f"det {side or 'full'}"], file=sys.stderr, flush=True)
+    return out
+
+
 def _extraction(pairs: list[tuple[Path, Path]], scale: float, settings: Any = None) -> dict[str, Any]:
     """Rules-engine micro-F1 on the scans and on their originals (same gold labels), OCR'd at the
     same scale (so the reads above are reused) and one document at a time."""
@@ -296,9 +337,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--memory", action="store_true", help="peak RSS of all OCR workers, -j 4, before/after")
     ap.add_argument("--profile", action="store_true", help="CPU seconds in detector/recogniser per variant")
+    ap.add_argument("--stage-memory", action="store_true", help="a worker's peak RSS after each stage")
     args = ap.parse_args()
     if args.profile:
         r = profile()
+    elif args.stage_memory:
+        r = stage_memory()
     elif args.memory:
         r = memory()
     elif args.compare:

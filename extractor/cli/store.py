@@ -67,7 +67,8 @@ def check(
         "--reingest", show_default=False,
         help="With --repair: then re-ingest these files/folders (the documents dropped for missing chunks).")] = None,
 ) -> None:
-    """Check that the store's parts agree: document rows ↔ chunks ↔ vectors.
+    """Check that the store's parts agree: document rows ↔ chunks ↔ vectors, and that every
+    checksum of the search file holds (a search checks them only when the file changed).
 
     Examples:
 
@@ -77,14 +78,22 @@ def check(
 
     --repair moves a corrupt documents.sqlite aside and rebuilds the rows from the chunks, drops the
     rows whose chunks are missing (so the next ingest re-adds them) and deletes chunks that no row
-    owns. Exit codes: 0 consistent (or repaired), 1 problems found (not repaired), 2 no store there,
-    3 store unusable.
+    owns, and deletes a damaged search file (the next search or ingest rebuilds it). Exit codes:
+    0 consistent (or repaired), 1 problems found (not repaired), 2 no store there, 3 store unusable.
     """
+    from extractor.search.lexical import INDEX_FILE, search_file_problem
+    from extractor.search.search_file import remove
     from extractor.store.integrity import check_store, repair_store
 
     report = repair_store(store) if repair else check_store(store)
     for line in report.lines():
         console.print(safe(line), soft_wrap=True)
+    problem = search_file_problem(store / INDEX_FILE)
+    if problem is not None:
+        console.print(safe(f"search file {INDEX_FILE} damaged: {problem}"), soft_wrap=True)
+        if repair:
+            remove(store / INDEX_FILE)
+            console.print("repaired: deleted the search file; the next search or ingest rebuilds it")
     if repair and reingest:
         from extractor.cli.display import IngestBar, print_ingest_summary
         from extractor.pipeline.ingest import ingest
@@ -92,7 +101,7 @@ def check(
         with IngestBar(err_console) as bar:
             done = ingest(reingest, store_dir=store, progress=bar)
         print_ingest_summary(done, console)
-    raise typer.Exit(0 if report.ok or repair else 1)
+    raise typer.Exit(0 if (report.ok and problem is None) or repair else 1)
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,12 @@ _PAPER_LEVEL = 170.0  # grey (red channel) at or above this is paper  # a grey r
 # the reader starts no more OCR workers than fit in OCR_MEMORY_SHARE of the memory available at start.
 WORKER_PEAK_MB = 520
 OCR_MEMORY_SHARE = 0.5
+# glibc raises its mmap threshold after the first big free, so the detector's later activations land on
+# the heap, which keeps its high-water mark: fixed at 4 MB, buffers that big are returned when freed.
+# One worker's peak at the defaults, in-process over the 9 scanned sample pages (2026-12-07, results.md):
+# ~570 MB → ~490 MB for ~+5% CPU (1 MB: 440 MB but +35% CPU in page faults; 16 MB: ~535 MB).
+MMAP_THRESHOLD = 4 * 1024 * 1024
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (glibc malloc.h)
 _MODELS = {"det": "PP-OCRv6_det_small.onnx", "rec": "PP-OCRv6_rec_small.onnx"}
 
 
@@ -154,6 +161,7 @@ class Recogniser:
             raise OcrUnavailable("unreadable", f"OCR model files missing (reinstall rapidocr): {missing[0]}")
         from rapidocr import RapidOCR
 
+        _return_big_buffers()
         params: dict[str, Any] = {
             "Global.log_level": "error",
             "Global.use_cls": False,
@@ -189,18 +197,35 @@ class Recogniser:
         return OcrText(text, float(np.mean(scores)) if scores else 0.0, len(scores), runs)
 
 
+def _return_big_buffers() -> None:
+    """Fix glibc malloc's mmap threshold at MMAP_THRESHOLD for this process (an OCR worker), so freed
+    activations go back to the system instead of raising the heap's peak; other C libraries: nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
+
 def _stop_spinning(engine: Any, threads: int) -> None:
     """Reopen the loaded det/rec sessions with onnxruntime's thread spinning off.
 
     rapidocr exposes no session option for it; with it on, a worker's idle threads busy-wait between
     operators, competing for the cores with the threads doing the work: on a loaded 2-core machine the
     same OCR took 1.6× the wall time (bench_ocr.py --profile, results.md). A rapidocr whose internals
-    differ keeps its own sessions (slower, still correct)."""
-    import numpy as np
+    differ keeps its own sessions (slower, still correct).
+
+    rapidocr loads each model on first use, the recogniser only once a page has text: both are loaded
+    here first (a blank warm-up page left the recogniser spinning: 3.0 CPU-s a page instead of 2.0 with
+    2 threads, bench_ocr.py --compare, results.md)."""
     import onnxruntime as ort
 
-    engine(np.full((64, 64, 3), 255, dtype=np.uint8), use_cls=False)  # rapidocr loads its models lazily
-    for part in (getattr(engine, "text_det", None), getattr(engine, "text_rec", None)):
+    parts = [load() for load in (getattr(engine, "_load_det_model", None), getattr(engine, "_load_rec_model", None))
+             if callable(load)]
+    for part in parts:
         holder: Any = getattr(part, "session", None)
         old = getattr(holder, "session", None)
         path = getattr(old, "_model_path", None)

@@ -183,7 +183,7 @@ def query_vector(embedder: Embedder, query: str) -> np.ndarray:
 
 
 def _chunk_at(index: BM25Index, pos: int) -> StoredChunk:
-    return StoredChunk(index.ids[pos], index.texts[pos], index.metadatas[pos])
+    return StoredChunk(index.id_at(pos), index.texts[pos], index.metadatas[pos])
 
 
 def _chunks_from_index(store: Store, index: BM25Index, scored: list[tuple[str, float]]

@@ -3,24 +3,22 @@
 Dense e5 vectors blur exact identifiers (``A100`` vs ``A800``, project codes),
 so a lexical index sits next to them; terms come from ``terms.py``.
 
-The index is cached in the store as ``search-index.npz``: numpy arrays and
-JSON only, read with ``allow_pickle=False`` (a store is something teams copy
-and share, so nothing read back from it may run code), each member checked
-against a SHA-256 in the manifest. The file also holds the chunk vectors, so
-a search answers without opening Chroma. It is rebuilt when missing, corrupt,
-from another format, or stale (the store's version counter moved); a
-read-only store searches with an index rebuilt in memory.
+The index is cached in the store as ``search-index.npz``: numpy arrays only,
+no pickles (a store is something teams copy and share, so nothing read back
+from it may run code), each member with a SHA-256 in the manifest. The file
+also holds the chunk vectors, so a search answers without opening Chroma. It
+is mapped, not read (``search_file.py``: what is checked at open and when), and
+chunk texts and metadata are decoded only for the hits (``columns.py``), so a
+new process's first search costs about what a warm one does. It is rebuilt
+when missing, corrupt, from another format, or stale (the store's version
+counter moved); a read-only store searches with an index rebuilt in memory.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import io
 import json
 import math
-import os
-import tempfile
 import zipfile
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -30,6 +28,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from extractor.search import search_file
+from extractor.search.columns import JsonColumn, SortedTerms, TextColumn, encode, well_formed
+from extractor.search.search_file import SearchFileError, json_value
 from extractor.search.terms import latin_terms, query_tokens, tokenize
 
 __all__ = ["BM25Index", "LexicalHit", "held_index", "index_for_store", "latin_terms", "matches_where",
@@ -39,24 +40,30 @@ K1 = 1.5
 B = 0.75
 INDEX_FILE = "search-index.npz"
 LEGACY_FILES = ("bm25.pkl",)  # never read (pickle); removed when the new file is written
-_FORMAT = 2
+_FORMAT = 3  # 3: strings as offsets + UTF-8 bytes, terms sorted, members 64-byte aligned for mapping
 _ALLOWED_CACHE = 64  # where filters remembered per index
 _UNSEEN = object()
+_SEEN_IDS = 10_000  # hit ids remembered for position_of
 MAX_VECTORS = 300_000  # above this many chunks the dense side stays in Chroma (HNSW) instead of the file
 
 
 class _Postings(Mapping[str, tuple[np.ndarray, np.ndarray]]):
     """term -> (chunk positions, term frequencies), as views into three flat arrays
-    (one file member each; no per-term objects to rebuild when the file is read)."""
+    (one file member each; no per-term objects to rebuild when the file is read).
+    Terms are in sorted order, so a mapped file's vocabulary is searched, not loaded;
+    ``chunks`` (set for a file) bounds the positions a term's slice may hold."""
 
-    def __init__(self, terms: list[str], offsets: np.ndarray, docs: np.ndarray, tfs: np.ndarray) -> None:
+    def __init__(self, terms: Sequence[str], offsets: np.ndarray, docs: np.ndarray, tfs: np.ndarray,
+                 chunks: int | None = None) -> None:
         self.terms = terms
-        self.where = dict(zip(terms, range(len(terms)), strict=True))
+        self.where: Mapping[str, int] = SortedTerms(terms) if isinstance(terms, TextColumn) else \
+            dict(zip(terms, range(len(terms)), strict=True))
         self.offsets, self.docs, self.tfs = offsets, docs, tfs
+        self.chunks = chunks
 
     @classmethod
     def from_lists(cls, plists: dict[str, tuple[list[int], list[int]]]) -> _Postings:
-        terms = list(plists)
+        terms = sorted(plists)
         lengths = np.fromiter((len(plists[t][0]) for t in terms), dtype=np.int64, count=len(terms))
         offsets = np.zeros(len(terms) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
@@ -67,7 +74,13 @@ class _Postings(Mapping[str, tuple[np.ndarray, np.ndarray]]):
     def __getitem__(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         i = self.where[term]
         lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
-        return self.docs[lo:hi], self.tfs[lo:hi]
+        docs = self.docs[lo:hi]
+        if self.chunks is not None and len(docs) and (int(docs.min()) < 0 or int(docs.max()) >= self.chunks):
+            from extractor.core.errors import StoreError
+
+            raise StoreError(f"the search file is damaged (term {term!r} points past the chunks); "
+                             "run `tenderx store check --repair`")
+        return docs, self.tfs[lo:hi]
 
     def __contains__(self, term: object) -> bool:
         return term in self.where
@@ -111,9 +124,9 @@ class LexicalHit(NamedTuple):
 class BM25Index:
     """Inverted index over chunks, with their text, metadata and (optionally) vectors."""
 
-    ids: list[str]
-    texts: list[str]
-    metadatas: list[dict[str, Any]]
+    ids: Sequence[str]
+    texts: Sequence[str]
+    metadatas: Sequence[dict[str, Any]]
     doc_len: np.ndarray
     postings: Mapping[str, tuple[np.ndarray, np.ndarray]]
     version: Any = -1
@@ -140,8 +153,21 @@ class BM25Index:
         """Weighted terms of a query, CJK words looked up in this index's vocabulary."""
         return query_tokens(query, self.postings)
 
+    def id_at(self, pos: int) -> str:
+        """The chunk id at ``pos``, remembered so ``position_of`` answers a hit's id without
+        decoding every id of a mapped file."""
+        chunk_id = self.ids[pos]
+        seen: dict[str, int] = self.__dict__.setdefault("_seen_positions", {})
+        if len(seen) >= _SEEN_IDS:
+            seen.clear()
+        seen[chunk_id] = pos
+        return chunk_id
+
     def position_of(self, chunk_id: str) -> int | None:
         """Position of a chunk id in ``ids`` (None when not indexed)."""
+        seen = self.__dict__.get("_seen_positions")
+        if seen is not None and chunk_id in seen:
+            return seen[chunk_id]
         positions = self.__dict__.get("_positions_cache")
         if positions is None:
             positions = {cid: pos for pos, cid in enumerate(self.ids)}
@@ -292,90 +318,74 @@ class BM25Index:
 
     # --- persistence ----------------------------------------------------------
     def save(self, path: Path) -> None:
-        """Write the index atomically as numpy arrays + JSON with a SHA-256 per member."""
-        members: dict[str, np.ndarray] = {
-            "terms": _json_bytes(list(self.postings)),
-            "chunks": _json_bytes({"ids": self.ids, "texts": self.texts, "metadatas": self.metadatas}),
-            "doc_len": np.asarray(self.doc_len, dtype=np.float32),
-        }
+        """Write the index atomically (``search_file.write``: arrays, a SHA-256 per member)."""
         postings = self.postings
         assert isinstance(postings, _Postings)
-        members.update(offsets=postings.offsets, docs=postings.docs, tfs=postings.tfs)
+        members: dict[str, np.ndarray] = {"doc_len": np.asarray(self.doc_len, dtype=np.float32),
+                                          "offsets": postings.offsets, "docs": postings.docs, "tfs": postings.tfs}
+        for name, values in (("ids", self.ids), ("texts", self.texts), ("terms", postings.terms),
+                             ("metas", [json.dumps(m, ensure_ascii=False) for m in self.metadatas])):
+            members[f"{name}_offsets"], members[f"{name}_data"] = encode(values)
         if self.vectors is not None:
             members["vectors"] = np.ascontiguousarray(self.vectors, dtype=np.float32)
-        manifest = {"format": _FORMAT, "version": self.version, "k1": self.k1, "b": self.b,
-                    "embedder": self.embedder, "sha256": {k: _digest(v) for k, v in members.items()}}
-        members["manifest"] = _json_bytes(manifest)
-        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **members)  # type: ignore[arg-type]  # numpy stubs type **kwds as allow_pickle
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        search_file.write(path, members, {"format": _FORMAT, "version": self.version, "k1": self.k1, "b": self.b,
+                                          "embedder": self.embedder})
         for name in LEGACY_FILES:
             with contextlib.suppress(OSError):
                 (path.parent / name).unlink()
 
     @classmethod
-    def load(cls, path: Path, version: Any = _UNSEEN) -> BM25Index | None:
+    def load(cls, path: Path, version: Any = _UNSEEN, full: bool = False) -> BM25Index | None:
         """The saved index, or None when missing, corrupt, of another format or (with
-        ``version``) stale: callers rebuild. Nothing in the file can run code."""
+        ``version``) stale: callers rebuild. ``full`` checks every digest even when the file's
+        stamp vouches for it (see ``search_file``). Nothing in the file can run code."""
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                manifest = _json_value(npz["manifest"])
-                if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
-                    return None
-                if version is not _UNSEEN and manifest.get("version") != version:
-                    return None
-                digests = manifest["sha256"]
-
-                def member(name: str) -> np.ndarray:
-                    value = npz[name]
-                    if digests.get(name) != _digest(value):
-                        raise ValueError(f"checksum mismatch in {name}")
-                    return value
-
-                chunks = _json_value(member("chunks"))
-                vectors = member("vectors") if "vectors" in digests else None
-                postings = _Postings(list(_json_value(member("terms"))), member("offsets"), member("docs"),
-                                     member("tfs"))
-                doc_len = member("doc_len")
-            ids, texts, metas = chunks["ids"], chunks["texts"], chunks["metadatas"]
-            n = len(ids)
-            if not (len(texts) == len(metas) == len(doc_len) == n) or len(postings.offsets) != len(postings) + 1:
-                return None
-            if int(postings.offsets[-1]) != len(postings.docs) or (len(postings.docs) and (
-                    int(postings.docs.max()) >= n or int(postings.docs.min()) < 0)):
-                return None
-            if vectors is not None and (vectors.ndim != 2 or len(vectors) != n):
-                return None
-            return cls(list(ids), list(texts), [dict(m) for m in metas], doc_len, postings,
-                       manifest.get("version"), float(manifest.get("k1", K1)), float(manifest.get("b", B)),
-                       vectors=vectors, embedder=manifest.get("embedder"))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, EOFError,
-                zipfile.BadZipFile, UnicodeDecodeError, RuntimeError):
-            # zlib/zip errors, truncation, a bit flip caught by the checksum, an object array refused
+            return cls.open(path, version, full)
+        except _READ_ERRORS:  # zip errors, truncation, a bit flip caught by a checksum, an object array refused
             return None
 
+    @classmethod
+    def open(cls, path: Path, version: Any = _UNSEEN, full: bool = False) -> BM25Index | None:
+        """``load`` raising what is wrong (``SearchFileError`` or what reading raised), so
+        ``tenderx store check`` can say it; None only when stale or of another format."""
+        mapped = search_file.MappedFile(path, full=full)
+        manifest = mapped.manifest
+        if manifest.get("format") != _FORMAT or (version is not _UNSEEN and manifest.get("version") != version):
+            return None
+        mapped.open_checked()
+        m = mapped.members
+        columns = {name: (m[f"{name}_offsets"], m[f"{name}_data"]) for name in ("ids", "texts", "terms", "metas")}
+        if not all(well_formed(*pair) for pair in columns.values()):
+            raise SearchFileError("a string column's offsets do not fit its data")
+        n = len(columns["ids"][0]) - 1
+        postings = _Postings(TextColumn(*columns["terms"]), m["offsets"], m["docs"], m["tfs"], chunks=n)
+        vectors = m.get("vectors")
+        if not len(columns["texts"][0]) == len(columns["metas"][0]) == len(m["doc_len"]) + 1 == n + 1:
+            raise SearchFileError("columns of different lengths")
+        if not well_formed(postings.offsets, postings.docs) or len(postings.tfs) != len(postings.docs) \
+                or len(postings.offsets) != len(postings) + 1:
+            raise SearchFileError("postings offsets do not fit the postings")
+        if vectors is not None and (vectors.ndim != 2 or len(vectors) != n):
+            raise SearchFileError("vectors do not match the chunks")
+        return cls(TextColumn(*columns["ids"]), TextColumn(*columns["texts"]), JsonColumn(*columns["metas"]),
+                   m["doc_len"], postings, manifest.get("version"), float(manifest.get("k1", K1)),
+                   float(manifest.get("b", B)), vectors=vectors, embedder=manifest.get("embedder"))
 
-def _json_bytes(value: Any) -> np.ndarray:
-    return np.frombuffer(json.dumps(value, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+
+_READ_ERRORS = (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, EOFError,
+                zipfile.BadZipFile, UnicodeDecodeError, RuntimeError)
 
 
-def _json_value(array: np.ndarray) -> Any:
-    if array.dtype != np.uint8 or array.ndim != 1:
-        raise ValueError("not a JSON member")
-    return json.loads(array.tobytes().decode("utf-8"))
-
-
-def _digest(array: np.ndarray) -> str:
-    buf = io.BytesIO()
-    buf.write(f"{array.dtype.str}{array.shape}".encode())
-    buf.write(np.ascontiguousarray(array).tobytes())
-    return hashlib.sha256(buf.getvalue()).hexdigest()
+def search_file_problem(path: Path) -> str | None:
+    """What is wrong with a store's search file, every digest checked (``tenderx store check``);
+    None when it is sound, missing (the next ingest or search builds it) or of an older format."""
+    if not path.exists():
+        return None
+    try:
+        BM25Index.open(path, full=True)
+    except _READ_ERRORS as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def held_index(store: Any) -> BM25Index | None:
@@ -418,7 +428,7 @@ def prepare_index(store: Any) -> bool:
     path = Path(store.path) / INDEX_FILE
     try:
         with np.load(path, allow_pickle=False) as npz:
-            manifest = _json_value(npz["manifest"])
+            manifest = json_value(npz["manifest"])
         if isinstance(manifest, dict) and manifest.get("format") == _FORMAT and manifest.get("version") == store.version:
             return False
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, UnicodeDecodeError):
