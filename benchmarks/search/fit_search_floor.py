@@ -46,8 +46,8 @@ class Seen:
     """One query's hits, with what the floor needs and what the labels say of each."""
 
     query: LabelledQuery
-    hits: list[tuple[float, float | None, bool | None, float | None, bool, bool]]
-    # (coverage, cosine, identifiers, dense_lead, relevant group index or -1 as bool, forbidden)
+    hits: list[tuple[float, float | None, bool | None, float | None, bool, bool, bool | None]]
+    # (coverage, cosine, identifiers, dense_lead, relevant group index or -1 as bool, forbidden, head)
     groups: list[int]  # per hit: index of the relevant group it answers, -1 for none
     absent: float  # share of the query's concepts the store has no spelling of
 
@@ -69,7 +69,7 @@ def collect(store_path: Path, k: int) -> list[Seen]:
         for h in hits:
             group = next((n for n, g in enumerate(q.relevant) if g.matches(h)), -1)
             forbidden = any(g.matches(h) for g in q.forbid)
-            rows.append((h.coverage, h.dense, h.identifiers, h.dense_lead, group >= 0, forbidden))
+            rows.append((h.coverage, h.dense, h.identifiers, h.dense_lead, group >= 0, forbidden, h.head))
             groups.append(group)
         out.append(Seen(q, rows, groups, result.query.absent))
     return out
@@ -81,7 +81,8 @@ def score(seen: list[Seen], floor: Floor, k: int) -> tuple[float, dict[str, floa
     traps_ok = True
     for s in seen:
         shown = [(row, g) for row, g in zip(s.hits, s.groups, strict=True)
-                 if is_good(floor, row[0], row[1], row[2], row[3], lexical_only=False, absent=s.absent)]
+                 if is_good(floor, row[0], row[1], row[2], row[3], lexical_only=False, absent=s.absent,
+                            head=row[6])]
         if s.query.type == "no_answer":
             nas.append(0.0 if shown else 1.0)
             continue
