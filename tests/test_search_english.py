@@ -246,6 +246,15 @@ def test_the_floor_fit_never_answers_a_no_answer_query_for_recall():
     assert fit(hopeless, 3)[0] is not None  # no floor keeps it empty: the objective decides
 
 
+def test_the_two_fold_check_keeps_a_query_of_two_stores_in_one_half():
+    from benchmarks.search.fit_search_floor import Seen, split_by_query
+    from extractor.evaluate.search_eval import LabelledQuery
+
+    seen = [Seen(LabelledQuery(name, "en", [], [], "samples"), [], [], 0.0) for name in "abcd" * 2]  # two stores
+    halves = split_by_query(seen)
+    assert [sorted(s.query.query for s in h) for h in halves] == [["a", "a", "c", "c"], ["b", "b", "d", "d"]]
+
+
 def test_the_cached_lexicon_is_looked_up_in_place(tmp_path):
     """The cache file is sorted lines found by binary search (a cold search reads a few dozen of
     ~89,000 keys, not all of them); every key reads back, absent ones are absent, and a cut-off
