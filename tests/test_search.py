@@ -126,6 +126,18 @@ def test_search_eval_on_samples_does_not_fall_below_the_baseline(samples_store, 
     assert not problems, problems
 
 
+@pytest.mark.slow
+def test_an_english_query_is_answered_by_what_it_buys_on_samples(samples_store, embedder):
+    """Issue 26: the hospital's firewall page and the school canteen page stood at the same coverage
+    (~0.4) and cosine (~0.87) of their queries; only the thing bought (before "for") tells the answer
+    from the stray hit of a query samples/ has nothing on."""
+    canteen = search(samples_store, "food delivery for school canteens", k=10, embedder=embedder)
+    assert canteen and all(h.head is not None for h in canteen) and not [h for h in canteen if h.good]
+    firewall = search(samples_store, "firewall and intrusion prevention for a county hospital", k=10, embedder=embedder)
+    good = [Path(h.file).stem for h in firewall if h.good]
+    assert good[:1] == ["chain-hospital-1-tender"], [(Path(h.file).stem, h.coverage, h.dense, h.head) for h in firewall]
+
+
 def test_filters_and_modes_on_samples(samples_store, embedder):
     docs = samples_store.documents()
     target = next(d for d in docs if d.chunks >= 2)

@@ -155,8 +155,8 @@ def test_the_floor_fit_shows_the_answer_and_hides_the_no_answer():
 
     answer = LabelledQuery("firewall for a county hospital", "en", [Group("hospital")], [], "samples")
     nothing = LabelledQuery("ambulance purchase", "no_answer", [], [], "samples")
-    seen = [Seen(answer, [(0.4, 0.86, None, None, True, False)], [0], 0.0),
-            Seen(nothing, [(0.2, 0.87, None, None, False, False)], [-1], 0.0)]
+    seen = [Seen(answer, [(0.4, 0.86, None, None, True, False, None)], [0], 0.0),
+            Seen(nothing, [(0.2, 0.87, None, None, False, False, None)], [-1], 0.0)]
     assert score(seen, Floor(), 3)[1]["recall"] == 0.0
     floor, _ = fit(seen, 3)
     _, metrics, traps_ok = score(seen, floor, 3)
@@ -198,22 +198,61 @@ def test_an_english_rendering_stands_for_its_own_part_of_a_chinese_query():
     assert lease < 0.5 and said == pytest.approx(1.0)
 
 
+def test_an_english_query_is_answered_by_the_thing_it_buys_not_its_buyer():
+    """'food delivery for school canteens': a page on a school canteen's equipment covered 0.43 of it at
+    cosine 0.87, as much as the hospital's firewall page covered 'firewall and intrusion prevention for a
+    county hospital'. What sets them apart is which concepts: the words before "for" name what is bought."""
+    assert [c.tail for c in analyse("food delivery for school canteens").concepts] == [False, False, True, True]
+    assert not analyse("conference tables and filing cabinets").has_head  # no buyer named: no head rule
+    assert not analyse("digitisation of ancient books").has_head  # "of" joins one thing
+    assert not analyse("防火墙 for a county hospital").has_head  # mixed queries keep their floor
+    index, chunks = _index(["学校 食堂 设备 采购", "医院 防火墙 采购", "医院 采购", "食品 配送"])
+
+    def concept(text: str, zh: str, tail: bool) -> Concept:
+        return Concept(text, [{text.upper(): 1.0}, {zh: 1.0}], translated=True, chinese=[zh], tail=tail)
+
+    canteen = Judge(index, Query("food delivery for school canteens", "english", [
+        concept("food", "食品", False), concept("delivery", "配送", False),
+        concept("school", "学校", True), concept("canteens", "食堂", True)], {}, "", language="en"))
+    firewall = Judge(index, Query("firewall for a county hospital", "english", [
+        concept("firewall", "防火墙", False), concept("hospital", "医院", True)], {}, "", language="en"))
+    assert canteen.head_covered(canteen.terms_in(chunks[0])) is False
+    assert canteen.head_covered(canteen.terms_in(chunks[3])) is True
+    assert firewall.head_covered(firewall.terms_in(chunks[1])) is True
+    assert firewall.head_covered(firewall.terms_in(chunks[2])) is False  # the buyer alone
+    floor = Floor(coverage=0.6, dense=0.9, partial_coverage=0.3, partial_dense=0.85, margin=0.01, absent=0.3)
+    assert not is_good(floor, 0.43, 0.87, None, 0.02, lexical_only=False, head=False)  # not even a dense lead
+    assert is_good(floor, 0.41, 0.865, None, None, lexical_only=False, absent=0.25, head=True)
+    assert is_good(floor, 0.41, 0.865, None, None, lexical_only=False, absent=0.4, head=True)  # the thing judges
+    assert not is_good(floor, 0.41, 0.865, None, None, lexical_only=False, absent=0.4)  # no head: the share absent
+    assert is_good(floor, 0.43, 0.91, None, None, lexical_only=False, head=False)  # a high cosine still shows
+
+
 def test_the_floor_fit_never_answers_a_no_answer_query_for_recall():
     """Two answers and a no-answer query whose stray hit looks exactly like them: the old objective
     (recall + MRR + 2 x no-answer) showed all three; a no-answer query answered is now ruled out."""
     from benchmarks.search.fit_search_floor import Seen, fit, score
     from extractor.evaluate.search_eval import Group, LabelledQuery
 
-    row = (0.4, 0.86, None, None, True, False)
+    row = (0.4, 0.86, None, None, True, False, None)
     seen = [Seen(LabelledQuery(f"answer {n}", "en", [Group("a")], [], "samples"), [row], [0], 0.0)
             for n in range(2)]
     seen.append(Seen(LabelledQuery("ambulance purchase", "no_answer", [], [], "samples"),
-                     [(0.4, 0.86, None, None, False, False)], [-1], 0.0))
+                     [(0.4, 0.86, None, None, False, False, None)], [-1], 0.0))
     floor, _ = fit(seen, 3)
     assert score(seen, floor, 3)[1]["no_answer"] == 1.0
     hopeless = [*seen, Seen(LabelledQuery("nothing", "no_answer", [], [], "samples"),
-                            [(1.0, 0.99, None, 0.5, False, False)], [-1], 0.0)]
+                            [(1.0, 0.99, None, 0.5, False, False, None)], [-1], 0.0)]
     assert fit(hopeless, 3)[0] is not None  # no floor keeps it empty: the objective decides
+
+
+def test_the_two_fold_check_keeps_a_query_of_two_stores_in_one_half():
+    from benchmarks.search.fit_search_floor import Seen, split_by_query
+    from extractor.evaluate.search_eval import LabelledQuery
+
+    seen = [Seen(LabelledQuery(name, "en", [], [], "samples"), [], [], 0.0) for name in "abcd" * 2]  # two stores
+    halves = split_by_query(seen)
+    assert [sorted(s.query.query for s in h) for h in halves] == [["a", "a", "c", "c"], ["b", "b", "d", "d"]]
 
 
 def test_the_cached_lexicon_is_looked_up_in_place(tmp_path):

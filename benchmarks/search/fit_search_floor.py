@@ -6,7 +6,8 @@ match, then grid-searches the floor's thresholds separately for zh, en and mixed
 (``extractor/search/floor.py``): the best recall@k + MRR + 2 x no-answer right summed over the
 queries (each query weighs the same), no trap query showing a forbidden hit and no no-answer query
 showing any hit (when some floor of the grid manages that), ties broken toward the issue-14 values. A two-fold check (fit
-on half the queries, score the other half) says how much of the gain is fitting the queries.
+on half the queries, score the other half; a query's searches in every store in one half) says how
+much of the gain is fitting the queries.
 
     python -m benchmarks.search.fit_search_floor --store S            # print the fit
     python -m benchmarks.search.fit_search_floor --store S --write    # and write data/search_floor.yaml
@@ -46,8 +47,8 @@ class Seen:
     """One query's hits, with what the floor needs and what the labels say of each."""
 
     query: LabelledQuery
-    hits: list[tuple[float, float | None, bool | None, float | None, bool, bool]]
-    # (coverage, cosine, identifiers, dense_lead, relevant group index or -1 as bool, forbidden)
+    hits: list[tuple[float, float | None, bool | None, float | None, bool, bool, bool | None]]
+    # (coverage, cosine, identifiers, dense_lead, relevant group index or -1 as bool, forbidden, head)
     groups: list[int]  # per hit: index of the relevant group it answers, -1 for none
     absent: float  # share of the query's concepts the store has no spelling of
 
@@ -69,7 +70,7 @@ def collect(store_path: Path, k: int) -> list[Seen]:
         for h in hits:
             group = next((n for n, g in enumerate(q.relevant) if g.matches(h)), -1)
             forbidden = any(g.matches(h) for g in q.forbid)
-            rows.append((h.coverage, h.dense, h.identifiers, h.dense_lead, group >= 0, forbidden))
+            rows.append((h.coverage, h.dense, h.identifiers, h.dense_lead, group >= 0, forbidden, h.head))
             groups.append(group)
         out.append(Seen(q, rows, groups, result.query.absent))
     return out
@@ -81,7 +82,8 @@ def score(seen: list[Seen], floor: Floor, k: int) -> tuple[float, dict[str, floa
     traps_ok = True
     for s in seen:
         shown = [(row, g) for row, g in zip(s.hits, s.groups, strict=True)
-                 if is_good(floor, row[0], row[1], row[2], row[3], lexical_only=False, absent=s.absent)]
+                 if is_good(floor, row[0], row[1], row[2], row[3], lexical_only=False, absent=s.absent,
+                            head=row[6])]
         if s.query.type == "no_answer":
             nas.append(0.0 if shown else 1.0)
             continue
@@ -133,6 +135,14 @@ def fit(seen: list[Seen], k: int, ranking: float = 0.0) -> tuple[Floor, float]:
     return chosen[2], chosen[0]
 
 
+def split_by_query(rows: list[Seen]) -> list[list[Seen]]:
+    """Two halves for the two-fold check, every search of one query (one per store) in the same
+    half: split search by search, a query fitted in one store was scored again in the other."""
+    names = sorted({s.query.query for s in rows})
+    first = set(names[0::2])
+    return [[s for s in rows if s.query.query in first], [s for s in rows if s.query.query not in first]]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, required=True, action="append", help="repeat for several stores")
@@ -149,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
         fitted[lang] = floor
         _, before, _ = score(rows, Floor(coverage_rank=ranking), args.k)
         _, after, _ = score(rows, floor, args.k)
-        halves = [rows[0::2], rows[1::2]]
+        halves = split_by_query(rows)
         held = [score(halves[1 - n], fit(halves[n], args.k, ranking)[0], args.k)[1] for n in (0, 1)]
         report.append(f"{lang}: {len(rows)} queries; issue-14 floor {before}; fitted {after}; "
                       f"two-fold held-out {held}; {floor.to_json()}")

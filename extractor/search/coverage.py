@@ -51,6 +51,22 @@ class Judge:
         anti = loose & self.q.anti_sense
         return bool(anti) and anti <= strict
 
+    def head_covered(self, present: set[str]) -> bool | None:
+        """Whether the chunk holds half of some spelling of a concept naming the thing bought (one
+        before the query's for/in/at…); None when the query does not set that thing apart."""
+        if not self.q.has_head:
+            return None
+        return any(self._share(c.alternatives, present) >= 0.5 for c in self.q.concepts if not c.tail)
+
+    def _share(self, alternatives: list[dict[str, float]], present: set[str]) -> float:
+        """The largest idf-weighted share of one spelling's terms the chunk holds."""
+        best = 0.0
+        for alt in alternatives:
+            idfs = {t: self.idf(t) for t in ({t: w for t, w in alt.items() if w >= 1.0} or alt)}
+            if idfs:
+                best = max(best, sum(v for t, v in idfs.items() if t in present) / max(sum(idfs.values()), 1e-9))
+        return best
+
     def coverage(self, present: set[str], wrong: bool, by_spelling: bool = True) -> tuple[float, bool]:
         """(idf-weighted share of concepts matched, every identifier concept matched).
 

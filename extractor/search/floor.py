@@ -50,11 +50,16 @@ def query_language(text: str) -> str:
 
 
 def is_good(floor: Floor, coverage: float, cosine: float | None, identifiers: bool | None,
-            dense_lead: float | None, lexical_only: bool, absent: float = 0.0) -> bool:
+            dense_lead: float | None, lexical_only: bool, absent: float = 0.0, head: bool | None = None) -> bool:
     """Whether a hit clears the floor. ``identifiers``: None when the query has no model number
     or code, else whether the chunk has them all (in the sense meant); ``dense_lead``: the hit's
     cosine lead over the best other document when it is the dense side's first, else None;
-    ``absent``: the share of the query's concepts the store has no spelling of."""
+    ``absent``: the share of the query's concepts the store has no spelling of; ``head``: None
+    when the query does not name the thing bought apart from its buyer or place, else whether the
+    chunk holds one concept of that thing. A partly covered hit must hold it (a page matching only
+    "school canteens" does not answer "food delivery for school canteens"), and then the thing
+    judges the hit instead of the share of concepts the store lacks (the hospital's firewall page
+    answers though no page says "intrusion")."""
     cos = cosine or 0.0
     if identifiers is not None:
         return identifiers and (coverage >= floor.coverage / 2 or cos >= floor.dense)
@@ -62,7 +67,7 @@ def is_good(floor: Floor, coverage: float, cosine: float | None, identifiers: bo
         return True
     if lexical_only or cosine is None:
         return False
-    if absent > floor.absent:
+    if head is False or (head is None and absent > floor.absent):
         return cos >= floor.dense
     if dense_lead is not None and dense_lead >= floor.margin:
         return True

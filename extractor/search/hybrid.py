@@ -68,6 +68,7 @@ class Hit:
     good: bool = True  # clears the relevance floor
     dense_lead: float | None = None  # the dense side's first: its cosine lead over the best other document
     identifiers: bool | None = None  # every model number/code of the query in the chunk (None: it has none)
+    head: bool | None = None  # holds the thing an English query buys (None: the query names no buyer or place)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -370,15 +371,17 @@ def run_search(store: Store, query: str, k: int = 10, mode: Mode | str = "hybrid
         pos = index.position_of(c.id)
         if all_bm25 is not None and pos is not None:
             bm = float(all_bm25[pos])
-        coverage, identifiers_ok = judge.coverage(judge.terms_in(c), c.id in wrong)
+        present = judge.terms_in(c)
+        coverage, identifiers_ok = judge.coverage(present, c.id in wrong)
+        head = judge.head_covered(present)
         lead_here = lead[1] if lead is not None and lead[0] == c.id else None
         good = is_good(floor, coverage, cos, identifiers_ok if has_identifiers else None, lead_here,
-                       lexical_only=mode == "lexical", absent=q.absent)
+                       lexical_only=mode == "lexical", absent=q.absent, head=head)
         hits.append(Hit(rank=i, file=c.file, page=c.page, score=round(float(s), 6), text=c.text, chunk_id=c.id,
                         sha256=c.sha256, page_end=c.page_end, dense=None if cos is None else round(cos, 4),
                         bm25=round(float(bm), 4), coverage=round(coverage, 3), good=good,
                         dense_lead=None if lead_here is None else round(lead_here, 4),
-                        identifiers=identifiers_ok if has_identifiers else None))
+                        identifiers=identifiers_ok if has_identifiers else None, head=head))
     return SearchResult(q, mode, hits)
 
 

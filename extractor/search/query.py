@@ -46,6 +46,7 @@ FUSION_WEIGHTS: dict[str, tuple[float, float]] = {
 _ATOM = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[A-Za-z0-9]+(?:[.\-_][A-Za-z0-9]+)*")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _EN_WORD = re.compile(r"[a-z]+")
+_TAIL = re.compile(r"(?<=[A-Za-z0-9] )(?:for|in|at|to|with|from|by|on|near|under)(?= )", re.IGNORECASE)
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Concept:
     translated: bool = False  # an English phrase found in the glossary or the lexicon
     chinese: list[str] = field(default_factory=list)  # the glossary's or lexicon's Chinese for it, best first
     from_lexicon: bool = False  # translated by CC-CEDICT (not the glossary)
+    tail: bool = False  # after the English query's first for/in/at…: the buyer or place, not the thing bought
 
 
 @dataclass
@@ -72,6 +74,11 @@ class Query:
     anti_sense: set[str] = field(default_factory=set)  # ... named, but meant as something else (H100型 试验箱)
     language: str = "zh"  # zh, en or mixed: which relevance floor applies (floor.py)
     absent: float = 0.0  # share of its concepts that no spelling of is in the store (no answer, likely)
+
+    @property
+    def has_head(self) -> bool:
+        """An English query naming the thing bought apart from who buys it or where (relevance floor)."""
+        return self.language == "en" and any(c.tail for c in self.concepts)
 
     @property
     def weights(self) -> tuple[float, float]:
@@ -218,6 +225,7 @@ def analyse(query: str, vocabulary: Container[str] | None = None, glossary: Glos
                     anti.add(m.canonical)
         except Exception:  # noqa: BLE001
             sense, anti = set(), set()
+    _mark_tail(text, concepts)
     kind = _kind(text, concepts)
     dense_text = text if not translations else f"{text} {' '.join(translations)}"
     absent = 0.0
@@ -225,6 +233,22 @@ def analyse(query: str, vocabulary: Container[str] | None = None, glossary: Glos
         missing = [c for c in concepts if not any(t in vocabulary for alt in c.alternatives for t in alt)]
         absent = len(missing) / len(concepts)
     return Query(text, kind, concepts, terms, dense_text, models, sense, anti, query_language(text), absent)
+
+
+def _mark_tail(text: str, concepts: list[Concept]) -> None:
+    """Mark the concepts after an English query's first preposition of purpose or place
+    ("firewall and intrusion prevention | for a county hospital"): the words before it name what is
+    bought, and a page that only matches the buyer (a school canteen for "food delivery for school
+    canteens") does not answer. "of" is not a cut: "digitisation of ancient books" is one thing."""
+    cut = _TAIL.search(text)
+    if cut is None:
+        return
+    cursor = 0
+    for c in concepts:
+        at = text.lower().find(c.text.lower(), cursor)
+        if at < 0:
+            continue
+        c.tail, cursor = at >= cut.start(), at + len(c.text)
 
 
 def _plain_concept(atom: str, vocabulary: Container[str] | None, watchlist: Any, glossary: Glossary) -> Concept:
