@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,6 +45,50 @@ def session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     os.environ[_SESSION_CACHE_ENV] = str(folder)
     return folder
+
+
+def shared_once(name: str, build: Callable[[Path], None]) -> Path:
+    """A folder built once per test session and shared, read-only, by every test and xdist worker that asks
+    for ``name``: the first asker builds it under a file lock (the store's cross-platform lock) while the
+    others wait, then everyone reuses it. ``build(folder)`` fills the empty folder; a build that failed
+    leaves no ``.built`` mark, so the next asker starts again from an empty folder (and fails the same way)."""
+    from extractor.store.locks import lock, unlock
+
+    session_cache = os.environ.get(_SESSION_CACHE_ENV)
+    assert session_cache, "shared_once needs the session_cache_dir fixture (autouse)"
+    folder = Path(session_cache).parent / "shared" / name
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder.parent / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        lock(fd)
+        try:
+            if not (folder / ".built").exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                build(folder)
+                (folder / ".built").touch()
+        finally:
+            unlock(fd)
+    finally:
+        os.close(fd)
+    return folder
+
+
+def _extract_samples(home: Path) -> None:
+    root = home / "tenders"
+    shutil.copytree(SAMPLES, root / "samples", ignore=shutil.ignore_patterns("src", "*.py", "*.md", "broken-*"))
+    res = run_cli("extract", str(root / "samples"), "-b", "rules", "-o", str(root / "out" / "records.jsonl"),
+                  "--store", str(root / "store"), "-j", "2", timeout=900)
+    assert res.returncode == 0, res.stdout + res.stderr
+    (root / "extract.log").write_text(res.stdout, encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def extracted_samples() -> Path:
+    """samples/ (without sources, scripts and the broken PDF) copied to ``tenders/samples`` in a private
+    folder and extracted there with the rules engine through the CLI, once per session for every worker:
+    ``tenders/out/records.jsonl`` and the command's output in ``tenders/extract.log``. Read-only."""
+    return shared_once("extracted-samples", _extract_samples) / "tenders"
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
@@ -110,7 +155,6 @@ def local_server(argv: list[str], ready_url: str, what: str, log_path: Path) -> 
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     """`chroma run --path TMP --host 127.0.0.1 --port P`: start, wait for the heartbeat, yield the URL, stop."""
-    import shutil
 
     exe = Path(sys.executable).with_name("chroma")
     chroma = str(exe) if exe.exists() else shutil.which("chroma")
