@@ -17,6 +17,23 @@ SAMPLES = ROOT / "samples"
 SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
 
 
+# --- the order test files are handed to xdist workers -------------------------------------------------
+# `make test` gives each worker whole files (--dist loadfile) in collection order (--no-loadscope-reorder);
+# the slowest files, measured with --durations, go first so that no long file starts last while the other
+# worker idles (longest job first). Files not listed follow in their usual order.
+SLOWEST_FILES = (
+    "test_benchmarks_smoke.py", "test_store_integrity.py", "test_chroma_server.py", "test_batch.py",
+    "test_findings.py", "test_search_cli.py", "test_ingest_cli.py", "test_search.py", "test_batch_faults.py",
+    "test_ocr_cache.py", "test_search_ready.py", "test_interrupt.py", "test_extract_cli.py", "test_desk_browser.py",
+    "test_formats_cli.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(SLOWEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOWEST_FILES)))  # stable: order within a file kept
+
+
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     return SAMPLES
