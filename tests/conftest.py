@@ -46,10 +46,11 @@ def e5_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("e5cache")
 
 
-# One cache folder (OCR'd pages, the e5 files, the lexicon) for the CLI runs of the whole session,
-# shared by the xdist workers: a scanned sample is OCR'd once per session, not once per test, and
-# the user's own cache is never read or written. The session fixture below names it in the
-# environment (this module is also imported as ``tests.conftest``, so a module global would not do).
+# One cache folder (OCR'd pages, the e5 files, the lexicon) for the CLI runs and the in-process calls of
+# the whole session, shared by the xdist workers: a scanned sample is OCR'd once per session, not once per
+# test, and the user's own cache is never read or written. The session fixture below names it in the
+# environment (this module is also imported as ``tests.conftest``, so a module global would not do), as
+# TENDERX_CACHE_DIR too for the library called in-process (a test that sets its own still wins).
 _SESSION_CACHE_ENV = "PYTEST_TENDERX_CACHE_DIR"
 
 
@@ -61,6 +62,7 @@ def session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "tenderx-cache"
     folder.mkdir(parents=True, exist_ok=True)
     os.environ[_SESSION_CACHE_ENV] = str(folder)
+    os.environ["TENDERX_CACHE_DIR"] = str(folder)
     return folder
 
 
@@ -106,6 +108,14 @@ def extracted_samples() -> Path:
     folder and extracted there with the rules engine through the CLI, once per session for every worker:
     ``tenders/out/records.jsonl`` and the command's output in ``tenders/extract.log``. Read-only."""
     return shared_once("extracted-samples", _extract_samples) / "tenders"
+
+
+@pytest.fixture(scope="session")
+def samples_scans_ocrd(extracted_samples: Path) -> Path:
+    """The session cache once it holds the OCR of every scanned sample (the shared extraction read them):
+    an in-process read of samples/ then takes its scans from the cache, as the CLI runs do, instead of
+    OCR-ing them again. The OCR itself is tested where it must run (test_ocr, test_ocr_cache)."""
+    return Path(os.environ[_SESSION_CACHE_ENV])
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
