@@ -28,7 +28,8 @@ run: install system-deps
 
 # Lint, layering, types, then the whole test suite (real PDFs, real ChromaDB, a real local OpenAI-protocol server,
 # a real browser, real OCR), on every core: pytest-xdist, one worker per core, each test file kept on one worker
-# (module fixtures are built once); the 15 slowest tests are listed at the end. Then the quality gate: the rules
+# (module fixtures are built once), files handed out in collection order, the slowest first (tests/conftest.py:
+# SLOWEST_FILES); the 15 slowest tests are listed at the end. Then the quality gate: the rules
 # engine on samples/ must keep micro-F1 and verified precision (share of verified values equal to gold) a hair
 # under today's figures (0.993 and 1.000), or `tenderx eval` exits 4.
 PYTEST_WORKERS ?= auto
@@ -38,7 +39,7 @@ test: install system-deps-test
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 	$(MAKE) eval-gate
 
 eval-gate: install

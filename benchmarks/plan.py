@@ -45,7 +45,7 @@ class Plan:
     @classmethod
     def tiny(cls) -> Plan:
         return cls(quick=True, repeats=1, notices=8, package_docs=1, package_pages=0, ingest_docs=2,
-                   ingest_kind="notices", embed_chunks=4, search_sizes=(100, 300), llm_latency=0.05, llm_concurrency=(1, 4, 16, 64),
+                   ingest_kind="notices", embed_chunks=2, search_sizes=(100, 300), llm_latency=0.05, llm_concurrency=(1, 4, 16, 64),
                    llm_docs_per_slot=1, rules_docs=8, memory_docs=8, memory_ingest=(1, 2), quality_samples=3,
                    server_chunks=200)
 

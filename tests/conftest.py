@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,6 +15,23 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+# --- the order test files are handed to xdist workers -------------------------------------------------
+# `make test` gives each worker whole files (--dist loadfile) in collection order (--no-loadscope-reorder);
+# the slowest files, measured with --durations, go first so that no long file starts last while the other
+# worker idles (longest job first). Files not listed follow in their usual order.
+SLOWEST_FILES = (
+    "test_benchmarks_smoke.py", "test_store_integrity.py", "test_chroma_server.py", "test_batch.py",
+    "test_findings.py", "test_search_cli.py", "test_ingest_cli.py", "test_search.py", "test_batch_faults.py",
+    "test_ocr_cache.py", "test_search_ready.py", "test_interrupt.py", "test_extract_cli.py", "test_desk_browser.py",
+    "test_formats_cli.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(SLOWEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOWEST_FILES)))  # stable: order within a file kept
 
 
 @pytest.fixture(scope="session")
@@ -28,10 +46,11 @@ def e5_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("e5cache")
 
 
-# One cache folder (OCR'd pages, the e5 files, the lexicon) for the CLI runs of the whole session,
-# shared by the xdist workers: a scanned sample is OCR'd once per session, not once per test, and
-# the user's own cache is never read or written. The session fixture below names it in the
-# environment (this module is also imported as ``tests.conftest``, so a module global would not do).
+# One cache folder (OCR'd pages, the e5 files, the lexicon) for the CLI runs and the in-process calls of
+# the whole session, shared by the xdist workers: a scanned sample is OCR'd once per session, not once per
+# test, and the user's own cache is never read or written. The session fixture below names it in the
+# environment (this module is also imported as ``tests.conftest``, so a module global would not do), as
+# TENDERX_CACHE_DIR too for the library called in-process (a test that sets its own still wins).
 _SESSION_CACHE_ENV = "PYTEST_TENDERX_CACHE_DIR"
 
 
@@ -43,7 +62,60 @@ def session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "tenderx-cache"
     folder.mkdir(parents=True, exist_ok=True)
     os.environ[_SESSION_CACHE_ENV] = str(folder)
+    os.environ["TENDERX_CACHE_DIR"] = str(folder)
     return folder
+
+
+def shared_once(name: str, build: Callable[[Path], None]) -> Path:
+    """A folder built once per test session and shared, read-only, by every test and xdist worker that asks
+    for ``name``: the first asker builds it under a file lock (the store's cross-platform lock) while the
+    others wait, then everyone reuses it. ``build(folder)`` fills the empty folder; a build that failed
+    leaves no ``.built`` mark, so the next asker starts again from an empty folder (and fails the same way)."""
+    from extractor.store.locks import lock, unlock
+
+    session_cache = os.environ.get(_SESSION_CACHE_ENV)
+    assert session_cache, "shared_once needs the session_cache_dir fixture (autouse)"
+    folder = Path(session_cache).parent / "shared" / name
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder.parent / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        lock(fd)
+        try:
+            if not (folder / ".built").exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                build(folder)
+                (folder / ".built").touch()
+        finally:
+            unlock(fd)
+    finally:
+        os.close(fd)
+    return folder
+
+
+def _extract_samples(home: Path) -> None:
+    root = home / "tenders"
+    shutil.copytree(SAMPLES, root / "samples", ignore=shutil.ignore_patterns("src", "*.py", "*.md", "broken-*"))
+    res = run_cli("extract", str(root / "samples"), "-b", "rules", "-o", str(root / "out" / "records.jsonl"),
+                  "--store", str(root / "store"), "-j", "2", timeout=900)
+    assert res.returncode == 0, res.stdout + res.stderr
+    (root / "extract.log").write_text(res.stdout, encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def extracted_samples() -> Path:
+    """samples/ (without sources, scripts and the broken PDF) copied to ``tenders/samples`` in a private
+    folder and extracted there with the rules engine through the CLI, once per session for every worker:
+    ``tenders/out/records.jsonl`` and the command's output in ``tenders/extract.log``. Read-only."""
+    return shared_once("extracted-samples", _extract_samples) / "tenders"
+
+
+@pytest.fixture(scope="session")
+def samples_scans_ocrd(extracted_samples: Path) -> Path:
+    """The session cache once it holds the OCR of every scanned sample (the shared extraction read them):
+    an in-process read of samples/ then takes its scans from the cache, as the CLI runs do, instead of
+    OCR-ing them again. The OCR itself is tested where it must run (test_ocr, test_ocr_cache)."""
+    return Path(os.environ[_SESSION_CACHE_ENV])
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
@@ -110,7 +182,6 @@ def local_server(argv: list[str], ready_url: str, what: str, log_path: Path) -> 
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     """`chroma run --path TMP --host 127.0.0.1 --port P`: start, wait for the heartbeat, yield the URL, stop."""
-    import shutil
 
     exe = Path(sys.executable).with_name("chroma")
     chroma = str(exe) if exe.exists() else shutil.which("chroma")

@@ -14,7 +14,7 @@ from extractor.evaluate import evaluate_folder
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_rules_engine_does_not_regress_below_baseline() -> None:
+def test_rules_engine_does_not_regress_below_baseline(samples_scans_ocrd: Path) -> None:
     baseline = json.loads((ROOT / "evals" / "baseline.json").read_text(encoding="utf-8"))
     scores = evaluate_folder(ROOT / "samples", backend="rules").to_json()
     assert scores["documents"] >= baseline["documents"], "fewer gold documents scored than in the baseline"

@@ -2,7 +2,8 @@
 intermediaries, duplicates by content, no local path in anything published, and sub-unit matches that
 read as sub-unit matches in every output.
 
-The samples are copied into a working folder whose absolute path is then searched for in every export.
+The samples are copied into a working folder and extracted there once per session (conftest's
+``extracted_samples``, shared with test_shard); that folder's absolute path is then searched for in every export.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -26,22 +26,23 @@ SUBUNIT_PARTY = "中国科学技术大学苏州高等研究院"
 
 
 @pytest.fixture(scope="module")
-def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """samples/ copied to a private working folder and extracted there with the rules engine."""
-    root = tmp_path_factory.mktemp("journalist-home") / "tenders"
-    shutil.copytree(SAMPLES, root / "samples", ignore=shutil.ignore_patterns("src", "*.py", "*.md", "broken-*"))
-    res = run_cli("extract", str(root / "samples"), "-b", "rules", "-o", str(root / "out" / "records.jsonl"),
-                  "--store", str(root / "store"), "-j", "2", timeout=900)
-    assert res.returncode == 0, res.stdout + res.stderr
-    (root / "extract.log").write_text(res.stdout, encoding="utf-8")
-    return root
+def work(extracted_samples: Path) -> Path:
+    """samples/ copied to a working folder and extracted there with the rules engine (once per session,
+    read-only: what these tests write goes to ``out``)."""
+    return extracted_samples
 
 
 @pytest.fixture(scope="module")
-def findings(work: Path) -> dict:
-    res = run_cli("findings", str(work / "out" / "records.jsonl"), "-o", str(work / "out" / "findings"))
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this module's commands write (findings, exports, scores, cases)."""
+    return tmp_path_factory.mktemp("findings-out")
+
+
+@pytest.fixture(scope="module")
+def findings(work: Path, out: Path) -> dict:
+    res = run_cli("findings", str(work / "out" / "records.jsonl"), "-o", str(out / "findings"))
     assert res.returncode == 0, res.stdout + res.stderr
-    data = json.loads((work / "out" / "findings.json").read_text(encoding="utf-8"))
+    data = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     data["stdout"] = res.stdout
     return data
 
@@ -139,21 +140,21 @@ def _texts(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def exports(work: Path, findings: dict) -> dict[str, Path]:
+def exports(work: Path, out: Path, findings: dict) -> dict[str, Path]:
     recs = work / "out" / "records.jsonl"
-    out = work / "exports"
-    made = {"findings.html": work / "out" / "findings.html", "findings.csv": work / "out" / "findings.csv",
-            "findings.json": work / "out" / "findings.json"}
+    made = {"findings.html": out / "findings.html", "findings.csv": out / "findings.csv",
+            "findings.json": out / "findings.json"}
+    folder = out / "exports"
     for name, args in {"releases.json": ["--format", "ocds"], "records.json": ["--format", "ocds-record"],
                        "records.csv": ["--format", "csv", "--excel"], "cases.csv": ["--format", "csv", "--cases"],
                        "records.parquet": ["--format", "parquet"],
                        "cases.parquet": ["--format", "parquet", "--cases"]}.items():
-        res = run_cli("export", str(recs), *args, "-o", str(out / name))
+        res = run_cli("export", str(recs), *args, "-o", str(folder / name))
         assert res.returncode == 0, res.stdout + res.stderr
-        made[name] = out / name
+        made[name] = folder / name
     from extractor.pipeline.records import read_records
 
-    run_csv = out / "run-records.csv"  # what `tenderx run` writes as records.csv
+    run_csv = folder / "run-records.csv"  # what `tenderx run` writes as records.csv
     from extractor.core.schema import load_schema
 
     run_csv.write_text(to_csv(read_records(recs), [f.name for f in load_schema("tender").fields], evidence=True),
@@ -203,11 +204,11 @@ def test_export_names_the_intermediary_of_a_supplier(exports: dict[str, Path]) -
     assert resale["provider"] == "Microsoft Azure" and "授权云" in resale["quote"]
 
 
-def test_eval_scores_intermediaries_apart(work: Path) -> None:
+def test_eval_scores_intermediaries_apart(work: Path, out: Path) -> None:
     res = run_cli("eval", str(SAMPLES), "--predictions", str(work / "out" / "records.jsonl"),
-                  "--json", str(work / "scores.json"))
+                  "--json", str(out / "scores.json"))
     assert "intermediaries (scored apart from v1" in res.stdout
-    scores = json.loads((work / "scores.json").read_text(encoding="utf-8"))
+    scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))
     got = scores["intermediaries"]
     assert got["tp"] == 5 and got["fp"] == 0 and got["fn"] == 0 and got["documents"] == 53
     assert "intermediaries" not in scores["fields"]  # v1 scoring unchanged
@@ -232,7 +233,7 @@ def _ink_and_highlight(png: bytes) -> tuple[int, int]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make system-deps-test)")
-def test_the_dossier_in_chromium(work: Path, findings: dict, tmp_path: Path) -> None:
+def test_the_dossier_in_chromium(out: Path, findings: dict, tmp_path: Path) -> None:
     """The dossier as a reader sees it: self-contained (no request leaves the file), the summary on top,
     one section per procurement, every crop decoded, the quote highlighted but legible, printable to PDF."""
     import os
@@ -241,7 +242,7 @@ def test_the_dossier_in_chromium(work: Path, findings: dict, tmp_path: Path) -> 
 
     shots = Path(os.environ.get("TENDERX_TEST_ARTIFACTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
-    html = work / "out" / "findings.html"
+    html = out / "findings.html"
     requests: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=BROWSER_ARGS)
@@ -290,14 +291,14 @@ def test_the_dossier_escapes_document_text_and_the_csv_neutralises_formulas(tmp_
     assert out.summary["procurements"] == 1 and "no buyer on a US list" in out.line
 
 
-def test_findings_from_a_cases_file_name_the_same_procurements(work: Path, findings: dict) -> None:
-    recs, cases = work / "out" / "records.jsonl", work / "out" / "cases.jsonl"
+def test_findings_from_a_cases_file_name_the_same_procurements(work: Path, out: Path, findings: dict) -> None:
+    recs, cases = work / "out" / "records.jsonl", out / "cases.jsonl"
     assert run_cli("cases", str(recs), "-o", str(cases)).returncode == 0
     assert str(work.resolve()) in cases.read_text(encoding="utf-8")  # local state: absolute paths
-    res = run_cli("findings", str(recs), "--cases", str(cases), "-o", str(work / "out" / "from-cases"))
+    res = run_cli("findings", str(recs), "--cases", str(cases), "-o", str(out / "from-cases"))
     assert res.returncode == 0, res.stdout + res.stderr
-    text = (work / "out" / "from-cases.json").read_text(encoding="utf-8")
-    assert str(work.resolve()) not in text + (work / "out" / "from-cases.html").read_text(encoding="utf-8")
+    text = (out / "from-cases.json").read_text(encoding="utf-8")
+    assert str(work.resolve()) not in text + (out / "from-cases.html").read_text(encoding="utf-8")
     again = json.loads(text)
     assert ({frozenset(n["file"] for n in p["notices"]) for p in again["procurements"]}
             == {frozenset(n["file"] for n in p["notices"]) for p in findings["procurements"]})

@@ -86,7 +86,7 @@ def embedder():
 
 
 @pytest.fixture(scope="module")
-def samples_store(tmp_path_factory, samples_dir, embedder) -> Store:
+def samples_store(tmp_path_factory, samples_dir, samples_scans_ocrd, embedder) -> Store:
     if not list(samples_dir.glob("*.pdf")):
         pytest.skip("no sample PDFs yet")
     store = Store(tmp_path_factory.mktemp("samples-store"))
