@@ -95,9 +95,10 @@ def _organisation(c: Checks, value: Any, *_: str) -> str | None:
     if bad:
         return f"{name!r} holds the label or header word {bad!r}"
     core = _TRAILING_REMARK.sub("", name).strip()
-    shortest = int((c.data.get("organisation") or {}).get("min_chars") or 0)
-    if _CJK_ONLY.fullmatch(core) and len(core) < shortest:
-        return f"{name!r} is too short for an organisation's full name (a person's name?)"
+    person = (c.data.get("organisation") or {}).get("person") or {}
+    if (_CJK_ONLY.fullmatch(core) and len(core) <= int(person.get("max_chars") or 0)
+            and core[0] in str(person.get("surnames") or "")):
+        return f"{name!r} is a person's name (a surname and a given name), not an organisation"
     if core.endswith(c.words("organisation", "forms")):
         return None
     if any(p.search(core) for p in c.patterns("organisation", "name_patterns")):

@@ -117,6 +117,9 @@ class _Lines:
             self._keep(line)
 
     def _keep(self, line: str) -> None:
+        line = _CHROME_TOKEN.sub("", line).strip()
+        if not line or _CHROME_LINE.match(line):  # site chrome: neither kept nor counted against the cap
+            return
         self.lines.append(line)
         self.chars += len(line) + 1
         if self.limit is not None and self.chars > self.limit:
