@@ -20,7 +20,7 @@ import yaml
 
 from extractor.core.errors import SchemaError
 
-__all__ = ["FieldChecks", "Checks", "load_checks", "checks_for_schema", "NO_CHECKS", "body_kinds"]
+__all__ = ["FieldChecks", "Checks", "load_checks", "checks_for_schema", "NO_CHECKS", "body_kinds", "contradicting_kind"]
 
 _SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 _CJK_ONLY = re.compile(r"[\u4e00-\u9fff]+")
@@ -218,16 +218,25 @@ def body_kinds(c: Checks, doc_text: str) -> dict[str, int]:
     return {str(kind): sum(1 for w in words if str(w) in text) for kind, words in (section.get("body_cues") or {}).items()}
 
 
-def _body_agrees(c: Checks, value: Any, quote: str, before: str, after: str, doc_text: str) -> str | None:
-    """A judged kind whose body has none of its phrases but another judged kind's (title and body disagree)."""
+def contradicting_kind(c: Checks, doc_text: str, kind: str, *, overrule: bool = False) -> str | None:
+    """Another judged notice kind the body speaks for while it has none of ``kind``'s phrases (title and
+    body disagree), or None. One phrase of the other kind is enough to withhold "verified"; with
+    ``overrule`` (the rules engine replacing the title's kind) it takes ``overrule_with`` of them."""
     judged = c.words("notice_type", "judged")
-    if str(value) not in judged:
+    if kind not in judged:
         return None
     found = body_kinds(c, doc_text)
-    other = next((k for k in judged if k != value and found.get(k)), None)
-    if found.get(str(value)) or other is None:
+    if found.get(kind):
         return None
-    return f"the body has {other} phrases and none of a {value} notice: title and body disagree"
+    needed = ((c.data.get("notice_type") or {}).get("overrule_with") or {}) if overrule else {}
+    return next((k for k in judged if k != kind and found.get(k, 0) >= int(needed.get(k, 2 if overrule else 1))),
+                None)
+
+
+def _body_agrees(c: Checks, value: Any, quote: str, before: str, after: str, doc_text: str) -> str | None:
+    """A judged kind whose body has none of its phrases but another judged kind's (title and body disagree)."""
+    other = contradicting_kind(c, doc_text, str(value))
+    return f"the body has {other} phrases and none of a {value} notice: title and body disagree" if other else None
 
 
 _IN_CONTEXT = frozenset({"body_agrees", "not_unit_price", "code", "count", "bought_not_alternative", "total_of_lots"})  # judged on the page

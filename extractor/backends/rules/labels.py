@@ -27,7 +27,7 @@ from extractor.core.document import Document, FieldValue
 from extractor.core.normalize import (
     iter_dates,
 )
-from extractor.core.shape import body_kinds, checks_for_schema
+from extractor.core.shape import checks_for_schema, contradicting_kind
 
 # "一、项目编号" alone on a heading line with the value on the next line.
 _COLON_OR_HEADING_NL = r"(?:\s*[:：]\s*|(?<=[号称码])(?:(?<=^[一二三四五六七八九十]、....)|(?<=^[一二三四五六七八九十]、......))[ \t]*\n\s*)"
@@ -169,14 +169,8 @@ def _body_disagrees(doc: Document, views: list[View], kind: str) -> FieldValue |
     """The body's kind when the title's is one the checks judge, the body has none of its phrases
     and enough of another judged kind's (``overrule_with``: a 成交公告 title over a call for bids):
     sites reuse a template's title; the body says what the notice does."""
-    checks = checks_for_schema("tender")
-    judged = checks.words("notice_type", "judged")
-    if kind not in judged:
-        return None
-    found = body_kinds(checks, "".join(v.flat for v in views))
-    needed = (checks.data.get("notice_type") or {}).get("overrule_with") or {}
-    other = next((k for k in judged if k != kind and found.get(k, 0) >= int(needed.get(k, 2))), None)
-    if found.get(kind) or other is None:
+    other = contradicting_kind(checks_for_schema("tender"), "".join(v.flat for v in views), kind, overrule=True)
+    if other is None:
         return None
     fv = _kind_from_body(views, only=other)
     return fv.low(f"the title says {kind}, the body's phrases say {other}") if fv is not None else None
