@@ -43,11 +43,15 @@ store = Store(sys.argv[1]); prepare_index(store); store.close()
 """
 PROBE = """
 import json, resource, statistics, sys, time
-from extractor.embed.registry import get_embedder
 from extractor.search.hybrid import clear_query_cache, open_store, search
 folder, mode, repeats, warm_analyser, queries = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1", \\
     json.loads(sys.argv[5])
-embedder = get_embedder()
+try:  # what `tenderx search` uses: one thread, so no idle BLAS/onnxruntime threads spin on the clock
+    from extractor.search.hybrid import query_embedder
+    embedder = query_embedder()
+except ImportError:  # an older tree
+    from extractor.embed.registry import get_embedder
+    embedder = get_embedder()
 embedder.embed_query("预热")
 if warm_analyser:
     from extractor.search.query import analyse

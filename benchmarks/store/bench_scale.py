@@ -20,6 +20,7 @@ first search is really cold (a new process opening the store, as `tenderx search
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -70,7 +71,7 @@ def write(folder: Path, n: int, seed: int = 0) -> dict[str, Any]:
     with store.writing():
         for start in range(0, n, PER_DOC):
             doc_no = start // PER_DOC
-            sha = f"{doc_no:064x}"
+            sha = hashlib.sha256(f"bench-scale-{doc_no}".encode()).hexdigest()  # a server keys chunks by its prefix
             path = str(folder / "docs" / f"doc-{doc_no:05d}.pdf")
             chunks = []
             for i in range(min(PER_DOC, n - start)):
@@ -92,10 +93,9 @@ def write(folder: Path, n: int, seed: int = 0) -> dict[str, Any]:
 def probe(folder: Path, mode: str, repeats: int) -> dict[str, Any]:
     """Phase 2 (its own process, as `tenderx search`): load the query model, then time the first
     search (cold: opens the store and its search file, or builds it) and ``repeats`` warm ones."""
-    from extractor.embed.registry import get_embedder
-    from extractor.search.hybrid import clear_query_cache, open_store, search
+    from extractor.search.hybrid import clear_query_cache, open_store, query_embedder, search
 
-    embedder = get_embedder()
+    embedder = query_embedder()  # what `tenderx search` uses (one thread: no idle threads spinning)
     embedder.embed_query("预热")  # the model's load is not a search cost
     base_mb = _peak_mb()
     t0, c0 = time.perf_counter(), time.process_time()
@@ -125,15 +125,31 @@ def _child(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     return dict(json.loads(res.stdout.strip().splitlines()[-1]))
 
 
-def one_size(n: int, work: Path, mode: str, repeats: int, env: dict[str, str] | None = None) -> dict[str, Any]:
+def _proc_cpu_s(pid: int) -> float:
+    """user + sys CPU seconds of a process and its waited-for children (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def one_size(n: int, work: Path, mode: str, repeats: int, env: dict[str, str] | None = None,
+             server: tuple[int, Path] | None = None) -> dict[str, Any]:
+    """One store size; ``server`` = (the Chroma server's pid, its data folder) for a server store,
+    whose CPU time and disk growth are then counted too (the client's alone would flatter it)."""
     from extractor.search.lexical import INDEX_FILE
 
     folder = work / f"store-{n}"
+    cpu0, du0 = (_proc_cpu_s(server[0]), _du(server[1])) if server else (0.0, 0)
     out = _child("--write", str(folder), "--n", str(n), env=env)
-    out["disk_mb"] = _du(folder) / 1e6
+    if server:
+        out["server_write_cpu_s"] = _proc_cpu_s(server[0]) - cpu0
+        out["server_disk_mb"] = (_du(server[1]) - du0) / 1e6
+    out["disk_mb"] = _du(folder) / 1e6 + out.get("server_disk_mb", 0.0)
     out["index_mb"] = (folder / INDEX_FILE).stat().st_size / 1e6
     # first search after ingest, today (search file built by ingest) and before (built lazily)
+    cpu0 = _proc_cpu_s(server[0]) if server else 0.0
     ready = _child("--probe", str(folder), "--mode", mode, "--repeats", str(repeats), env=env)
+    if server:
+        out["server_search_cpu_s"] = _proc_cpu_s(server[0]) - cpu0
     saved = folder / (INDEX_FILE + ".saved")
     shutil.copy(folder / INDEX_FILE, saved)
     (folder / INDEX_FILE).unlink()
@@ -159,7 +175,8 @@ def exponents(rows: dict[int, dict[str, Any]], keys: list[str]) -> dict[str, flo
 
 
 GROWTH_KEYS = ["write_s", "write_cpu_s", "index_s", "index_cpu_s", "write_peak_mb", "disk_mb", "index_mb",
-               "ready_first_s", "ready_warm_p50_ms", "ready_warm_p95_ms", "ready_search_peak_mb", "lazy_first_s"]
+               "ready_first_s", "ready_first_cpu_s", "ready_warm_cpu_p50_ms", "ready_warm_p50_ms", "ready_warm_p95_ms",
+               "ready_search_peak_mb", "lazy_first_s", "lazy_first_cpu_s", "server_write_cpu_s", "server_disk_mb"]
 
 
 def run(sizes: list[int], mode: str = "hybrid", repeats: int = 2, server: bool = False) -> dict[str, Any]:
@@ -170,12 +187,13 @@ def run(sizes: list[int], mode: str = "hybrid", repeats: int = 2, server: bool =
             result["embedded"][n] = one_size(n, work / "embedded", mode, repeats)
             print(json.dumps({"embedded": n, **result["embedded"][n]}), file=sys.stderr, flush=True)
         if server:
-            from benchmarks.store.bench_server import chroma_server
+            from benchmarks.store.bench_server import chroma_server_process
 
-            with chroma_server(work / "server-data") as url:
+            with chroma_server_process(work / "server-data") as (url, proc):
                 for n in sizes:
                     env = {"TENDERX_CHROMA_URL": url, "TENDERX_CHROMA_DATABASE": f"scale{n}"}
-                    result["server"][n] = one_size(n, work / "server", mode, repeats, env)
+                    result["server"][n] = one_size(n, work / "server", mode, repeats, env,
+                                                   (proc.pid, work / "server-data"))
                     print(json.dumps({"server": n, **result["server"][n]}), file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

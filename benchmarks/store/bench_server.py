@@ -43,6 +43,13 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def chroma_server(data: Path) -> Iterator[str]:
     """`chroma run` on 127.0.0.1 with ``data`` as its path, stopped on exit."""
+    with chroma_server_process(data) as (url, _proc):
+        yield url
+
+
+@contextlib.contextmanager
+def chroma_server_process(data: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The same, also giving the server's process (benchmarks read its CPU time)."""
     exe = Path(sys.executable).with_name("chroma")
     chroma = str(exe) if exe.exists() else (shutil.which("chroma") or "chroma")
     port = _free_port()
@@ -59,7 +66,7 @@ def chroma_server(data: Path) -> Iterator[str]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("chroma server did not start") from None
                 time.sleep(0.2)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):

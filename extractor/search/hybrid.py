@@ -49,7 +49,7 @@ _FILTERED_VECTORS = 8  # vector sets of filtered searches kept per store
 # The relevance floor: per query language, in data/search_floor.yaml (floor.py)
 WRONG_SENSE_FACTOR = 0.3  # fused-score factor for a chunk naming the model number in another sense
 
-__all__ = ["MODES", "Hit", "SearchResult", "expand_query", "query_terms", "run_search", "search"]
+__all__ = ["MODES", "Hit", "SearchResult", "expand_query", "query_embedder", "query_terms", "run_search", "search"]
 
 
 @dataclass
@@ -141,10 +141,16 @@ def _default_embedder(settings_key: tuple) -> Embedder:
     return get_embedder(settings)
 
 
+def query_embedder() -> Embedder:
+    """The embedder a search uses when none is given (``tenderx search``'s): loaded once per
+    process per settings, not once per query."""
+    s = EmbeddingSettings.from_env()
+    return _default_embedder((s.base_url, s.api_key, s.model, s.engine))
+
+
 def _embedder_for(store: Store, embedder: Embedder | None, index: BM25Index | None = None) -> Embedder:
-    if embedder is None:  # loaded once per process per settings, not once per query
-        s = EmbeddingSettings.from_env()
-        embedder = _default_embedder((s.base_url, s.api_key, s.model, s.engine))
+    if embedder is None:
+        embedder = query_embedder()
     if index is not None and index.vectors is not None and index.embedder is not None:
         if not compatible(index.embedder, embedder.name):
             store.check_embedder(embedder.name)  # raises EmbedderMismatch with the full message
