@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from extractor.core.watchlist import (
@@ -13,6 +15,8 @@ from extractor.core.watchlist import (
     find_mentions,
     is_restricted,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def names(text: str) -> dict[str, list[str]]:
@@ -156,3 +160,41 @@ def test_the_alias_pattern_matches_any_case_without_ignorecase(tmp_path) -> None
     cased = tmp_path / "w.yaml"  # an alias with a non-ASCII cased letter keeps IGNORECASE
     cased.write_text("entries:\n  - {canonical: Äther X1, kind: chip, aliases: [Äther X1]}\n", encoding="utf-8")
     assert [m.canonical for m in Watchlist.load(cased).find_mentions("ÄTHER X1 与 äther x1")] == ["Äther X1"] * 2
+
+
+def _short_texts() -> list[str]:
+    """Every hand-written search query, and each alias as a query would spell it (other case,
+    width, separators, between Chinese words), and texts that only nearly name one."""
+    import yaml
+
+    from extractor.core.watchlist import _FULLWIDTH
+
+    queries = yaml.safe_load((ROOT / "evals" / "search_queries.yaml").read_text(encoding="utf-8"))["queries"]
+    texts = [q["query"] for q in queries]
+    wide = {v: k for k, v in _FULLWIDTH.items() if v != 0x20}
+    for e in default_watchlist().entries:
+        for a in (*e.aliases, *e.ambiguous):
+            texts += [a, f"采购{a}服务器", a.upper(), a.lower(), a.replace(" ", "-"), a.replace(" ", ""),
+                      a.replace(" ", "_ "), a.translate(wide), f"型号X{a}", a[:-1], f"{a}0"]
+    return texts
+
+
+def test_a_short_text_is_matched_without_the_regex_only_when_nothing_can_match() -> None:
+    """A search query that names no watched item is answered without compiling the alias regex
+    (a cold `tenderx search` paid ~15-40 ms for it); whenever the regex finds a mention, the
+    key check says one may be there — over every eval query and ~5,000 alias spellings."""
+    compiled = Watchlist.load()
+    lazy = Watchlist.load()
+    texts = _short_texts()
+    assert len(texts) > 2000
+    found = 0
+    for text in texts:
+        if compiled.find_mentions(text, use_context=False):
+            found += 1
+            assert lazy._may_name_any(text), text
+    assert 0 < found < len(texts)
+    fresh = Watchlist.load()
+    assert fresh.find_mentions("物业管理服务 中标") == [] and fresh.find_mentions("cloud servers for a school") == []
+    assert "_pattern" not in fresh.__dict__  # nothing named: no regex compiled
+    assert [m.canonical for m in fresh.find_mentions("采购英伟达 A100 服务器")] == ["NVIDIA A100"]
+    assert "_pattern" in fresh.__dict__
