@@ -73,3 +73,26 @@ def test_server_store_ingest_leaves_a_current_search_file(chroma_server: str, co
         env = {"TENDERX_CHROMA_URL": chroma_server, "TENDERX_CHROMA_DATABASE": f"t{uuid.uuid4().hex[:8]}",
                "TENDERX_EMBED_BASE_URL": embed.url, "TENDERX_EMBED_MODEL": "emb-test", "OPENAI_API_KEY": ""}
         _ingested_then_searched(corpus, tmp_path / "machine-a", env)
+
+
+def test_the_first_search_on_a_new_machine_builds_nothing_after_ingest(corpus: Path, tmp_path: Path) -> None:
+    """A machine's first ingest also leaves what a query's analysis caches (the CC-CEDICT index, ~2 s to
+    build, and the data files' JSON copies), so the first search after it writes nothing to the cache
+    folder: it costs what later searches cost."""
+    cache = tmp_path / "cache"
+
+    def files() -> dict[str, int]:
+        return {str(p.relative_to(cache)): p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}
+
+    with OpenAIServer() as embed:
+        env = {"TENDERX_EMBED_BASE_URL": embed.url, "TENDERX_EMBED_MODEL": "emb-test", "OPENAI_API_KEY": "",
+               "TENDERX_CACHE_DIR": str(cache)}
+        res = run_cli("ingest", str(corpus), "--store", str(tmp_path / "store"), env=env)
+        assert res.returncode == 0, res.stdout + res.stderr
+        after_ingest = files()
+        assert any("lexicon" in name or "cedict" in name for name in after_ingest), after_ingest
+        assert any(name.startswith("data") and "glossary" in name for name in after_ingest), after_ingest
+        for query in ("diesel generator for a school", "英伟达 A100"):
+            found = run_cli("search", query, "--store", str(tmp_path / "store"), "--json", "--all", env=env)
+            assert found.returncode == 0, found.stderr
+        assert files() == after_ingest

@@ -206,10 +206,12 @@ def ingest(paths: Iterable[str | Path], store_dir: str | Path = DEFAULT_STORE, e
 
 def _index(store: Store, report: IngestReport) -> None:
     """Step 6: the store's search file, built now rather than on the first search (also for a
-    server store: the file sits in the local store folder of the machine that wrote). A store
-    whose chunks cannot be read back is reported, not fatal: search rebuilds or explains."""
+    server store: the file sits in the local store folder of the machine that wrote), and the query
+    analyser's caches on a machine that has none yet. A store whose chunks cannot be read back is
+    reported, not fatal: search rebuilds or explains."""
     from extractor.core.errors import TenderxError
     from extractor.search.lexical import prepare_index
+    from extractor.search.query import prepare_caches
 
     if store.read_only:
         return
@@ -217,6 +219,10 @@ def _index(store: Store, report: IngestReport) -> None:
         report.indexed = prepare_index(store)
     except (TenderxError, OSError) as e:
         report.warnings.append((store.location, f"search file not built: {e}"))
+    try:
+        prepare_caches()
+    except Exception as e:  # noqa: BLE001 — a search builds them itself; ingest's work is done
+        report.warnings.append((store.location, f"search caches not built: {e}"))
 
 
 def _walk(paths: Iterable[str | Path], shard: Shard | None, report: IngestReport) -> list[Path]:
