@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,6 +122,13 @@ def samples_scans_ocrd(extracted_samples: Path) -> Path:
 # A browser test waits longer than the desk's page workers may take (TENDERX_PDF_TIMEOUT, 60 s): on a loaded machine a
 # slow render must end in the desk's own answer (the image, or a note saying why not), not in the test's wait.
 BROWSER_WAIT_MS = 75_000
+
+
+def new_page(browser: Any, **options: Any) -> Any:
+    """A Playwright page of ``browser`` that waits BROWSER_WAIT_MS for anything it is asked to wait for."""
+    page = browser.new_page(**options)
+    page.set_default_timeout(BROWSER_WAIT_MS)
+    return page
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BROWSER_WAIT_MS, SAMPLES, run_cli
+from conftest import SAMPLES, new_page, run_cli
 from pdf_factory import make_pdf
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -157,8 +157,7 @@ def test_review_in_the_browser_survives_a_restart_and_becomes_gold(workspace: Pa
     from playwright.sync_api import expect
 
     server = Server(workspace, free_port()).start()
-    page = browser.new_page(viewport={"width": 1500, "height": 950})  # type: ignore[attr-defined]
-    page.set_default_timeout(BROWSER_WAIT_MS)
+    page = new_page(browser, viewport={"width": 1500, "height": 950})
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     outside: list[str] = []
@@ -281,8 +280,7 @@ def test_review_html_opens_offline_with_page_crops(workspace: Path, artifacts: P
     out = workspace / "review.html"
     r = run_cli("review", "out/records.jsonl", "--html", str(out), cwd=workspace)
     assert r.returncode == 0, r.stderr
-    page = browser.new_page(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
-    page.set_default_timeout(BROWSER_WAIT_MS)
+    page = new_page(browser, viewport={"width": 1200, "height": 900})
     requests: list[str] = []
     page.on("request", lambda req: requests.append(req.url))
     dialogs: list[str] = []
@@ -324,8 +322,7 @@ def failed_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_failed_file_reads_clearly_and_offers_nothing_to_review(failed_workspace: Path, artifacts: Path,
                                                                   browser: object) -> None:
     server = Server(failed_workspace, free_port()).start()
-    page = browser.new_page(viewport={"width": 1500, "height": 950})  # type: ignore[attr-defined]
-    page.set_default_timeout(BROWSER_WAIT_MS)
+    page = new_page(browser, viewport={"width": 1500, "height": 950})
     try:
         page.goto(server.login("/"))
         badge = page.locator("#docs .badge.err").first

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BROWSER_WAIT_MS, SAMPLES
+from conftest import SAMPLES, new_page
 from test_desk_browser import ARGS, CHROMIUM, Server, free_port
 
 NAMES = ("award-property-management.pdf", "chain-hospital-1-tender.pdf", "chain-hospital-2-termination.pdf",
@@ -76,8 +76,7 @@ def _groups(page: object) -> list[dict]:
 
 def test_search_page_shows_document_facts_groups_and_filters(workspace: Path, server: Server, browser: object) -> None:
     records = _records(workspace)
-    page = browser.new_page()  # type: ignore[attr-defined]
-    page.set_default_timeout(BROWSER_WAIT_MS)
+    page = new_page(browser)
     page.goto(server.login("/search?" + urllib.parse.urlencode({"q": "firewall for a county hospital"})))
     groups = _groups(page)
     names = [g["name"] for g in groups]

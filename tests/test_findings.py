@@ -19,7 +19,7 @@ from extractor.core.document import Document, Page
 from extractor.pipeline.duplicates import link_duplicates
 from extractor.pipeline.intermediaries import find_intermediaries
 from extractor.pipeline.records import to_csv
-from tests.conftest import BROWSER_WAIT_MS, SAMPLES, run_cli
+from tests.conftest import SAMPLES, new_page, run_cli
 
 GOLD = json.loads((SAMPLES / "findings-gold.json").read_text(encoding="utf-8"))
 SUBUNIT_PARTY = "中国科学技术大学苏州高等研究院"
@@ -246,8 +246,7 @@ def test_the_dossier_in_chromium(out: Path, findings: dict, tmp_path: Path) -> N
     requests: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 1400})
-        page.set_default_timeout(BROWSER_WAIT_MS)
+        page = new_page(browser, viewport={"width": 1200, "height": 1400})
         page.on("request", lambda r: requests.append(r.url))
         page.goto(html.as_uri())
         page.screenshot(path=str(shots / "findings-dossier-top.png"))

@@ -27,9 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -137,9 +141,6 @@ def run(stores: list[Path], before: Path, rounds: int, repeats: int, mode: str) 
 
 
 def _timed_cli(args: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
-    import resource
-    import time
-
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     res = subprocess.run([sys.executable, "-m", "extractor", *args], cwd=ROOT, env=env, capture_output=True,
@@ -153,9 +154,6 @@ def _timed_cli(args: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,))
 
 def run_cli(docs: Path, rounds: int, repeats: int) -> dict[str, Any]:
     """`tenderx search` as a command right after `tenderx ingest`, then the same command again."""
-    import shutil
-    import tempfile
-
     work = Path(tempfile.mkdtemp(prefix="tenderx-first-search-"))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"TENDERX_CACHE_DIR": str(work / "cache")}
     rows: dict[str, list[float]] = {"first_s": [], "first_cpu_s": [], "again_s": [], "again_cpu_s": []}
